@@ -1,0 +1,267 @@
+//! Mini-batching with Burn's [`Batcher`] and [`DataLoaderBuilder`].
+//!
+//! A batch pads every text's ids to the longest text in the batch and carries a float
+//! `mask` (1 = real token, 0 = padding) that the model's mean pooling uses, so padding
+//! never changes a text's representation.
+//!
+//! # Batch size and iterations
+//!
+//! Batch size 1 is stochastic gradient descent, `k` a mini-batch, and `N` (the number of
+//! training rows) full-batch gradient descent. One epoch takes
+//! `⌈N / batch_size⌉` iterations when the last, partial batch is kept (the default), and
+//! `⌊N / batch_size⌋` with `drop_last` — see [`iterations_per_epoch`].
+//!
+//! # Shuffling
+//!
+//! [`epoch_order`] is a seeded permutation that differs per epoch (ChaCha8, stream =
+//! epoch), identical on every machine. [`epoch_loader`] builds the Burn data loader for one
+//! epoch in that order; a training loop calls it once per epoch.
+//! For Burn's `Learner`, which wants one loader for all epochs, [`shuffled_loader`] uses
+//! `DataLoaderBuilder::shuffle(seed)` (Burn reshuffles every epoch with its own seeded
+//! generator, which keeps the last partial batch).
+
+use std::sync::Arc;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataset::{Dataset, DatasetError};
+use burn::prelude::*;
+
+use crate::data::LabelledTexts;
+use crate::tokenizer::Tokenizer;
+
+/// One encoded text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextItem {
+    /// Feature ids from [`Tokenizer::encode`].
+    pub ids: Vec<u32>,
+    /// Class index.
+    pub label: usize,
+}
+
+/// A padded batch.
+#[derive(Clone, Debug)]
+pub struct TextBatch {
+    /// `[batch, max_len]` ids, padded with id 0.
+    pub tokens: Tensor<2, Int>,
+    /// `[batch, max_len]`, 1.0 for a real token and 0.0 for padding.
+    pub mask: Tensor<2>,
+    /// `[batch]` class indices.
+    pub labels: Tensor<1, Int>,
+}
+
+impl TextBatch {
+    /// Number of texts in the batch.
+    pub fn len(&self) -> usize {
+        self.labels.dims()[0]
+    }
+
+    /// Whether the batch holds no texts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Pads items into a [`TextBatch`] (padding id 0, masked out). A batch whose texts have no
+/// ids at all gets one masked column, so every text's bag is empty and pools to zeros.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextBatcher;
+
+impl Batcher<TextItem, TextBatch> for TextBatcher {
+    fn batch(&self, items: Vec<TextItem>, device: &Device) -> TextBatch {
+        let b = items.len();
+        let len = items.iter().map(|i| i.ids.len()).max().unwrap_or(0).max(1);
+        let mut tokens = vec![0i64; b * len];
+        let mut mask = vec![0f32; b * len];
+        let mut labels = Vec::with_capacity(b);
+        for (r, item) in items.iter().enumerate() {
+            let row = r * len;
+            for (c, &id) in item.ids.iter().enumerate() {
+                tokens[row + c] = id as i64;
+                mask[row + c] = 1.0;
+            }
+            labels.push(item.label as i64);
+        }
+        TextBatch {
+            tokens: Tensor::from_data(TensorData::new(tokens, [b, len]), device),
+            mask: Tensor::from_data(TensorData::new(mask, [b, len]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [b]), device),
+        }
+    }
+}
+
+/// Encodes every example (on up to 2 threads; the result is the same as sequentially).
+pub fn encode_all(tokenizer: &Tokenizer, texts: &LabelledTexts) -> Vec<TextItem> {
+    let strs: Vec<&str> = texts.examples.iter().map(|e| e.text.as_str()).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    tokenizer
+        .encode_many(&strs, threads)
+        .into_iter()
+        .zip(&texts.examples)
+        .map(|(ids, e)| TextItem {
+            ids,
+            label: e.label,
+        })
+        .collect()
+}
+
+/// Iterations (batches) per epoch: `⌈n / batch_size⌉`, or `⌊n / batch_size⌋` with
+/// `drop_last`. 0 when `batch_size` is 0.
+pub fn iterations_per_epoch(n: usize, batch_size: usize, drop_last: bool) -> usize {
+    if batch_size == 0 {
+        0
+    } else if drop_last {
+        n / batch_size
+    } else {
+        n.div_ceil(batch_size)
+    }
+}
+
+/// The seeded order of `n` items in epoch `epoch`: a Fisher–Yates permutation of `0..n`
+/// drawn from ChaCha8 seeded with `seed` on stream `epoch`. Same seed and epoch → same
+/// order on every machine; different epochs → (almost surely) different orders.
+pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = crate::rng::rng(seed, epoch as u64);
+    crate::rng::shuffle(&mut order, &mut rng);
+    order
+}
+
+/// A Burn [`Dataset`] over shared items, read in a given order.
+#[derive(Clone, Debug)]
+pub struct TextDataset {
+    items: Arc<Vec<TextItem>>,
+    order: Option<Arc<Vec<usize>>>,
+}
+
+impl TextDataset {
+    /// All items, in their order.
+    pub fn new(items: Arc<Vec<TextItem>>) -> Self {
+        TextDataset { items, order: None }
+    }
+
+    /// The items at `order` (indices into `items`), in that order.
+    pub fn with_order(items: Arc<Vec<TextItem>>, order: Vec<usize>) -> Self {
+        TextDataset {
+            items,
+            order: Some(Arc::new(order)),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("index {index} is out of range for a data set of {len} items")]
+struct OutOfRange {
+    index: usize,
+    len: usize,
+}
+
+impl Dataset<TextItem> for TextDataset {
+    fn get(&self, index: usize) -> Result<TextItem, DatasetError> {
+        let i = match &self.order {
+            Some(o) => o.get(index).copied(),
+            None => Some(index),
+        };
+        i.and_then(|i| self.items.get(i).cloned()).ok_or_else(|| {
+            DatasetError::new(OutOfRange {
+                index,
+                len: self.len(),
+            })
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.order.as_ref().map_or(self.items.len(), |o| o.len())
+    }
+}
+
+/// How to cut an epoch into batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoaderOptions {
+    /// Texts per batch (1 = SGD, N = full batch). Must be at least 1.
+    pub batch_size: usize,
+    /// Shuffle seed (ignored when `shuffle` is false).
+    pub seed: u64,
+    /// Shuffle with [`epoch_order`]; otherwise keep the items' order.
+    pub shuffle: bool,
+    /// Drop the last, partial batch.
+    pub drop_last: bool,
+}
+
+impl LoaderOptions {
+    /// Shuffled batches of `batch_size`, last partial batch kept.
+    pub fn new(batch_size: usize, seed: u64) -> Self {
+        LoaderOptions {
+            batch_size,
+            seed,
+            shuffle: true,
+            drop_last: false,
+        }
+    }
+
+    /// Batches in the items' order (for evaluation).
+    pub fn sequential(batch_size: usize) -> Self {
+        LoaderOptions {
+            batch_size,
+            seed: 0,
+            shuffle: false,
+            drop_last: false,
+        }
+    }
+
+    /// Sets `drop_last`.
+    pub fn with_drop_last(mut self, drop_last: bool) -> Self {
+        self.drop_last = drop_last;
+        self
+    }
+}
+
+/// Burn's data loader for epoch `epoch`: items in [`epoch_order`] (or in order), the last
+/// partial batch dropped if asked, batched by [`TextBatcher`] on `device`. It yields
+/// [`iterations_per_epoch`] batches. A `batch_size` of 0 is treated as 1.
+pub fn epoch_loader(
+    items: Arc<Vec<TextItem>>,
+    opts: &LoaderOptions,
+    epoch: usize,
+    device: &Device,
+) -> Arc<dyn DataLoader<TextBatch>> {
+    let n = items.len();
+    let bs = opts.batch_size.max(1);
+    let mut order = if opts.shuffle {
+        epoch_order(n, opts.seed, epoch)
+    } else {
+        (0..n).collect()
+    };
+    order.truncate(iterations_per_epoch(n, bs, opts.drop_last).saturating_mul(bs).min(n));
+    DataLoaderBuilder::new(TextBatcher)
+        .batch_size(bs)
+        .set_device(device.clone())
+        .build(TextDataset::with_order(items, order))
+}
+
+/// One loader for all epochs (for Burn's `Learner`): Burn's own seeded reshuffle every
+/// epoch (`DataLoaderBuilder::shuffle`), last partial batch kept.
+pub fn shuffled_loader(
+    items: Arc<Vec<TextItem>>,
+    batch_size: usize,
+    seed: u64,
+    device: &Device,
+) -> Arc<dyn DataLoader<TextBatch>> {
+    DataLoaderBuilder::new(TextBatcher)
+        .batch_size(batch_size.max(1))
+        .shuffle(seed)
+        .set_device(device.clone())
+        .build(TextDataset::new(items))
+}
+
+/// One loader in the items' order (for evaluation or Burn's validation split).
+pub fn sequential_loader(
+    items: Arc<Vec<TextItem>>,
+    batch_size: usize,
+    device: &Device,
+) -> Arc<dyn DataLoader<TextBatch>> {
+    DataLoaderBuilder::new(TextBatcher)
+        .batch_size(batch_size.max(1))
+        .set_device(device.clone())
+        .build(TextDataset::new(items))
+}

@@ -1,0 +1,242 @@
+//! The text classifier: embedding bag (mean) → hidden blocks → linear classifier.
+//!
+//! ```text
+//! tokens [B, L], mask [B, L]
+//!   → embedding table E [num_ids, embed_dim]
+//!   → mean pooling  h_b = Σ_t mask[b,t]·E[tokens[b,t]] / max(1, Σ_t mask[b,t])   [B, embed_dim]
+//!   → n_hidden × ( Linear → BatchNorm (optional) → ReLU → Dropout(p) (optional) )
+//!   → Linear → logits [B, n_classes]
+//! ```
+//!
+//! The pooling has PyTorch `EmbeddingBag(mode="mean")` semantics: padding positions have
+//! mask 0 and contribute nothing, so padding a text to any length leaves its output
+//! unchanged; an empty bag pools to the zero vector.
+//!
+//! # BatchNorm and Dropout conventions (Burn's modules)
+//!
+//! * In training mode (model on an autodiff device, not `valid()`), BatchNorm normalises
+//!   each feature with the batch mean and the **biased** batch variance
+//!   `σ² = (1/n) Σ (x − μ)²`, then applies `γ·x̂ + β` (γ = 1, β = 0 at init), so each feature
+//!   has mean 0 and standard deviation ≈ 1 over the batch. In eval mode (`model.valid()`)
+//!   it uses the running statistics.
+//! * Running statistics follow PyTorch's momentum convention:
+//!   `running = (1 − momentum)·running + momentum·batch`. Keras writes the same update with
+//!   `momentum` weighting the *old* value, so Keras `momentum = 0.99` is Burn
+//!   `bn_momentum = 0.01`.
+//! * Dropout is inverted dropout: in training each activation is zeroed with probability
+//!   `p` and the survivors are multiplied by `1/(1 − p)`, so expectations are unchanged;
+//!   in eval mode it is the identity.
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer,
+    Linear, LinearConfig,
+};
+use burn::prelude::*;
+
+use crate::ConfigError;
+use crate::batch::TextBatch;
+
+/// Settings of a [`TextClassifier`].
+#[derive(Config, Debug, PartialEq)]
+pub struct TextClassifierConfig {
+    /// Embedding rows (= [`Tokenizer::num_ids`](crate::tokenizer::Tokenizer::num_ids)).
+    pub num_ids: usize,
+    /// Number of classes.
+    pub n_classes: usize,
+    /// Embedding width.
+    #[config(default = 64)]
+    pub embed_dim: usize,
+    /// Width of each hidden block.
+    #[config(default = 128)]
+    pub hidden: usize,
+    /// Number of hidden blocks (0 = a linear classifier on the pooled embedding, as fastText).
+    #[config(default = 1)]
+    pub n_hidden: usize,
+    /// Whether each hidden block has a BatchNorm after its Linear.
+    #[config(default = true)]
+    pub batch_norm: bool,
+    /// Dropout probability after each hidden block's ReLU (0 = no dropout layer).
+    #[config(default = 0.2)]
+    pub dropout: f64,
+    /// Multiplies the default initialisation of every Linear layer (weights and biases are
+    /// drawn from `U(−s·k, s·k)`, `k = 1/√d_input`, instead of `U(−k, k)`). The BatchNorm
+    /// recipe uses e.g. 10.0 as a deliberately bad initialisation.
+    #[config(default = 1.0)]
+    pub init_scale: f64,
+    /// BatchNorm running-statistics momentum, Burn/PyTorch convention (Keras 0.99 = 0.01).
+    #[config(default = 0.1)]
+    pub bn_momentum: f64,
+}
+
+impl TextClassifierConfig {
+    /// Rejects settings that cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        if self.num_ids == 0 {
+            return err("num_ids must be at least 1".into());
+        }
+        if self.n_classes < 2 {
+            return err(format!("n_classes must be at least 2, got {}", self.n_classes));
+        }
+        if self.embed_dim == 0 {
+            return err("embed_dim must be at least 1".into());
+        }
+        if self.n_hidden > 0 && self.hidden == 0 {
+            return err("hidden must be at least 1 when n_hidden > 0".into());
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return err(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
+        if !(self.init_scale.is_finite() && self.init_scale > 0.0) {
+            return err(format!("init_scale must be finite and > 0, got {}", self.init_scale));
+        }
+        if !(self.bn_momentum.is_finite() && (0.0..=1.0).contains(&self.bn_momentum)) {
+            return err(format!("bn_momentum must be in [0, 1], got {}", self.bn_momentum));
+        }
+        let params = self.num_ids as u128 * self.embed_dim as u128;
+        if params > (1u128 << 34) {
+            return err(format!(
+                "embedding table of {} x {} is too large",
+                self.num_ids, self.embed_dim
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the model on `device` (use `device.autodiff()` to train), or says why not.
+    pub fn try_init(&self, device: &Device) -> Result<TextClassifier, ConfigError> {
+        self.validate()?;
+        let linear = |d_in: usize, d_out: usize| {
+            LinearConfig::new(d_in, d_out)
+                .with_initializer(Initializer::KaimingUniform {
+                    gain: self.init_scale / 3f64.sqrt(),
+                    fan_out_only: false,
+                })
+                .init(device)
+        };
+        let mut blocks = Vec::with_capacity(self.n_hidden);
+        let mut width = self.embed_dim;
+        for _ in 0..self.n_hidden {
+            blocks.push(HiddenBlock {
+                linear: linear(width, self.hidden),
+                norm: self.batch_norm.then(|| {
+                    BatchNormConfig::new(self.hidden)
+                        .with_momentum(self.bn_momentum)
+                        .init(device)
+                }),
+                dropout: (self.dropout > 0.0).then(|| DropoutConfig::new(self.dropout).init()),
+            });
+            width = self.hidden;
+        }
+        Ok(TextClassifier {
+            embedding: EmbeddingConfig::new(self.num_ids, self.embed_dim).init(device),
+            blocks,
+            output: linear(width, self.n_classes),
+        })
+    }
+
+    /// Builds the model on `device`.
+    ///
+    /// # Panics
+    /// If [`validate`](Self::validate) fails; use [`try_init`](Self::try_init) to get the
+    /// error instead.
+    pub fn init(&self, device: &Device) -> TextClassifier {
+        match self.try_init(device) {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// `Linear → BatchNorm? → ReLU → Dropout?`
+#[derive(Module, Debug)]
+pub struct HiddenBlock {
+    linear: Linear,
+    norm: Option<BatchNorm>,
+    dropout: Option<Dropout>,
+}
+
+impl HiddenBlock {
+    /// Applies the block to `[batch, features]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let mut x = self.linear.forward(x);
+        if let Some(norm) = &self.norm {
+            x = norm.forward(x);
+        }
+        x = burn::tensor::activation::relu(x);
+        if let Some(dropout) = &self.dropout {
+            x = dropout.forward(x);
+        }
+        x
+    }
+}
+
+/// Embedding bag (mean) + MLP text classifier. See the [module docs](self).
+#[derive(Module, Debug)]
+pub struct TextClassifier {
+    embedding: Embedding,
+    blocks: Vec<HiddenBlock>,
+    output: Linear,
+}
+
+impl TextClassifier {
+    /// EmbeddingBag(mean): `h_b = Σ_t m_bt · E[x_bt] / max(1, Σ_t m_bt)`, computed as the
+    /// batched product `m_b (1×L) · E[x_b] (L×D)` divided by the count. `[B, embed_dim]`.
+    pub fn pool(&self, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
+        let [b, l] = tokens.dims();
+        let emb = self.embedding.forward(tokens); // [B, L, D]
+        let d = emb.dims()[2];
+        let summed = mask.clone().reshape([b, 1, l]).matmul(emb).reshape([b, d]);
+        let count = mask.sum_dim(1).clamp_min(1.0); // [B, 1]
+        summed.div(count)
+    }
+
+    /// Logits `[batch, n_classes]` for padded ids and their mask.
+    pub fn forward(&self, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
+        let mut x = self.pool(tokens, mask);
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        self.output.forward(x)
+    }
+
+    /// Logits for a batch.
+    pub fn forward_batch(&self, batch: &TextBatch) -> Tensor<2> {
+        self.forward(batch.tokens.clone(), batch.mask.clone())
+    }
+
+    /// Mean cross-entropy of the batch, `−(1/B) Σ_b log softmax(z_b)[y_b]`, and the logits.
+    pub fn loss(&self, batch: &TextBatch) -> (Tensor<1>, Tensor<2>) {
+        let logits = self.forward_batch(batch);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits.clone(), batch.labels.clone());
+        (loss, logits)
+    }
+
+    /// The device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.embedding.weight.val().device()
+    }
+
+    /// The embedding table `[num_ids, embed_dim]` (for inspection, e.g. its gradient).
+    pub fn embedding_weight(&self) -> Tensor<2> {
+        self.embedding.weight.val()
+    }
+
+    /// The weights `[d_in, d_out]` of every Linear layer: the hidden blocks in order, then
+    /// the output layer.
+    pub fn linear_weights(&self) -> Vec<Tensor<2>> {
+        self.blocks
+            .iter()
+            .map(|b| b.linear.weight.val())
+            .chain(std::iter::once(self.output.weight.val()))
+            .collect()
+    }
+
+    /// Number of output classes.
+    pub fn n_classes(&self) -> usize {
+        self.output.weight.val().dims()[1]
+    }
+}

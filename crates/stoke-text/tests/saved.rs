@@ -1,0 +1,89 @@
+//! Save / load: one directory, identical predictions after loading.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{cpu, temp_dir};
+use stoke_text::batch::encode_all;
+use stoke_text::data::{Example, LabelledTexts};
+use stoke_text::model::TextClassifierConfig;
+use stoke_text::saved::{SaveError, SavedClassifier};
+use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
+use stoke_text::train::{TrainOptions, train};
+
+fn toy() -> LabelledTexts {
+    let pos = ["good film", "great fun", "lovely and good", "great great", "really good"];
+    let neg = ["bad film", "awful plot", "boring and bad", "awful awful", "really bad"];
+    let mut examples = Vec::new();
+    for (p, n) in pos.iter().zip(neg) {
+        examples.push(Example { text: p.to_string(), label: 1 });
+        examples.push(Example { text: n.to_string(), label: 0 });
+    }
+    LabelledTexts { name: "toy".into(), classes: vec!["neg".into(), "pos".into()], examples }
+}
+
+fn trained(vocab: bool) -> SavedClassifier {
+    let data = toy();
+    let mut tokenizer = Tokenizer::new(if vocab {
+        TokenizerConfig::vocabulary(1, 1000)
+    } else {
+        TokenizerConfig::hashing(512)
+    })
+    .unwrap();
+    tokenizer.fit(data.examples.iter().map(|e| e.text.as_str()));
+    let config = TextClassifierConfig::new(tokenizer.num_ids(), 2).with_embed_dim(8).with_hidden(8);
+    let items = Arc::new(encode_all(&tokenizer, &data));
+    let opts = TrainOptions { epochs: 30, batch_size: 4, learning_rate: 0.02, seed: 3, drop_last: false };
+    let (model, _) = train(&config, items, None, &opts, &cpu()).unwrap();
+    SavedClassifier { model: model.valid(), tokenizer, classes: data.classes, config }
+}
+
+#[test]
+fn round_trip_gives_identical_predictions() {
+    for vocab in [false, true] {
+        let saved = trained(vocab);
+        let texts = ["good fun", "awful film", "", "unseen words only"];
+        let before = saved.predict(&texts);
+        assert_eq!(before[0].label, "pos");
+        assert_eq!(before[1].label, "neg");
+        let dir = temp_dir("saved").join("clf");
+        saved.save(&dir).unwrap();
+        for f in ["model.bpk", "config.json", "tokenizer.json", "classes.json"] {
+            assert!(dir.join(f).is_file(), "{f} missing");
+        }
+        let loaded = SavedClassifier::load(&dir, &cpu()).unwrap();
+        assert_eq!(loaded.classes, saved.classes);
+        assert_eq!(loaded.tokenizer, saved.tokenizer);
+        assert_eq!(loaded.config, saved.config);
+        let after = loaded.predict(&texts);
+        assert_eq!(before, after, "predictions changed after loading");
+        for p in &after {
+            let total: f32 = p.probabilities.iter().map(|(_, q)| q).sum();
+            assert!((total - 1.0).abs() < 1e-5);
+        }
+        // Saving again over the same directory replaces it (no stray temp directories).
+        saved.save(&dir).unwrap();
+        let siblings = std::fs::read_dir(dir.parent().unwrap()).unwrap().count();
+        assert_eq!(siblings, 1);
+    }
+}
+
+#[test]
+fn load_errors_name_the_file() {
+    let dir = temp_dir("saved-bad").join("clf");
+    let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
+    assert!(matches!(e, SaveError::Io { .. }) && e.to_string().contains("config.json"), "{e}");
+    let saved = trained(false);
+    saved.save(&dir).unwrap();
+    std::fs::write(dir.join("classes.json"), "[\"only-one\"]").unwrap();
+    let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
+    assert!(matches!(e, SaveError::Inconsistent { .. }) && e.to_string().contains("classes.json"), "{e}");
+    std::fs::write(dir.join("classes.json"), "{not json").unwrap();
+    let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
+    assert!(matches!(e, SaveError::Json { .. }) && e.to_string().contains("classes.json"), "{e}");
+    saved.save(&dir).unwrap();
+    std::fs::write(dir.join("model.bpk"), b"garbage").unwrap();
+    let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
+    assert!(matches!(e, SaveError::Weights { .. }) && e.to_string().contains("model.bpk"), "{e}");
+}
