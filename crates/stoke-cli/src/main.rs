@@ -1,0 +1,32 @@
+//! `stoke`: run the course's experiments, train and use text classifiers, from the command line.
+
+mod commands;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // A bug must still end in one clear line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown cause");
+        let place = info.location().map(|l| format!(" ({}:{})", l.file(), l.line())).unwrap_or_default();
+        eprintln!("error: internal error: {msg}{place}");
+    }));
+    let cli = commands::Cli::parse();
+    match std::panic::catch_unwind(|| commands::run(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("error: {}", causes.join(": "));
+            ExitCode::FAILURE
+        }
+        Err(_) => ExitCode::from(2),
+    }
+}

@@ -1,0 +1,154 @@
+//! AdaDelta: RMSProp whose numerator is a running RMS of past updates, so the step has the units
+//! of the parameter and needs no learning rate (η = 1.0 is the usual choice).
+//!
+//! With gradient `g` (plus `wd·w` when `weight_decay > 0`), learning rate `η`, decay `ρ`:
+//!
+//! ```text
+//! E[g²]  ← ρ·E[g²] + (1−ρ)·g²                       E[g²]₀ = 0
+//! Δ      = √(E[Δx²] + ε) / √(E[g²] + ε) · g          E[Δx²]₀ = 0
+//! E[Δx²] ← ρ·E[Δx²] + (1−ρ)·Δ²
+//! w      ← w − η·Δ
+//! ```
+//!
+//! This is exactly `torch.optim.Adadelta` (ε inside both roots; η multiplies Δ).
+//!
+//! | stoke | PyTorch `Adadelta` | Keras `Adadelta` |
+//! |---|---|---|
+//! | `rho` | `rho` (0.9) | `rho` (0.95) |
+//! | `epsilon` | `eps` (1e-6) | `epsilon` (1e-7) |
+//! | `weight_decay` (coupled L2) | `weight_decay` | — |
+//! | learning rate | `lr` (1.0) | `learning_rate` (0.001) |
+
+use burn::config::Config;
+use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::tensor::{Device, Tensor};
+
+use crate::error::{ConfigError, Rules};
+use crate::rmsprop::ema;
+use crate::state::{put, take};
+
+/// Configuration of [`AdaDelta`].
+#[derive(Config, Debug, PartialEq)]
+pub struct AdaDeltaConfig {
+    /// ρ, how much of each running average is kept each step. In `[0, 1)`.
+    #[config(default = 0.9)]
+    pub rho: f64,
+    /// ε, inside both square roots. `> 0`.
+    #[config(default = 1e-6)]
+    pub epsilon: f64,
+    /// Coupled L2 weight decay: `g ← g + weight_decay·w`.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+}
+
+impl AdaDeltaConfig {
+    /// Checks every field; the error names the field and the rule it breaks.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let r = Rules::new("AdaDeltaConfig");
+        r.unit_interval("rho", self.rho)?;
+        r.positive("epsilon", self.epsilon)?;
+        r.non_negative("weight_decay", self.weight_decay)
+    }
+
+    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
+    pub fn try_build(&self) -> Result<AdaDelta, ConfigError> {
+        self.validate()?;
+        Ok(AdaDelta {
+            config: self.clone(),
+        })
+    }
+
+    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn build(&self) -> AdaDelta {
+        self.try_build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
+    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
+        Ok(self.try_build()?.into())
+    }
+
+    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn init(&self) -> ModuleOptimizer {
+        self.build().into()
+    }
+}
+
+/// AdaDelta; see the [module docs](self) for the equations.
+#[derive(Clone, Debug)]
+pub struct AdaDelta {
+    config: AdaDeltaConfig,
+}
+
+impl AdaDelta {
+    /// The validated configuration.
+    pub fn config(&self) -> &AdaDeltaConfig {
+        &self.config
+    }
+}
+
+/// The two running averages of one parameter.
+#[derive(Clone, Debug)]
+pub struct AdaDeltaState<const D: usize> {
+    /// `E[g²]`.
+    pub square_avg: Tensor<D>,
+    /// `E[Δx²]`.
+    pub acc_delta: Tensor<D>,
+}
+
+impl<const D: usize> RecordState for AdaDeltaState<D> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        put(out, prefix, "square_avg", &self.square_avg);
+        put(out, prefix, "acc_delta", &self.acc_delta);
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        Some(Self {
+            square_avg: take(src, prefix, "square_avg", device)?,
+            acc_delta: take(src, prefix, "acc_delta", device)?,
+        })
+    }
+}
+
+impl Optimizer for AdaDelta {
+    type State<const D: usize> = AdaDeltaState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        mut g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let c = &self.config;
+        if c.weight_decay != 0.0 {
+            // g ← g + wd·w
+            g = g.add(w.clone().mul_scalar(c.weight_decay));
+        }
+        let (square_avg, acc_delta) = match state {
+            Some(s) => (Some(s.square_avg), s.acc_delta),
+            None => (None, g.zeros_like()),
+        };
+        // E[g²] ← ρ·E[g²] + (1−ρ)·g²
+        let square_avg = ema(square_avg, g.clone().square(), c.rho);
+        // Δ = √(E[Δx²] + ε) / √(E[g²] + ε) · g
+        let delta = acc_delta
+            .clone()
+            .add_scalar(c.epsilon)
+            .sqrt()
+            .div(square_avg.clone().add_scalar(c.epsilon).sqrt())
+            .mul(g);
+        // E[Δx²] ← ρ·E[Δx²] + (1−ρ)·Δ²
+        let acc_delta = ema(Some(acc_delta), delta.clone().square(), c.rho);
+        // w ← w − η·Δ
+        let w = w.sub(delta.mul_scalar(lr));
+        (w, Some(AdaDeltaState { square_avg, acc_delta }))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdaDeltaState {
+            square_avg: state.square_avg.to_device(device),
+            acc_delta: state.acc_delta.to_device(device),
+        }
+    }
+}

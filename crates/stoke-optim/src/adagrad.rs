@@ -1,0 +1,172 @@
+//! AdaGrad: per-coordinate step sizes that shrink with the sum of all squared gradients so far.
+//!
+//! With gradient `g` (plus `wd·w` when `weight_decay > 0`), learning rate `η`, step `t = 1, 2, …`:
+//!
+//! ```text
+//! S ← S + g²                              S₀ = initial_accumulator
+//! ηₜ = η / (1 + (t−1)·lr_decay)
+//! w ← w − ηₜ·g / √(S + ε)                 (EpsilonPlacement::InsideSqrt: the course, Keras)
+//! w ← w − ηₜ·g / (√S + ε)                 (EpsilonPlacement::OutsideSqrt: PyTorch)
+//! ```
+//!
+//! The course's slide writes the sum up to step `t−1`; here, as in PyTorch, Keras and TensorFlow,
+//! the accumulator already includes the current gradient when it divides it. That also keeps the
+//! first step finite when `S₀ = 0` and ε is tiny: its size is `η·g/|g| = η` per coordinate.
+//!
+//! | stoke | PyTorch `Adagrad` | Keras `Adagrad` |
+//! |---|---|---|
+//! | `epsilon` | `eps` (1e-10), outside the root | `epsilon` (1e-7), inside the root |
+//! | `initial_accumulator` | `initial_accumulator_value` (0) | `initial_accumulator_value` (0.1) |
+//! | `lr_decay` | `lr_decay` | — |
+//! | `weight_decay` (coupled L2) | `weight_decay` | — |
+
+use burn::config::Config;
+use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::tensor::{Device, Tensor};
+
+use crate::error::{ConfigError, Rules};
+use crate::forms::EpsilonPlacement;
+use crate::state::{put, put_step, take, take_step};
+
+/// Configuration of [`AdaGrad`].
+#[derive(Config, Debug, PartialEq)]
+pub struct AdaGradConfig {
+    /// ε, keeps the denominator away from zero. `> 0`.
+    #[config(default = 1e-8)]
+    pub epsilon: f64,
+    /// Inside the square root (course, Keras) or outside (PyTorch).
+    #[config(default = "EpsilonPlacement::InsideSqrt")]
+    pub epsilon_placement: EpsilonPlacement,
+    /// `S₀`, the accumulator's starting value. `≥ 0`.
+    #[config(default = 0.0)]
+    pub initial_accumulator: f64,
+    /// Learning-rate decay per step, as PyTorch's `lr_decay`. `≥ 0`.
+    #[config(default = 0.0)]
+    pub lr_decay: f64,
+    /// Coupled L2 weight decay: `g ← g + weight_decay·w`.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+}
+
+impl AdaGradConfig {
+    /// `torch.optim.Adagrad`'s defaults: ε = 1e-10 outside the root, `S₀ = 0`.
+    pub fn pytorch() -> Self {
+        Self::new()
+            .with_epsilon(1e-10)
+            .with_epsilon_placement(EpsilonPlacement::OutsideSqrt)
+            .with_initial_accumulator(0.0)
+    }
+
+    /// Keras' defaults: ε = 1e-7 inside the root, `S₀ = 0.1`.
+    pub fn keras() -> Self {
+        Self::new()
+            .with_epsilon(1e-7)
+            .with_epsilon_placement(EpsilonPlacement::InsideSqrt)
+            .with_initial_accumulator(0.1)
+    }
+
+    /// Checks every field; the error names the field and the rule it breaks.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let r = Rules::new("AdaGradConfig");
+        r.positive("epsilon", self.epsilon)?;
+        r.non_negative("initial_accumulator", self.initial_accumulator)?;
+        r.non_negative("lr_decay", self.lr_decay)?;
+        r.non_negative("weight_decay", self.weight_decay)
+    }
+
+    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
+    pub fn try_build(&self) -> Result<AdaGrad, ConfigError> {
+        self.validate()?;
+        Ok(AdaGrad {
+            config: self.clone(),
+        })
+    }
+
+    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn build(&self) -> AdaGrad {
+        self.try_build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
+    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
+        Ok(self.try_build()?.into())
+    }
+
+    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn init(&self) -> ModuleOptimizer {
+        self.build().into()
+    }
+}
+
+/// AdaGrad; see the [module docs](self) for the equations.
+#[derive(Clone, Debug)]
+pub struct AdaGrad {
+    config: AdaGradConfig,
+}
+
+impl AdaGrad {
+    /// The validated configuration.
+    pub fn config(&self) -> &AdaGradConfig {
+        &self.config
+    }
+}
+
+/// The accumulated squared gradients of one parameter.
+#[derive(Clone, Debug)]
+pub struct AdaGradState<const D: usize> {
+    /// `S`, the sum of squared gradients (plus `S₀`).
+    pub sum: Tensor<D>,
+    /// `t`, the number of steps taken.
+    pub step: u64,
+}
+
+impl<const D: usize> RecordState for AdaGradState<D> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        put(out, prefix, "sum", &self.sum);
+        put_step(out, prefix, self.step);
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        Some(Self {
+            sum: take(src, prefix, "sum", device)?,
+            step: take_step(src, prefix)?,
+        })
+    }
+}
+
+impl Optimizer for AdaGrad {
+    type State<const D: usize> = AdaGradState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        mut g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let c = &self.config;
+        if c.weight_decay != 0.0 {
+            // g ← g + wd·w
+            g = g.add(w.clone().mul_scalar(c.weight_decay));
+        }
+        let (sum, step) = match state {
+            Some(s) => (s.sum, s.step + 1),
+            None => (g.zeros_like().add_scalar(c.initial_accumulator), 1),
+        };
+        // S ← S + g²
+        let sum = sum.add(g.clone().square());
+        // ηₜ = η / (1 + (t−1)·lr_decay)
+        let lr_t = lr / (1.0 + (step - 1) as f64 * c.lr_decay);
+        // w ← w − ηₜ·g / √(S + ε)   or   w − ηₜ·g / (√S + ε)
+        let denominator = c.epsilon_placement.denominator(sum.clone(), c.epsilon);
+        let w = w.sub(g.div(denominator).mul_scalar(lr_t));
+        (w, Some(AdaGradState { sum, step }))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdaGradState {
+            sum: state.sum.to_device(device),
+            step: state.step,
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Adam (and AdamW): momentum on the gradient plus RMSProp's per-coordinate scaling, both with
+//! bias correction.
+//!
+//! With gradient `g`, learning rate `η`, step `t = 1, 2, …`:
+//!
+//! ```text
+//! g ← g + wd·w                       coupled L2 (torch.optim.Adam), when not decoupled
+//! w ← w·(1 − η·wd)                   decoupled weight decay (torch.optim.AdamW)
+//! m ← β₁·m + (1−β₁)·g                m₀ = 0
+//! v ← β₂·v + (1−β₂)·g²               v₀ = 0
+//! v̂ ← max(v̂, v)                      AMSGrad only (v̂₀ = 0); it then replaces v below
+//! w ← w − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
+//! ```
+//!
+//! The last line is `w ← w − η·m̂/(√v̂ + ε)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`, arranged as
+//! PyTorch computes it. ε is outside the root, as in PyTorch and Keras.
+//!
+//! | stoke | PyTorch `Adam`/`AdamW` | Keras `Adam` |
+//! |---|---|---|
+//! | `beta_1`, `beta_2` | `betas` | `beta_1`, `beta_2` |
+//! | `epsilon` (1e-8) | `eps` (1e-8) | `epsilon` (1e-7; Keras adds it to `√v̂` without bias-correcting ε) |
+//! | `amsgrad` | `amsgrad` | `amsgrad` |
+//! | `weight_decay`, `decoupled_weight_decay = false` | `Adam(weight_decay)` | — |
+//! | `weight_decay`, `decoupled_weight_decay = true` | `AdamW(weight_decay)` (default 1e-2) | `AdamW` |
+//!
+//! Burn's own `AdamConfig` defaults to ε = 1e-5.
+
+use burn::config::Config;
+use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::tensor::{Device, Tensor};
+
+use crate::error::{ConfigError, Rules};
+use crate::rmsprop::ema;
+use crate::state::{move_opt, put, put_step, take, take_step};
+
+/// Configuration of [`Adam`].
+#[derive(Config, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// β₁, decay of the first moment. In `[0, 1)`.
+    #[config(default = 0.9)]
+    pub beta_1: f64,
+    /// β₂, decay of the second moment. In `[0, 1)`.
+    #[config(default = 0.999)]
+    pub beta_2: f64,
+    /// ε, added to `√v̂`. `> 0`.
+    #[config(default = 1e-8)]
+    pub epsilon: f64,
+    /// Divide by the largest second moment seen so far (AMSGrad).
+    #[config(default = false)]
+    pub amsgrad: bool,
+    /// Weight decay: coupled L2 (`g + wd·w`), or decoupled (AdamW) with `decoupled_weight_decay`.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// Apply `weight_decay` as AdamW does: `w ← w·(1 − η·wd)` before the Adam step.
+    #[config(default = false)]
+    pub decoupled_weight_decay: bool,
+}
+
+impl AdamConfig {
+    /// `torch.optim.AdamW`'s defaults: Adam with decoupled weight decay 1e-2.
+    pub fn adamw() -> Self {
+        Self::new()
+            .with_weight_decay(1e-2)
+            .with_decoupled_weight_decay(true)
+    }
+
+    /// Checks every field; the error names the field and the rule it breaks.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let r = Rules::new("AdamConfig");
+        r.unit_interval("beta_1", self.beta_1)?;
+        r.unit_interval("beta_2", self.beta_2)?;
+        r.positive("epsilon", self.epsilon)?;
+        r.non_negative("weight_decay", self.weight_decay)
+    }
+
+    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
+    pub fn try_build(&self) -> Result<Adam, ConfigError> {
+        self.validate()?;
+        Ok(Adam {
+            config: self.clone(),
+        })
+    }
+
+    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn build(&self) -> Adam {
+        self.try_build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
+    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
+        Ok(self.try_build()?.into())
+    }
+
+    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn init(&self) -> ModuleOptimizer {
+        self.build().into()
+    }
+}
+
+/// Adam / AdamW; see the [module docs](self) for the equations.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    config: AdamConfig,
+}
+
+impl Adam {
+    /// The validated configuration.
+    pub fn config(&self) -> &AdamConfig {
+        &self.config
+    }
+}
+
+/// The moments of one parameter.
+#[derive(Clone, Debug)]
+pub struct AdamState<const D: usize> {
+    /// `m`, the running mean of `g`.
+    pub exp_avg: Tensor<D>,
+    /// `v`, the running mean of `g²`.
+    pub exp_avg_sq: Tensor<D>,
+    /// `v̂`, the largest `v` so far (AMSGrad only).
+    pub max_exp_avg_sq: Option<Tensor<D>>,
+    /// `t`, the number of steps taken.
+    pub step: u64,
+}
+
+impl<const D: usize> RecordState for AdamState<D> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        put(out, prefix, "exp_avg", &self.exp_avg);
+        put(out, prefix, "exp_avg_sq", &self.exp_avg_sq);
+        if let Some(t) = &self.max_exp_avg_sq {
+            put(out, prefix, "max_exp_avg_sq", t);
+        }
+        put_step(out, prefix, self.step);
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        Some(Self {
+            exp_avg: take(src, prefix, "exp_avg", device)?,
+            exp_avg_sq: take(src, prefix, "exp_avg_sq", device)?,
+            max_exp_avg_sq: take(src, prefix, "max_exp_avg_sq", device),
+            step: take_step(src, prefix)?,
+        })
+    }
+}
+
+impl Optimizer for Adam {
+    type State<const D: usize> = AdamState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        mut w: Tensor<D>,
+        mut g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let c = &self.config;
+        if c.weight_decay != 0.0 {
+            if c.decoupled_weight_decay {
+                // w ← w·(1 − η·wd)
+                w = w.mul_scalar(1.0 - lr * c.weight_decay);
+            } else {
+                // g ← g + wd·w
+                g = g.add(w.clone().mul_scalar(c.weight_decay));
+            }
+        }
+        let (m, v, v_max, step) = match state {
+            Some(s) => (Some(s.exp_avg), Some(s.exp_avg_sq), s.max_exp_avg_sq, s.step + 1),
+            None => (None, None, None, 1),
+        };
+        // m ← β₁·m + (1−β₁)·g;   v ← β₂·v + (1−β₂)·g²
+        let m = ema(m, g.clone(), c.beta_1);
+        let v = ema(v, g.square(), c.beta_2);
+        // v̂ ← max(v̂, v)
+        let v_max = c.amsgrad.then(|| match v_max {
+            Some(v_max) => v_max.max_pair(v.clone()),
+            None => v.clone(),
+        });
+        let t = step as i32;
+        let bias_1 = 1.0 - c.beta_1.powi(t);
+        let bias_2_sqrt = (1.0 - c.beta_2.powi(t)).sqrt();
+        // w ← w − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
+        let second = v_max.clone().unwrap_or_else(|| v.clone());
+        let denominator = second.sqrt().div_scalar(bias_2_sqrt).add_scalar(c.epsilon);
+        let w = w.sub(m.clone().div(denominator).mul_scalar(lr / bias_1));
+        let state = AdamState {
+            exp_avg: m,
+            exp_avg_sq: v,
+            max_exp_avg_sq: v_max,
+            step,
+        };
+        (w, Some(state))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdamState {
+            exp_avg: state.exp_avg.to_device(device),
+            exp_avg_sq: state.exp_avg_sq.to_device(device),
+            max_exp_avg_sq: move_opt(state.max_exp_avg_sq, device),
+            step: state.step,
+        }
+    }
+}

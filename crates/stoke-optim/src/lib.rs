@@ -1,0 +1,55 @@
+//! # stoke-optim
+//!
+//! The course's optimizers — Momentum, RMSProp, AdaGrad — plus Adam and AdaDelta, as plugins for
+//! [Burn](https://burn.dev) 0.22, and an L2-regularised loss.
+//!
+//! Each optimizer implements [`burn::optim::Optimizer`] (Burn's per-tensor optimizer trait), so
+//! its config's `init()` gives a [`burn::optim::ModuleOptimizer`] that drops into a hand-written
+//! training loop or Burn's `Learner`, on any backend:
+//!
+//! ```no_run
+//! # use burn::prelude::*; use burn::nn::{Linear, LinearConfig};
+//! # use burn::optim::GradientsParams;
+//! use stoke_optim::AdamConfig;
+//! # let device = Device::default().autodiff();
+//! # let mut model: Linear = LinearConfig::new(4, 1).init(&device);
+//! # let x = Tensor::<2>::ones([8, 4], &device);
+//! let mut optim = AdamConfig::new().init();
+//! let loss = model.forward(x).powi_scalar(2).mean();
+//! model = optim.step(1e-3, model, GradientsParams::from_grads(loss.backward(), &model));
+//! ```
+//!
+//! | optimizer | file | default form |
+//! |---|---|---|
+//! | [`Momentum`] | `momentum.rs` | course/Keras `v ← γv + ηg; w ← w − v` ([`MomentumForm`]) |
+//! | [`RmsProp`] | `rmsprop.rs` | course/Keras `E ← γE + (1−γ)g²; w ← w − ηg/√(E+ε)` ([`EpsilonPlacement`]) |
+//! | [`AdaGrad`] | `adagrad.rs` | course/Keras `S ← S + g²; w ← w − ηg/√(S+ε)` |
+//! | [`Adam`] | `adam.rs` | exactly `torch.optim.Adam` / `AdamW` |
+//! | [`AdaDelta`] | `adadelta.rs` | exactly `torch.optim.Adadelta` |
+//!
+//! Every hyper-parameter is an `f64` field with a `with_<field>` setter. `validate()` /
+//! `try_init()` / `try_build()` reject invalid values with a [`ConfigError`] naming the field and
+//! the rule; `init()` and `build()` panic with the same message. Every optimizer is checked step
+//! by step against PyTorch's `torch.optim` on recorded trajectories (`tests/torch_parity.rs`), and
+//! its state saves and restores exactly (`tests/state.rs`).
+
+mod adadelta;
+mod adagrad;
+mod adam;
+pub mod device;
+mod error;
+mod forms;
+mod l2;
+mod momentum;
+mod rmsprop;
+mod state;
+
+pub use adadelta::{AdaDelta, AdaDeltaConfig, AdaDeltaState};
+pub use adagrad::{AdaGrad, AdaGradConfig, AdaGradState};
+pub use adam::{Adam, AdamConfig, AdamState};
+pub use device::{Backend, BackendError};
+pub use error::ConfigError;
+pub use forms::{EpsilonPlacement, MomentumForm};
+pub use l2::{Criterion, L2Regularized, L2Regularizer};
+pub use momentum::{Momentum, MomentumConfig, MomentumState};
+pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};

@@ -1,0 +1,196 @@
+//! Gradient descent with momentum (heavy ball), in the course's form and in PyTorch's.
+//!
+//! With gradient `g` (plus `wd·w` when `weight_decay > 0`), learning rate `η`, momentum `γ` and
+//! dampening `d`:
+//!
+//! | form | velocity | update | Nesterov update |
+//! |---|---|---|---|
+//! | [`MomentumForm::Classic`] (course, Keras) | `v ← γ·v + (1−d)·η·g`, `v₀ = 0` | `w ← w − v` | `w ← w − (γ·v + η·g)` |
+//! | [`MomentumForm::PyTorch`] (`torch.optim.SGD`) | `v ← γ·v + (1−d)·g`, first step `v = g` | `w ← w − η·v` | `w ← w − η·(g + γ·v)` |
+//!
+//! At a constant `η` and `d = 0` the two forms give the same trajectory (the classic velocity is
+//! `η` times PyTorch's). They differ when `η` changes: the classic velocity remembers the old
+//! step sizes, PyTorch's rescales the whole remembered velocity by the new `η`. PyTorch also
+//! skips dampening on the first step.
+//!
+//! With `γ = 0` this is plain (stochastic) gradient descent, `w ← w − η·g`, and keeps no state.
+//!
+//! | stoke | PyTorch `SGD` | Keras `SGD` |
+//! |---|---|---|
+//! | `momentum` | `momentum` | `momentum` |
+//! | `dampening` | `dampening` | — (0) |
+//! | `nesterov` | `nesterov` | `nesterov` |
+//! | `weight_decay` (coupled L2) | `weight_decay` | — (use a regularizer) |
+
+use burn::config::Config;
+use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::tensor::{Device, Tensor};
+
+use crate::error::{ConfigError, Rules};
+use crate::forms::MomentumForm;
+use crate::state::{put, take};
+
+/// Configuration of [`Momentum`].
+#[derive(Config, Debug, PartialEq)]
+pub struct MomentumConfig {
+    /// γ, the fraction of the velocity kept from one step to the next. In `[0, 1)`.
+    #[config(default = 0.9)]
+    pub momentum: f64,
+    /// d, the fraction of the new gradient dropped from the velocity. In `[0, 1]`.
+    #[config(default = 0.0)]
+    pub dampening: f64,
+    /// Use Nesterov's look-ahead update. Needs `momentum > 0` and `dampening = 0`.
+    #[config(default = false)]
+    pub nesterov: bool,
+    /// Coupled L2 weight decay: `g ← g + weight_decay·w`.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// Where the learning rate enters; see the module docs.
+    #[config(default = "MomentumForm::Classic")]
+    pub form: MomentumForm,
+}
+
+impl MomentumConfig {
+    /// Plain gradient descent: `w ← w − η·g` (momentum 0).
+    pub fn sgd() -> Self {
+        Self::new().with_momentum(0.0)
+    }
+
+    /// Checks every field; the error names the field and the rule it breaks.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let r = Rules::new("MomentumConfig");
+        r.unit_interval("momentum", self.momentum)?;
+        r.closed_unit_interval("dampening", self.dampening)?;
+        r.non_negative("weight_decay", self.weight_decay)?;
+        r.require(
+            !self.nesterov || self.momentum > 0.0,
+            "nesterov",
+            self.nesterov,
+            "Nesterov momentum needs momentum > 0",
+        )?;
+        r.require(
+            !self.nesterov || self.dampening == 0.0,
+            "nesterov",
+            self.nesterov,
+            "Nesterov momentum needs dampening = 0",
+        )
+    }
+
+    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
+    pub fn try_build(&self) -> Result<Momentum, ConfigError> {
+        self.validate()?;
+        Ok(Momentum {
+            config: self.clone(),
+        })
+    }
+
+    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn build(&self) -> Momentum {
+        self.try_build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
+    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
+        Ok(self.try_build()?.into())
+    }
+
+    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn init(&self) -> ModuleOptimizer {
+        self.build().into()
+    }
+}
+
+/// Gradient descent with momentum; see the [module docs](self) for the equations.
+#[derive(Clone, Debug)]
+pub struct Momentum {
+    config: MomentumConfig,
+}
+
+impl Momentum {
+    /// The validated configuration.
+    pub fn config(&self) -> &MomentumConfig {
+        &self.config
+    }
+}
+
+/// The velocity `v` of one parameter.
+#[derive(Clone, Debug)]
+pub struct MomentumState<const D: usize> {
+    /// `v`: in units of a step for [`MomentumForm::Classic`], of a gradient for
+    /// [`MomentumForm::PyTorch`].
+    pub velocity: Tensor<D>,
+}
+
+impl<const D: usize> RecordState for MomentumState<D> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        put(out, prefix, "velocity", &self.velocity);
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        Some(Self {
+            velocity: take(src, prefix, "velocity", device)?,
+        })
+    }
+}
+
+impl Optimizer for Momentum {
+    type State<const D: usize> = MomentumState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        mut g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let c = &self.config;
+        if c.weight_decay != 0.0 {
+            // g ← g + wd·w
+            g = g.add(w.clone().mul_scalar(c.weight_decay));
+        }
+        if c.momentum == 0.0 {
+            // w ← w − η·g
+            return (w.sub(g.mul_scalar(lr)), None);
+        }
+        let (gamma, keep) = (c.momentum, 1.0 - c.dampening);
+        match c.form {
+            MomentumForm::Classic => {
+                // v ← γ·v + (1−d)·η·g
+                let step = g.clone().mul_scalar(keep * lr);
+                let v = match state {
+                    Some(s) => s.velocity.mul_scalar(gamma).add(step),
+                    None => step,
+                };
+                let w = if c.nesterov {
+                    // w ← w − (γ·v + η·g)
+                    w.sub(v.clone().mul_scalar(gamma).add(g.mul_scalar(lr)))
+                } else {
+                    // w ← w − v
+                    w.sub(v.clone())
+                };
+                (w, Some(MomentumState { velocity: v }))
+            }
+            MomentumForm::PyTorch => {
+                // v ← γ·v + (1−d)·g, first step v = g
+                let v = match state {
+                    Some(s) => s.velocity.mul_scalar(gamma).add(g.clone().mul_scalar(keep)),
+                    None => g.clone(),
+                };
+                let direction = if c.nesterov {
+                    // g + γ·v
+                    g.add(v.clone().mul_scalar(gamma))
+                } else {
+                    v.clone()
+                };
+                // w ← w − η·direction
+                (w.sub(direction.mul_scalar(lr)), Some(MomentumState { velocity: v }))
+            }
+        }
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        MomentumState {
+            velocity: state.velocity.to_device(device),
+        }
+    }
+}

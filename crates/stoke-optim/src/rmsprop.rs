@@ -1,0 +1,216 @@
+//! RMSProp: divide each gradient by a running root-mean-square of its recent values.
+//!
+//! With gradient `g` (plus `wd·w` when `weight_decay > 0`), learning rate `η`, decay `γ`:
+//!
+//! ```text
+//! E ← γ·E + (1−γ)·g²                        E₀ = 0        (the slide writes (1−γ)g² + γE)
+//! ḡ ← γ·ḡ + (1−γ)·g,   V = E − ḡ²            only when centered, else V = E
+//! u = g / √(V + ε)       (EpsilonPlacement::InsideSqrt: the course, Keras)
+//! u = g / (√V + ε)       (EpsilonPlacement::OutsideSqrt: PyTorch)
+//! b ← μ·b + u,  w ← w − η·b                  when momentum μ > 0   (b₀ = 0)
+//! w ← w − η·u                                otherwise
+//! ```
+//!
+//! | stoke | PyTorch `RMSprop` | Keras `RMSprop` |
+//! |---|---|---|
+//! | `decay` (γ) | `alpha` (0.99) | `rho` (0.9) |
+//! | `epsilon` | `eps` (1e-8), outside the root | `epsilon` (1e-7), inside the root |
+//! | `centered` | `centered` | `centered` |
+//! | `momentum` | `momentum` | `momentum` |
+//! | `weight_decay` (coupled L2) | `weight_decay` | — |
+//!
+//! [`RmsPropConfig::pytorch`] and [`RmsPropConfig::keras`] set the library defaults. Burn's own
+//! `RmsPropConfig` defaults to momentum 0.9 and ε = 1e-5 outside the root.
+
+use burn::config::Config;
+use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::tensor::{Device, Tensor};
+
+use crate::error::{ConfigError, Rules};
+use crate::forms::EpsilonPlacement;
+use crate::state::{move_opt, put, take};
+
+/// Configuration of [`RmsProp`].
+#[derive(Config, Debug, PartialEq)]
+pub struct RmsPropConfig {
+    /// γ, how much of the running mean square is kept each step. In `[0, 1)`.
+    #[config(default = 0.9)]
+    pub decay: f64,
+    /// ε, keeps the denominator away from zero. `> 0`.
+    #[config(default = 1e-8)]
+    pub epsilon: f64,
+    /// Inside the square root (course, Keras) or outside (PyTorch).
+    #[config(default = "EpsilonPlacement::InsideSqrt")]
+    pub epsilon_placement: EpsilonPlacement,
+    /// Divide by the running variance `E − ḡ²` instead of the mean square `E`.
+    #[config(default = false)]
+    pub centered: bool,
+    /// μ, momentum on the normalised step. In `[0, 1)`.
+    #[config(default = 0.0)]
+    pub momentum: f64,
+    /// Coupled L2 weight decay: `g ← g + weight_decay·w`.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+}
+
+impl RmsPropConfig {
+    /// `torch.optim.RMSprop`'s defaults: γ = 0.99, ε = 1e-8 outside the root.
+    pub fn pytorch() -> Self {
+        Self::new()
+            .with_decay(0.99)
+            .with_epsilon(1e-8)
+            .with_epsilon_placement(EpsilonPlacement::OutsideSqrt)
+    }
+
+    /// Keras' defaults: γ (`rho`) = 0.9, ε = 1e-7 inside the root.
+    pub fn keras() -> Self {
+        Self::new()
+            .with_decay(0.9)
+            .with_epsilon(1e-7)
+            .with_epsilon_placement(EpsilonPlacement::InsideSqrt)
+    }
+
+    /// Checks every field; the error names the field and the rule it breaks.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let r = Rules::new("RmsPropConfig");
+        r.unit_interval("decay", self.decay)?;
+        r.positive("epsilon", self.epsilon)?;
+        r.unit_interval("momentum", self.momentum)?;
+        r.non_negative("weight_decay", self.weight_decay)
+    }
+
+    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
+    pub fn try_build(&self) -> Result<RmsProp, ConfigError> {
+        self.validate()?;
+        Ok(RmsProp {
+            config: self.clone(),
+        })
+    }
+
+    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn build(&self) -> RmsProp {
+        self.try_build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
+    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
+        Ok(self.try_build()?.into())
+    }
+
+    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
+    pub fn init(&self) -> ModuleOptimizer {
+        self.build().into()
+    }
+}
+
+/// RMSProp; see the [module docs](self) for the equations.
+#[derive(Clone, Debug)]
+pub struct RmsProp {
+    config: RmsPropConfig,
+}
+
+impl RmsProp {
+    /// The validated configuration.
+    pub fn config(&self) -> &RmsPropConfig {
+        &self.config
+    }
+}
+
+/// Running averages of one parameter.
+#[derive(Clone, Debug)]
+pub struct RmsPropState<const D: usize> {
+    /// `E`, the running mean of `g²`.
+    pub square_avg: Tensor<D>,
+    /// `ḡ`, the running mean of `g` (centered only).
+    pub grad_avg: Option<Tensor<D>>,
+    /// `b`, the momentum buffer (momentum > 0 only).
+    pub momentum_buffer: Option<Tensor<D>>,
+}
+
+impl<const D: usize> RecordState for RmsPropState<D> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        put(out, prefix, "square_avg", &self.square_avg);
+        if let Some(t) = &self.grad_avg {
+            put(out, prefix, "grad_avg", t);
+        }
+        if let Some(t) = &self.momentum_buffer {
+            put(out, prefix, "momentum_buffer", t);
+        }
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        Some(Self {
+            square_avg: take(src, prefix, "square_avg", device)?,
+            grad_avg: take(src, prefix, "grad_avg", device),
+            momentum_buffer: take(src, prefix, "momentum_buffer", device),
+        })
+    }
+}
+
+/// `γ·avg + (1−γ)·x`, starting from `(1−γ)·x` (a zero average) on the first step.
+pub(crate) fn ema<const D: usize>(avg: Option<Tensor<D>>, x: Tensor<D>, gamma: f64) -> Tensor<D> {
+    let fresh = x.mul_scalar(1.0 - gamma);
+    match avg {
+        Some(avg) => avg.mul_scalar(gamma).add(fresh),
+        None => fresh,
+    }
+}
+
+impl Optimizer for RmsProp {
+    type State<const D: usize> = RmsPropState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        mut g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let c = &self.config;
+        if c.weight_decay != 0.0 {
+            // g ← g + wd·w
+            g = g.add(w.clone().mul_scalar(c.weight_decay));
+        }
+        let (square_avg, grad_avg, buffer) = match state {
+            Some(s) => (Some(s.square_avg), s.grad_avg, s.momentum_buffer),
+            None => (None, None, None),
+        };
+        // E ← γ·E + (1−γ)·g²
+        let square_avg = ema(square_avg, g.clone().square(), c.decay);
+        let (variance, grad_avg) = if c.centered {
+            // ḡ ← γ·ḡ + (1−γ)·g;  V = E − ḡ²
+            let grad_avg = ema(grad_avg, g.clone(), c.decay);
+            (square_avg.clone().sub(grad_avg.clone().square()), Some(grad_avg))
+        } else {
+            (square_avg.clone(), None)
+        };
+        // u = g / √(V + ε)  or  g / (√V + ε)
+        let u = g.div(c.epsilon_placement.denominator(variance, c.epsilon));
+        let (step, momentum_buffer) = if c.momentum > 0.0 {
+            // b ← μ·b + u
+            let b = match buffer {
+                Some(b) => b.mul_scalar(c.momentum).add(u),
+                None => u,
+            };
+            (b.clone(), Some(b))
+        } else {
+            (u, None)
+        };
+        // w ← w − η·step
+        let w = w.sub(step.mul_scalar(lr));
+        let state = RmsPropState {
+            square_avg,
+            grad_avg,
+            momentum_buffer,
+        };
+        (w, Some(state))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        RmsPropState {
+            square_avg: state.square_avg.to_device(device),
+            grad_avg: move_opt(state.grad_avg, device),
+            momentum_buffer: move_opt(state.momentum_buffer, device),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Turns a run's data settings into encoded train / valid / test items.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use stoke_text::batch::{TextItem, encode_all};
+use stoke_text::data::{LoadOptions, Splits, load_bundled, load_file, split_stratified};
+use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
+
+use crate::error::RecipeError;
+use crate::recipe::Settings;
+
+/// The seed of the 80/10/10 split of a user's file: fixed, so that runs with different seeds
+/// see the same split (the bundled sets have their own fixed split).
+pub const FILE_SPLIT_SEED: u64 = 0x5704e;
+
+/// Encoded data, ready for batching.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Data set name.
+    pub name: String,
+    /// Class names, indexed by label.
+    pub classes: Vec<String>,
+    /// The fitted tokenizer.
+    pub tokenizer: Tokenizer,
+    /// Encoded training texts.
+    pub train: Arc<Vec<TextItem>>,
+    /// Encoded validation texts.
+    pub valid: Arc<Vec<TextItem>>,
+    /// Encoded test texts.
+    pub test: Arc<Vec<TextItem>>,
+}
+
+/// The key under which prepared data can be shared between runs.
+pub fn cache_key(settings: &Settings) -> String {
+    format!(
+        "{:?}|{:?}|{}|{:?}",
+        settings.dataset,
+        settings.data,
+        serde_json::to_string(&settings.tokenizer).unwrap_or_default(),
+        settings.train_subset
+    )
+}
+
+/// Loads, splits, fits the tokenizer on the training split, and encodes all three splits.
+pub fn prepare(settings: &Settings) -> Result<Prepared, RecipeError> {
+    let splits: Splits = match (&settings.data, settings.bundled()?) {
+        (Some(file), _) => {
+            let opts = LoadOptions::default()
+                .with_text_field(file.text.clone())
+                .with_label_field(file.label.clone())
+                .with_skip_invalid(file.skip_invalid);
+            let loaded = load_file(Path::new(&file.path), &opts)?;
+            split_stratified(&loaded.texts, 0.1, 0.1, FILE_SPLIT_SEED)
+        }
+        (None, Some(bundled)) => load_bundled(bundled)?,
+        (None, None) => unreachable!("bundled() is Some when no file is given"),
+    };
+    let mut train = splits.train;
+    if let Some(n) = settings.train_subset {
+        train.examples.truncate(n);
+    }
+    let config: TokenizerConfig = settings.tokenizer_config()?;
+    let mut tokenizer = Tokenizer::new(config)
+        .map_err(|e| RecipeError::invalid("settings", "tokenizer", "…", e.to_string()))?;
+    tokenizer.fit(train.examples.iter().map(|e| e.text.as_str()));
+    Ok(Prepared {
+        name: train.name.clone(),
+        classes: train.classes.clone(),
+        train: Arc::new(encode_all(&tokenizer, &train)),
+        valid: Arc::new(encode_all(&tokenizer, &splits.valid)),
+        test: Arc::new(encode_all(&tokenizer, &splits.test)),
+        tokenizer,
+    })
+}

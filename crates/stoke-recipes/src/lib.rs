@@ -1,0 +1,24 @@
+//! # stoke-recipes
+//!
+//! The course's experiments as data. A [`Recipe`](recipe::Recipe) (TOML; the built-ins live in
+//! `recipes/`) names the data set, model, optimizers, hyper-parameter grid, epochs, batch size
+//! and seeds; [`runner`] trains every (configuration, seed) run with [`train`] and writes
+//! `metrics.csv` (long format), `summary.json`, the recipe as run, the environment, plots
+//! ([`report`]) and `report.md`.
+
+pub mod data;
+pub mod error;
+pub mod metrics;
+pub mod optimizer;
+pub mod plot;
+pub mod recipe;
+pub mod report;
+pub mod runner;
+pub mod summary;
+pub mod surfaces;
+pub mod train;
+
+pub use error::RecipeError;
+pub use optimizer::OptimizerSpec;
+pub use recipe::{Overrides, Recipe, RunSpec, Settings};
+pub use runner::{Outputs, run_recipe};

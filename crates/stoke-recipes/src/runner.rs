@@ -1,0 +1,159 @@
+//! Runs a recipe: every (configuration, seed) run, then the outputs — `metrics.csv`,
+//! `summary.json`, the recipe as run, the environment, plots and `report.md`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use stoke_optim::Backend;
+
+use crate::data::{Prepared, cache_key, prepare};
+use crate::error::{RecipeError, write_atomic};
+use crate::metrics::{Record, write_csv};
+use crate::recipe::{Overrides, Recipe, RunSpec};
+use crate::summary::Summary;
+use crate::train::{Progress, RunResult, TrainOptions, train};
+
+/// Where the run happened, written as `environment.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    pub backend: String,
+    pub stoke_version: String,
+    pub burn_version: String,
+    pub os: String,
+    pub arch: String,
+    pub cpus: usize,
+}
+
+impl Environment {
+    /// This process on `backend`.
+    pub fn current(backend: Backend) -> Self {
+        Self {
+            backend: backend.name().to_string(),
+            stoke_version: env!("CARGO_PKG_VERSION").to_string(),
+            burn_version: BURN_VERSION.to_string(),
+            os: std::env::consts::OS.to_string(),
+            arch: std::env::consts::ARCH.to_string(),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// The Burn version stoke is built against (pinned in the workspace's Cargo.toml).
+pub const BURN_VERSION: &str = "0.22.1";
+
+/// Shares prepared (tokenized) data between runs with the same data settings.
+#[derive(Default)]
+pub struct DataCache {
+    prepared: HashMap<String, Prepared>,
+}
+
+impl DataCache {
+    /// The prepared data for `spec`, loading it on first use.
+    pub fn get(&mut self, spec: &RunSpec) -> Result<&Prepared, RecipeError> {
+        let key = cache_key(&spec.settings);
+        if !self.prepared.contains_key(&key) {
+            let p = prepare(&spec.settings)?;
+            self.prepared.insert(key.clone(), p);
+        }
+        Ok(&self.prepared[&key])
+    }
+}
+
+/// The directory of one run inside a recipe's output directory.
+pub fn run_dir(out: &Path, spec: &RunSpec) -> PathBuf {
+    out.join("runs").join(spec.id())
+}
+
+/// Trains one run of a recipe into `out/runs/<id>/` (checkpoints and `result.json`).
+/// A run whose `result.json` already exists is not trained again when `resume` is set.
+pub fn run_one(
+    spec: &RunSpec,
+    out: &Path,
+    backend: Backend,
+    resume: bool,
+    cache: &mut DataCache,
+    progress: &dyn Progress,
+) -> Result<RunResult, RecipeError> {
+    let dir = run_dir(out, spec);
+    let result_path = dir.join("result.json");
+    if resume && result_path.exists() {
+        if let Ok(done) = read_result(&result_path) {
+            if done.spec == *spec && !matches!(done.status, crate::train::RunStatus::Interrupted { .. }) {
+                return Ok(done);
+            }
+        }
+    }
+    let device = backend.device()?;
+    let data = cache.get(spec)?;
+    let opts = TrainOptions {
+        device,
+        checkpoint_dir: Some(dir.join("checkpoint")),
+        resume,
+        stop_after_epoch: None,
+        progress,
+    };
+    let trained = train(spec, data, &opts)?;
+    std::fs::create_dir_all(&dir).map_err(|e| RecipeError::io(&dir, e))?;
+    let json = serde_json::to_vec_pretty(&trained.result).expect("results serialise");
+    write_atomic(&result_path, &json)?;
+    Ok(trained.result)
+}
+
+/// Reads a run's `result.json`.
+pub fn read_result(path: &Path) -> Result<RunResult, RecipeError> {
+    let text = std::fs::read_to_string(path).map_err(|e| RecipeError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| RecipeError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// What a finished recipe wrote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outputs {
+    pub dir: PathBuf,
+    pub metrics_csv: PathBuf,
+    pub summary_json: PathBuf,
+    pub report_md: PathBuf,
+    pub plots: Vec<PathBuf>,
+    pub summary: Summary,
+}
+
+/// Writes a recipe's outputs from its runs' results.
+pub fn finish(recipe: &Recipe, results: &[RunResult], out: &Path, env: &Environment) -> Result<Outputs, RecipeError> {
+    std::fs::create_dir_all(out).map_err(|e| RecipeError::io(out, e))?;
+    let records: Vec<Record> = results.iter().flat_map(|r| r.records.iter().cloned()).collect();
+    let metrics_csv = out.join("metrics.csv");
+    write_csv(&metrics_csv, &records)?;
+    let recipe_toml = toml::to_string_pretty(recipe).expect("recipes serialise");
+    write_atomic(&out.join("recipe.toml"), recipe_toml.as_bytes())?;
+    let env_json = serde_json::to_vec_pretty(env).expect("environment serialises");
+    write_atomic(&out.join("environment.json"), &env_json)?;
+    let summary = Summary::new(recipe, results, &records);
+    let summary_json = out.join("summary.json");
+    write_atomic(&summary_json, &serde_json::to_vec_pretty(&summary).expect("summary serialises"))?;
+    let plots = crate::report::plots(recipe, &records, results, out)?;
+    let report_md = out.join("report.md");
+    let report = crate::report::markdown(recipe, &summary, &plots, env, out);
+    write_atomic(&report_md, report.as_bytes())?;
+    Ok(Outputs { dir: out.to_path_buf(), metrics_csv, summary_json, report_md, plots, summary })
+}
+
+/// Runs every run of `recipe` in this process, one after another, then writes the outputs.
+pub fn run_recipe(
+    recipe: &Recipe,
+    overrides: &Overrides,
+    out: &Path,
+    backend: Backend,
+    resume: bool,
+    progress: &dyn Progress,
+) -> Result<Outputs, RecipeError> {
+    let specs = recipe.runs(overrides)?;
+    let mut cache = DataCache::default();
+    let mut results = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        results.push(run_one(spec, out, backend, resume, &mut cache, progress)?);
+    }
+    finish(recipe, &results, out, &Environment::current(backend))
+}

@@ -1,0 +1,337 @@
+//! One training run: the mini-batch loop, evaluation, checkpoints, resume and divergence.
+//!
+//! This is a hand-written loop rather than Burn's `Learner`, because the recipes need four
+//! things the Learner does not give: (1) the loss of every iteration checked for NaN/Inf, so a
+//! diverging run stops at once with the epoch *and* iteration named (the learning-rate recipe
+//! relies on it) instead of training on NaNs until the epoch ends; (2) per-iteration loss and
+//! wall time for the batch-size recipe, cheaply, without a metrics renderer; (3) checkpoints
+//! written atomically (temp file + rename) with the run's records, so `--resume` continues with
+//! bit-identical weights; (4) exact control of random state (data order from
+//! [`epoch_order`](stoke_text::batch::epoch_order), the device RNG reseeded every epoch) so the
+//! same seed on the same CPU backend gives the same numbers bit for bit. The model and
+//! optimizers are ordinary Burn modules and `ModuleOptimizer`s, so a user who outgrows one
+//! device can take them to the Learner unchanged (see `examples/learner.rs`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::{Module, ModuleRecord};
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use stoke_optim::L2Regularizer;
+use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, iterations_per_epoch};
+use stoke_text::model::{TextClassifier, TextClassifierConfig};
+
+use crate::data::Prepared;
+use crate::error::{RecipeError, write_atomic};
+use crate::metrics::Record;
+use crate::recipe::RunSpec;
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum RunStatus {
+    /// All epochs done.
+    Completed,
+    /// The loss became NaN or infinite.
+    Diverged {
+        epoch: usize,
+        iteration: usize,
+        message: String,
+    },
+    /// Stopped on request after `epoch` epochs; resume continues from there.
+    Interrupted { epoch: usize },
+}
+
+/// The outcome of one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    /// What was run.
+    pub spec: RunSpec,
+    /// Every measured value.
+    pub records: Vec<Record>,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Optimizer steps per epoch, ⌈N / batch size⌉.
+    pub iterations_per_epoch: usize,
+    /// Trainable parameters of the model.
+    pub parameters: usize,
+    /// Texts in the training split.
+    pub train_examples: usize,
+}
+
+/// Called as a run makes progress; every method has an empty default.
+pub trait Progress: Sync {
+    /// A run starts (or resumes) with `total` iterations to go in all.
+    fn started(&self, _run: &RunSpec, _total_iterations: usize, _done: usize) {}
+    /// One optimizer step is done.
+    fn iteration(&self, _run: &RunSpec, _loss: f64) {}
+    /// An epoch is done; `records` are its records.
+    fn epoch(&self, _run: &RunSpec, _epoch: usize, _records: &[Record]) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Where and how a run trains.
+pub struct TrainOptions<'a> {
+    /// The device (not autodiff; the loop adds it).
+    pub device: Device,
+    /// Directory for this run's checkpoints (`None`: no checkpoints).
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in `checkpoint_dir`, if there is one.
+    pub resume: bool,
+    /// Stop (as if interrupted) after this many epochs in total.
+    pub stop_after_epoch: Option<usize>,
+    /// Progress callbacks.
+    pub progress: &'a dyn Progress,
+}
+
+/// The run-state file written with each checkpoint.
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckpointState {
+    epoch: usize,
+    iteration: usize,
+    wall_time: f64,
+    spec: RunSpec,
+    records: Vec<Record>,
+}
+
+const STATE: &str = "state.json";
+
+/// The trained model of a finished run, with its configuration.
+pub struct Trained {
+    pub model: TextClassifier,
+    pub config: TextClassifierConfig,
+    pub result: RunResult,
+}
+
+/// The device RNG seed for `epoch` of a run: a fixed mix, so a resumed run draws the same
+/// dropout masks as an uninterrupted one.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    let mut x = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 31;
+    x.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+}
+
+/// Mean loss and accuracy of `model` (in eval mode) over `items`.
+pub fn evaluate(model: &TextClassifier, items: &std::sync::Arc<Vec<TextItem>>, device: &Device) -> (f64, f64) {
+    if items.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let model = model.valid();
+    let loader = epoch_loader(items.clone(), &LoaderOptions::sequential(512), 0, device);
+    let (mut loss, mut correct, mut n) = (0.0f64, 0.0f64, 0usize);
+    for batch in loader.iter() {
+        let batch = batch.expect("in-memory data loads");
+        let size = batch.len();
+        let (l, logits) = model.loss(&batch);
+        loss += l.into_scalar::<f32>() as f64 * size as f64;
+        correct += stoke_text::metrics::accuracy(&logits, &batch.labels) * size as f64;
+        n += size;
+    }
+    (loss / n as f64, correct / n as f64)
+}
+
+/// Trains one run on prepared data.
+pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Trained, RecipeError> {
+    let s = &spec.settings;
+    let id = spec.id();
+    let device = opts.device.clone();
+    let train_device = device.clone().autodiff();
+    let n = data.train.len();
+    let batch_size = s.batch_size.resolve(n);
+    let per_epoch = iterations_per_epoch(n, batch_size, false);
+    let config = s.model_config(data.tokenizer.num_ids(), data.classes.len())?;
+    let l2 = (s.l2 > 0.0).then(|| L2Regularizer::new(s.l2));
+    let lr = s.optimizer.lr;
+
+    train_device.seed(spec.seed);
+    let mut model: TextClassifier = config
+        .try_init(&train_device)
+        .map_err(|e| RecipeError::invalid(&id, "model", "…", e.to_string()))?;
+    let mut optim: ModuleOptimizer = s.optimizer.build()?;
+    let parameters = model.num_params();
+
+    let record = |epoch: usize, iteration: usize, split: &str, metric: &str, value: f64| Record {
+        run: id.clone(),
+        config: spec.config.clone(),
+        seed: spec.seed,
+        epoch,
+        iteration,
+        split: split.into(),
+        metric: metric.into(),
+        value,
+    };
+
+    // Resume from the last complete checkpoint, if asked and present.
+    let (mut start_epoch, mut iteration, mut wall_time, mut records) = (0, 0, 0.0, Vec::new());
+    if let (true, Some(dir)) = (opts.resume, &opts.checkpoint_dir) {
+        if let Some(state) = read_checkpoint(dir)? {
+            if state.spec != *spec {
+                return Err(RecipeError::Checkpoint {
+                    path: dir.join(STATE),
+                    message: "was written by a run with other settings; remove it or drop --resume".into(),
+                });
+            }
+            let (m, o) = load_weights(dir, state.epoch, &config, &train_device)?;
+            model = m;
+            optim = optim.from_bytes(o).map_err(|e| RecipeError::Checkpoint {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            (start_epoch, iteration, wall_time, records) =
+                (state.epoch, state.iteration, state.wall_time, state.records);
+        }
+    }
+    if start_epoch == 0 {
+        // Epoch 0: the untrained model, so curves start where training starts.
+        let (vl, va) = evaluate(&model, &data.valid, &device);
+        records.push(record(0, 0, "valid", "loss", vl));
+        records.push(record(0, 0, "valid", "accuracy", va));
+    }
+    opts.progress.started(spec, s.epochs * per_epoch, start_epoch * per_epoch);
+
+    let mut status = RunStatus::Completed;
+    'epochs: for epoch in start_epoch + 1..=s.epochs {
+        train_device.seed(epoch_seed(spec.seed, epoch));
+        let loader = epoch_loader(
+            data.train.clone(),
+            &LoaderOptions::new(batch_size, spec.seed),
+            epoch - 1,
+            &train_device,
+        );
+        let epoch_start = Instant::now();
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
+        for (i, batch) in loader.iter().enumerate() {
+            let batch = batch.expect("in-memory data loads");
+            let size = batch.len();
+            let (loss, logits) = model.loss(&batch);
+            let loss = match &l2 {
+                Some(reg) => match reg.penalty(&model) {
+                    Some(p) => loss.add(p),
+                    None => loss,
+                },
+                None => loss,
+            };
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                let message = format!(
+                    "{id}: loss became {value} at epoch {epoch}, iteration {} (step {} overall); \
+                     stopped, last good checkpoint is epoch {}",
+                    i + 1,
+                    iteration + 1,
+                    epoch - 1
+                );
+                status = RunStatus::Diverged { epoch, iteration: i + 1, message };
+                break 'epochs;
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            iteration += 1;
+            loss_sum += value * size as f64;
+            correct += stoke_text::metrics::accuracy(&logits, &batch.labels) * size as f64;
+            seen += size;
+            opts.progress.iteration(spec, value);
+            if s.record_iterations {
+                let t = wall_time + epoch_start.elapsed().as_secs_f64();
+                records.push(record(epoch, iteration, "train", "loss", value));
+                records.push(record(epoch, iteration, "train", "wall_time", t));
+            }
+        }
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        wall_time += seconds;
+        let (vl, va) = evaluate(&model, &data.valid, &device);
+        let first = records.len();
+        records.push(record(epoch, iteration, "train", "loss", loss_sum / seen as f64));
+        records.push(record(epoch, iteration, "train", "accuracy", correct / seen as f64));
+        records.push(record(epoch, iteration, "valid", "loss", vl));
+        records.push(record(epoch, iteration, "valid", "accuracy", va));
+        records.push(record(epoch, iteration, "train", "lr", lr));
+        records.push(record(epoch, iteration, "train", "wall_time", wall_time));
+        records.push(record(epoch, iteration, "train", "examples_per_sec", seen as f64 / seconds.max(1e-9)));
+        opts.progress.epoch(spec, epoch, &records[first..]);
+        if let Some(dir) = &opts.checkpoint_dir {
+            let state = CheckpointState { epoch, iteration, wall_time, spec: spec.clone(), records: records.clone() };
+            write_checkpoint(dir, &model, &optim, &state)?;
+        }
+        if opts.stop_after_epoch == Some(epoch) && epoch < s.epochs {
+            status = RunStatus::Interrupted { epoch };
+            break;
+        }
+    }
+    if status == RunStatus::Completed {
+        let (tl, ta) = evaluate(&model, &data.test, &device);
+        records.push(record(s.epochs, iteration, "test", "loss", tl));
+        records.push(record(s.epochs, iteration, "test", "accuracy", ta));
+    }
+    let result = RunResult {
+        spec: spec.clone(),
+        records,
+        status,
+        iterations_per_epoch: per_epoch,
+        parameters,
+        train_examples: n,
+    };
+    Ok(Trained { model, config, result })
+}
+
+fn read_checkpoint(dir: &Path) -> Result<Option<CheckpointState>, RecipeError> {
+    let path = dir.join(STATE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| RecipeError::io(&path, e))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| RecipeError::Checkpoint { path, message: e.to_string() })
+}
+
+fn load_weights(
+    dir: &Path,
+    epoch: usize,
+    config: &TextClassifierConfig,
+    device: &Device,
+) -> Result<(TextClassifier, burn::tensor::Bytes), RecipeError> {
+    let read = |name: String| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|e| RecipeError::io(&path, e))
+    };
+    let model_bytes = read(format!("model-{epoch}.bpk"))?;
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(model_bytes)).map_err(|e| {
+        RecipeError::Checkpoint { path: dir.to_path_buf(), message: e.to_string() }
+    })?;
+    let model = config
+        .try_init(device)
+        .map_err(|e| RecipeError::Checkpoint { path: dir.to_path_buf(), message: e.to_string() })?
+        .load_record(record);
+    let optim = burn::tensor::Bytes::from_bytes_vec(read(format!("optim-{epoch}.bpk"))?);
+    Ok((model, optim))
+}
+
+/// Writes `model-E.bpk` and `optim-E.bpk`, then `state.json` (each through a temp file and a
+/// rename), then removes the previous epoch's files. `state.json` names the epoch, so a crash
+/// at any point leaves the last complete checkpoint in force.
+fn write_checkpoint(
+    dir: &Path,
+    model: &TextClassifier,
+    optim: &ModuleOptimizer,
+    state: &CheckpointState,
+) -> Result<(), RecipeError> {
+    std::fs::create_dir_all(dir).map_err(|e| RecipeError::io(dir, e))?;
+    let fail = |e: burn::store::RecordError| RecipeError::Checkpoint { path: dir.to_path_buf(), message: e.to_string() };
+    let model_bytes = model.clone().into_record().into_bytes().map_err(fail)?;
+    write_atomic(&dir.join(format!("model-{}.bpk", state.epoch)), &model_bytes)?;
+    let optim_bytes = optim.into_bytes().map_err(fail)?;
+    write_atomic(&dir.join(format!("optim-{}.bpk", state.epoch)), &optim_bytes)?;
+    let json = serde_json::to_vec(state).expect("state serialises");
+    write_atomic(&dir.join(STATE), &json)?;
+    if state.epoch > 1 {
+        for name in [format!("model-{}.bpk", state.epoch - 1), format!("optim-{}.bpk", state.epoch - 1)] {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! The training loop: resume after an interruption gives the same final weights as an
+//! uninterrupted run; divergence stops with epoch and iteration named and keeps the last good
+//! checkpoint; the same seed gives the same numbers bit for bit.
+
+use std::path::PathBuf;
+
+use burn::module::Module;
+use stoke_optim::Backend;
+use stoke_recipes::data::prepare;
+use stoke_recipes::recipe::{BatchSize, Settings};
+use stoke_recipes::train::{RunStatus, Silent, TrainOptions, train};
+use stoke_recipes::{OptimizerSpec, RunSpec};
+
+fn spec(optimizer: OptimizerSpec, epochs: usize) -> RunSpec {
+    let mut model = toml::Table::new();
+    model.insert("embed_dim".into(), 16.into());
+    model.insert("hidden".into(), 32.into());
+    model.insert("dropout".into(), 0.3.into());
+    let mut tokenizer = toml::Table::new();
+    let mut features = toml::Table::new();
+    features.insert("kind".into(), "hashing".into());
+    features.insert("buckets".into(), 4096.into());
+    tokenizer.insert("features".into(), features.into());
+    RunSpec {
+        config: "t".into(),
+        seed: 5,
+        settings: Settings {
+            dataset: "sentiment-uci".into(),
+            data: None,
+            epochs,
+            batch_size: BatchSize::Size(16),
+            optimizer,
+            l2: 1e-4,
+            model,
+            tokenizer,
+            train_subset: Some(160),
+            record_iterations: false,
+        },
+    }
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("stoke-train-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn weights(m: &stoke_text::model::TextClassifier) -> Vec<u8> {
+    m.clone().into_record().into_bytes().unwrap().to_vec()
+}
+
+fn cpu() -> burn::tensor::Device {
+    Backend::default_cpu().unwrap().device().unwrap()
+}
+
+#[test]
+fn resuming_an_interrupted_run_ends_with_the_same_weights() {
+    let s = spec(OptimizerSpec::new("adam", 0.01), 4);
+    let data = prepare(&s.settings).unwrap();
+    let straight = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: None, resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
+
+    let ck = dir("resume");
+    let first = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: Some(ck.clone()), resume: false, stop_after_epoch: Some(2), progress: &Silent }).unwrap();
+    assert_eq!(first.result.status, RunStatus::Interrupted { epoch: 2 });
+    assert_ne!(weights(&first.model), weights(&straight.model), "stopped half-way");
+    let resumed = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: Some(ck.clone()), resume: true, stop_after_epoch: None, progress: &Silent }).unwrap();
+    assert_eq!(resumed.result.status, RunStatus::Completed);
+    assert_eq!(weights(&resumed.model), weights(&straight.model), "resumed run must end with identical weights");
+    let values = |r: &stoke_recipes::train::RunResult| -> Vec<(String, u64)> {
+        r.records.iter().filter(|x| x.metric != "wall_time" && x.metric != "examples_per_sec").map(|x| (format!("{} {} {}", x.epoch, x.split, x.metric), x.value.to_bits())).collect()
+    };
+    assert_eq!(values(&resumed.result), values(&straight.result));
+    // Only the last checkpoint is kept, and no temporary files are left behind.
+    let names: Vec<String> = std::fs::read_dir(&ck).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(names.contains(&"model-4.bpk".to_string()) && !names.contains(&"model-3.bpk".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
+
+#[test]
+fn same_seed_same_numbers() {
+    let s = spec(OptimizerSpec::new("momentum", 0.05), 2);
+    let data = prepare(&s.settings).unwrap();
+    let run = || train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: None, resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
+    let (a, b) = (run(), run());
+    assert_eq!(weights(&a.model), weights(&b.model));
+    let mut other = s.clone();
+    other.seed = 6;
+    let c = train(&other, &data, &TrainOptions { device: cpu(), checkpoint_dir: None, resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
+    assert_ne!(weights(&a.model), weights(&c.model), "another seed gives other weights");
+}
+
+#[test]
+fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint() {
+    // SGD with η = 1e6 on cross-entropy: the first steps blow the weights past f32's range.
+    let mut s = spec(OptimizerSpec::new("sgd", 1e6), 5);
+    s.settings.model.insert("dropout".into(), 0.0.into());
+    s.settings.model.insert("batch_norm".into(), false.into());
+    let data = prepare(&s.settings).unwrap();
+    let ck = dir("diverge");
+    let r = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: Some(ck.clone()), resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
+    let RunStatus::Diverged { epoch, iteration, message } = &r.result.status else {
+        panic!("expected divergence, got {:?}", r.result.status);
+    };
+    assert!(message.contains(&format!("epoch {epoch}")) && message.contains(&format!("iteration {iteration}")), "{message}");
+    assert!(*epoch <= 5 && *iteration >= 1);
+    if *epoch > 1 {
+        let state: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.join("state.json")).unwrap()).unwrap();
+        assert_eq!(state["epoch"].as_u64().unwrap() as usize, epoch - 1, "last good checkpoint kept");
+    }
+    assert!(r.result.records.iter().all(|x| x.split != "test"), "no test score for a diverged run");
+}
