@@ -1,0 +1,344 @@
+//! The interactive page: one self-contained HTML file (no network) whose canvas draws a
+//! surface's contours and an optimizer's path as sliders for α, β and the RMSProp decay move.
+//! The paths are precomputed here by stoke's optimizers over a grid of settings and embedded,
+//! compactly encoded.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::contour::{Grid, contour_lines, levels};
+use super::optimizer::{Lane, OptimizerSpec, run_lanes};
+use super::surface::{Bounds, Surface};
+use super::{SurfacesError, cpu_device};
+
+/// The page's template; `__STOKE_DATA__` is replaced by the embedded JSON.
+const TEMPLATE: &str = include_str!("page.html");
+
+/// Largest page [`write_page`] accepts writing (the budget is 2 MB).
+pub const MAX_PAGE_BYTES: usize = 2_000_000;
+
+/// One optimizer on the page: the α values its slider snaps to and, optionally, a second
+/// hyper-parameter slider (`momentum` or `decay` of [`OptimizerSpec`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageOptimizer {
+    /// An [`OptimizerSpec::NAMES`] entry.
+    pub name: String,
+    /// The step sizes α, increasing.
+    pub alphas: Vec<f64>,
+    /// `("momentum" | "decay", slider label, values)`.
+    pub second: Option<(String, String, Vec<f64>)>,
+}
+
+/// Which settings the page precomputes: every surface × optimizer × α × (β or decay).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageGrid {
+    /// The surfaces offered.
+    pub surfaces: Vec<Surface>,
+    /// The optimizers offered.
+    pub optimizers: Vec<PageOptimizer>,
+    /// Steps per path.
+    pub steps: usize,
+    /// Seed of the noisy quadratic's gradient noise.
+    pub seed: u64,
+}
+
+/// `0.003·2^k` for `k` in `lo..=hi`: log-spaced step sizes that include the slide's α = 0.003.
+fn alphas(lo: i32, hi: i32) -> Vec<f64> {
+    (lo..=hi).map(|k| 0.003 * 2f64.powi(k)).collect()
+}
+
+impl Default for PageGrid {
+    /// Every surface; momentum (α 0.0001875…0.096 × β 0…0.99, β = 0 being plain gradient
+    /// descent), RMSProp (α × decay γ), AdaGrad (α) and Adam (α × β₁); 300 steps.
+    fn default() -> Self {
+        let betas = vec![0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99];
+        PageGrid {
+            surfaces: Surface::ALL.to_vec(),
+            optimizers: vec![
+                PageOptimizer {
+                    name: "momentum".into(),
+                    alphas: alphas(-4, 5),
+                    second: Some(("momentum".into(), "momentum β".into(), betas)),
+                },
+                PageOptimizer {
+                    name: "rmsprop".into(),
+                    alphas: alphas(-2, 6),
+                    second: Some((
+                        "decay".into(),
+                        "decay rate γ".into(),
+                        vec![0.5, 0.9, 0.99, 0.999],
+                    )),
+                },
+                PageOptimizer {
+                    name: "adagrad".into(),
+                    alphas: alphas(0, 9),
+                    second: None,
+                },
+                PageOptimizer {
+                    name: "adam".into(),
+                    alphas: alphas(-2, 6),
+                    second: Some((
+                        "momentum".into(),
+                        "β₁".into(),
+                        vec![0.0, 0.5, 0.9, 0.95, 0.99],
+                    )),
+                },
+            ],
+            steps: 300,
+            seed: 42,
+        }
+    }
+}
+
+/// What [`write_page`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageSummary {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: usize,
+    /// Paths embedded.
+    pub trajectories: usize,
+    /// How many of them diverged or left the drawn region early.
+    pub stopped_early: usize,
+    /// Seconds spent computing and writing.
+    pub seconds: f64,
+}
+
+/// Coordinates are stored as 12-bit integers over the plot region grown by its own size on
+/// every side, two characters each from this 64-character alphabet.
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const LEVELS: f64 = 4095.0;
+
+/// The region a page path may occupy before it counts as having left the plot.
+fn encode_box(surface: Surface) -> Bounds {
+    surface.bounds().grown(1.0)
+}
+
+/// `q = round((v − lo)/(hi − lo)·4095)`, written as two base-64 digits.
+fn push_coord(out: &mut String, v: f64, lo: f64, hi: f64) {
+    let q = (((v - lo) / (hi - lo)) * LEVELS).round().clamp(0.0, LEVELS) as usize;
+    out.push(ALPHABET[q >> 6] as char);
+    out.push(ALPHABET[q & 63] as char);
+}
+
+fn encode_points(points: &[[f64; 2]], b: Bounds) -> String {
+    let mut s = String::with_capacity(points.len() * 4);
+    for p in points {
+        push_coord(&mut s, p[0], b.x.0, b.x.1);
+        push_coord(&mut s, p[1], b.y.0, b.y.1);
+    }
+    s
+}
+
+/// Encodes a path: cut at the first point outside [`encode_box`] (status 1) or where it
+/// diverged (status 2), and with a trailing run of points that encode identically dropped (the
+/// path has stopped moving at this resolution). Returns `(code, status, kept points)`.
+fn encode_path(surface: Surface, points: &[[f64; 2]], steps: usize) -> (String, u8, usize) {
+    let b = encode_box(surface);
+    let inside = points.iter().take_while(|p| b.contains(**p)).count();
+    let status = if inside < points.len() {
+        1
+    } else if points.len() < steps + 1 {
+        2
+    } else {
+        0
+    };
+    let code = encode_points(&points[..inside], b);
+    let mut end = code.len();
+    while end >= 8 && code[end - 4..end] == code[end - 8..end - 4] {
+        end -= 4;
+    }
+    (code[..end].to_string(), status, end / 4)
+}
+
+/// Three significant digits, for the page's read-outs.
+fn sig3(v: f64) -> Value {
+    if !v.is_finite() {
+        return Value::Null;
+    }
+    format!("{v:.2e}").parse::<f64>().map(Value::from).unwrap_or(Value::Null)
+}
+
+fn surface_json(surface: Surface) -> Value {
+    let b = surface.bounds();
+    let eb = encode_box(surface);
+    let grid = Grid::sample(surface, b, 121, 121);
+    let lv = levels(surface, &grid, 14);
+    let mut contours = Vec::new();
+    for (k, &level) in lv.iter().enumerate() {
+        for line in contour_lines(&grid, level) {
+            contours.push(json!([k, encode_points(&line, eb)]));
+        }
+    }
+    // background shading: the band (number of levels below) of each cell of a coarse grid
+    let (hx, hy) = (96usize, 96usize);
+    let mut heat = String::with_capacity(hx * hy);
+    for j in 0..hy {
+        for i in 0..hx {
+            let x = b.x.0 + (b.x.1 - b.x.0) * (i as f64 + 0.5) / hx as f64;
+            let y = b.y.0 + (b.y.1 - b.y.0) * (j as f64 + 0.5) / hy as f64;
+            let f = surface.value(x, y);
+            let band = lv.iter().filter(|&&l| f >= l).count().min(63);
+            heat.push(ALPHABET[band] as char);
+        }
+    }
+    json!({
+        "name": surface.name(),
+        "title": surface.title(),
+        "bounds": [b.x.0, b.x.1, b.y.0, b.y.1],
+        "box": [eb.x.0, eb.x.1, eb.y.0, eb.y.1],
+        "start": surface.start(),
+        "mark": surface.marked_point(),
+        "minimum": surface.optimum().is_some(),
+        "levels": lv.len(),
+        "contours": contours,
+        "heat": {"nx": hx, "ny": hy, "bands": heat},
+    })
+}
+
+/// Computes every path of `grid` with stoke's optimizers (CPU device) and writes the
+/// self-contained interactive page to `path`.
+///
+/// The page opens on the first surface and optimizer at α = 0.003 and the second slider's
+/// first value (β = 0 for momentum: plain gradient descent, as on the course's slide). It reads
+/// other opening values from the URL hash, e.g.
+/// `surfaces.html#surface=rosenbrock&optimizer=rmsprop&alpha=0.01&decay=0.9`, snapping each to
+/// the nearest precomputed value, and reports its state as JSON in `<pre id="status">` (ok, any
+/// script errors, the selection, and checksums of the drawn path and canvas pixels).
+pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesError> {
+    let started = Instant::now();
+    if grid.steps == 0 {
+        return Err(SurfacesError::ZeroSteps);
+    }
+    if grid.surfaces.is_empty() || grid.optimizers.is_empty() {
+        return Err(SurfacesError::NoOptimizers);
+    }
+    let device = cpu_device()?;
+    let lanes: Vec<Lane> = grid
+        .surfaces
+        .iter()
+        .map(|&s| Lane {
+            surface: s,
+            start: s.start(),
+            seed: grid.seed,
+        })
+        .collect();
+
+    // runs[surface][optimizer] = [[code, status, final gap or f], ...] over α × second
+    let mut runs: Vec<serde_json::Map<String, Value>> =
+        vec![serde_json::Map::new(); grid.surfaces.len()];
+    let (mut count, mut stopped) = (0usize, 0usize);
+    let mut optimizers_json = Vec::new();
+    for po in &grid.optimizers {
+        let base = OptimizerSpec::new(&po.name)?;
+        let seconds: Vec<Option<f64>> = match &po.second {
+            Some((_, _, values)) => values.iter().map(|&v| Some(v)).collect(),
+            None => vec![None],
+        };
+        let mut per_surface: Vec<Vec<Value>> = vec![Vec::new(); grid.surfaces.len()];
+        for &alpha in &po.alphas {
+            for &second in &seconds {
+                let mut spec = base.clone().with_lr(alpha);
+                if let (Some((key, _, _)), Some(v)) = (&po.second, second) {
+                    match key.as_str() {
+                        "momentum" => spec.momentum = v,
+                        "decay" => spec.decay = v,
+                        other => {
+                            return Err(SurfacesError::BadOptimizer {
+                                spec: po.name.clone(),
+                                reason: format!("page slider '{other}' is not momentum or decay"),
+                            });
+                        }
+                    }
+                }
+                let paths = run_lanes(&spec, &lanes, grid.steps, &device)?;
+                for (k, (&surface, pts)) in grid.surfaces.iter().zip(&paths).enumerate() {
+                    let (code, status, _) = encode_path(surface, pts, grid.steps);
+                    let last = pts.last().copied().unwrap_or(surface.start());
+                    let f = surface.value(last[0], last[1]) - surface.min_value().unwrap_or(0.0);
+                    count += 1;
+                    if status != 0 {
+                        stopped += 1;
+                    }
+                    per_surface[k].push(json!([code, status, sig3(f), pts.len() - 1]));
+                }
+            }
+        }
+        for (k, list) in per_surface.into_iter().enumerate() {
+            runs[k].insert(po.name.clone(), Value::Array(list));
+        }
+        optimizers_json.push(json!({
+            "name": po.name,
+            "alphas": po.alphas,
+            "second": po.second.as_ref().map(|(key, label, values)| json!({
+                "key": key, "label": label, "values": values,
+            })),
+        }));
+    }
+
+    let data = json!({
+        "steps": grid.steps,
+        "seed": grid.seed,
+        "surfaces": grid.surfaces.iter().map(|&s| surface_json(s)).collect::<Vec<_>>(),
+        "optimizers": optimizers_json,
+        "runs": grid.surfaces.iter().zip(runs).map(|(s, r)| (s.name().to_string(), Value::Object(r))).collect::<serde_json::Map<_, _>>(),
+    });
+    // `</` cannot end the script element early once escaped
+    let data = data.to_string().replace("</", "<\\/");
+    let html = TEMPLATE.replace("__STOKE_DATA__", &data);
+    if html.len() > MAX_PAGE_BYTES {
+        return Err(SurfacesError::Plot(format!(
+            "{}: the page would be {} bytes, over the {MAX_PAGE_BYTES}-byte budget; use a smaller grid",
+            path.display(),
+            html.len()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| SurfacesError::io(dir, e))?;
+    }
+    fs::write(path, &html).map_err(|e| SurfacesError::io(path, e))?;
+    Ok(PageSummary {
+        path: path.to_path_buf(),
+        bytes: html.len(),
+        trajectories: count,
+        stopped_early: stopped,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_round_trip_within_one_level() {
+        let b = encode_box(Surface::Quadratic);
+        let pts = [[-3.0, 3.0], [0.0, 0.0], [11.9, -11.9]];
+        let code = encode_points(&pts, b);
+        assert_eq!(code.len(), 12);
+        let digit = |c: u8| ALPHABET.iter().position(|&a| a == c).unwrap() as f64;
+        let bytes = code.as_bytes();
+        for (k, p) in pts.iter().enumerate() {
+            let qx = digit(bytes[4 * k]) * 64.0 + digit(bytes[4 * k + 1]);
+            let x = b.x.0 + qx / LEVELS * (b.x.1 - b.x.0);
+            assert!((x - p[0]).abs() <= (b.x.1 - b.x.0) / LEVELS, "{x} vs {}", p[0]);
+        }
+    }
+
+    #[test]
+    fn paths_are_cut_where_they_leave_and_converged_tails_dropped() {
+        let s = Surface::Quadratic;
+        let mut pts = vec![[-3.0, 3.0], [-1.0, 1.0]];
+        pts.extend(std::iter::repeat_n([0.0, 0.0], 10));
+        let (code, status, kept) = encode_path(s, &pts, 11);
+        assert_eq!((status, kept, code.len()), (0, 3, 12));
+        let (_, status, kept) = encode_path(s, &[[-3.0, 3.0], [-30.0, 3.0]], 1);
+        assert_eq!((status, kept), (1, 1));
+        let (_, status, _) = encode_path(s, &[[-3.0, 3.0]], 5);
+        assert_eq!(status, 2);
+    }
+}

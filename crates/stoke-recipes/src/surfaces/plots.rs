@@ -1,0 +1,456 @@
+//! The two figures: optimizer paths over the surface's contour lines, and loss against
+//! iteration; each as SVG and PNG.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::SurfacesError;
+use super::contour::{Grid, contour_lines, levels};
+use super::surface::{Bounds, Surface};
+
+/// One optimizer's run, ready to draw.
+pub(crate) struct PlotRun<'a> {
+    pub label: String,
+    pub color: RGBColor,
+    pub points: &'a [[f64; 2]],
+    pub diverged: bool,
+}
+
+/// Picks a colour per run: a fixed colour per optimizer name (momentum blue and RMSProp green,
+/// as in the course's figure), and unused palette colours for repeated names.
+pub(crate) fn colors_for(names: &[&str]) -> Vec<RGBColor> {
+    let palette = [
+        RGBColor(31, 119, 180),  // blue
+        RGBColor(44, 160, 44),   // green
+        RGBColor(214, 39, 40),   // red
+        RGBColor(148, 103, 189), // purple
+        RGBColor(255, 127, 14),  // orange
+        RGBColor(140, 86, 75),   // brown
+        RGBColor(227, 119, 194), // pink
+        RGBColor(23, 190, 207),  // cyan
+        RGBColor(188, 189, 34),  // olive
+        RGBColor(80, 80, 80),    // grey
+    ];
+    let preferred = |name: &str| match name {
+        "momentum" => 0,
+        "rmsprop" => 1,
+        "sgd" => 2,
+        "adagrad" => 3,
+        "adam" => 4,
+        "adadelta" => 5,
+        _ => 9,
+    };
+    // first occurrences get their name's colour; repeats take colours no listed name prefers
+    let mut used = vec![false; palette.len()];
+    for n in names {
+        used[preferred(n)] = true;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    names
+        .iter()
+        .map(|n| {
+            let k = if !seen.contains(n) {
+                seen.push(n);
+                preferred(n)
+            } else {
+                let free = (0..palette.len()).find(|&k| !used[k]).unwrap_or(9);
+                used[free] = true;
+                free
+            };
+            palette[k]
+        })
+        .collect()
+}
+
+/// A light colour for contour level `t ∈ [0, 1]`: dark teal near the minimum fading to a pale
+/// yellow-grey on the walls, so the paths on top stay readable.
+fn level_color(t: f64) -> RGBColor {
+    let lerp = |a: f64, b: f64| (a + (b - a) * t.clamp(0.0, 1.0)).round() as u8;
+    RGBColor(lerp(70.0, 200.0), lerp(130.0, 190.0), lerp(160.0, 140.0))
+}
+
+/// Cuts a polyline into the pieces that lie inside `b` (Liang–Barsky clipping per segment).
+pub(crate) fn clip_polyline(points: &[[f64; 2]], b: Bounds) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    if points.len() == 1 && b.contains(points[0]) {
+        return vec![vec![(points[0][0], points[0][1])]];
+    }
+    for w in points.windows(2) {
+        let (p, q) = (w[0], w[1]);
+        let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
+        // p + t·(q − p) is inside for t ∈ [t0, t1]
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let mut visible = true;
+        for (den, num) in [
+            (-dx, p[0] - b.x.0),
+            (dx, b.x.1 - p[0]),
+            (-dy, p[1] - b.y.0),
+            (dy, b.y.1 - p[1]),
+        ] {
+            if den == 0.0 {
+                if num < 0.0 {
+                    visible = false;
+                }
+            } else {
+                let t = num / den;
+                if den < 0.0 {
+                    t0 = t0.max(t);
+                } else {
+                    t1 = t1.min(t);
+                }
+            }
+        }
+        if !visible || t0 > t1 {
+            if !current.is_empty() {
+                pieces.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let a = (p[0] + t0 * dx, p[1] + t0 * dy);
+        let z = (p[0] + t1 * dx, p[1] + t1 * dy);
+        if current.is_empty() || t0 > 0.0 {
+            if !current.is_empty() {
+                pieces.push(std::mem::take(&mut current));
+            }
+            current.push(a);
+        }
+        current.push(z);
+        if t1 < 1.0 {
+            pieces.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces
+}
+
+/// The corner of the plot with the fewest path points, for the legend.
+fn quiet_corner(b: Bounds, runs: &[PlotRun]) -> SeriesLabelPosition {
+    let (w, h) = b.span();
+    let corners = [
+        (SeriesLabelPosition::UpperRight, b.x.1 - 0.4 * w, b.y.1 - 0.35 * h),
+        (SeriesLabelPosition::UpperLeft, b.x.0, b.y.1 - 0.35 * h),
+        (SeriesLabelPosition::LowerRight, b.x.1 - 0.4 * w, b.y.0),
+        (SeriesLabelPosition::LowerLeft, b.x.0, b.y.0),
+    ];
+    let mut best = (usize::MAX, SeriesLabelPosition::UpperRight);
+    for (pos, x0, y0) in corners {
+        let n = runs
+            .iter()
+            .flat_map(|r| r.points.iter())
+            .filter(|p| p[0] >= x0 && p[0] <= x0 + 0.4 * w && p[1] >= y0 && p[1] <= y0 + 0.35 * h)
+            .count();
+        if n < best.0 {
+            best = (n, pos);
+        }
+    }
+    best.1
+}
+
+/// A five-pointed star around the origin, in pixels (outer radius `r`).
+fn star(r: f64) -> Vec<(i32, i32)> {
+    (0..10)
+        .map(|k| {
+            let rad = if k % 2 == 0 { r } else { r * 0.45 };
+            let a = -std::f64::consts::FRAC_PI_2 + k as f64 * std::f64::consts::PI / 5.0;
+            ((rad * a.cos()).round() as i32, (rad * a.sin()).round() as i32)
+        })
+        .collect()
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn draw_contour<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    surface: Surface,
+    runs: &[PlotRun],
+    steps: usize,
+) -> DrawResult<DB> {
+    let b = surface.bounds();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!("{} — optimizer paths, {steps} steps", surface.title()),
+            ("sans-serif", 24),
+        )
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d(b.x.0..b.x.1, b.y.0..b.y.1)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("x")
+        .y_desc("y")
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 20))
+        .draw()?;
+
+    let grid = Grid::sample(surface, b, 161, 161);
+    let lv = levels(surface, &grid, 16);
+    for (k, &level) in lv.iter().enumerate() {
+        let color = level_color(k as f64 / (lv.len() - 1) as f64);
+        for line in contour_lines(&grid, level) {
+            let pts: Vec<(f64, f64)> = line.iter().map(|p| (p[0], p[1])).collect();
+            chart.draw_series(std::iter::once(PathElement::new(pts, color.stroke_width(1))))?;
+        }
+    }
+
+    for run in runs {
+        let color = run.color;
+        let label = if run.diverged {
+            format!("{} (diverged)", run.label)
+        } else {
+            run.label.clone()
+        };
+        let mut labelled = false;
+        for piece in clip_polyline(run.points, b) {
+            let series = chart.draw_series(LineSeries::new(piece, color.stroke_width(2)))?;
+            if !labelled {
+                series
+                    .label(label.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+                labelled = true;
+            }
+        }
+        if run.points.len() <= 121 {
+            chart.draw_series(
+                run.points
+                    .iter()
+                    .filter(|p| b.contains(**p))
+                    .map(|p| Circle::new((p[0], p[1]), 2, color.filled())),
+            )?;
+        }
+    }
+
+    let s = surface.start();
+    chart
+        .draw_series(std::iter::once(Circle::new((s[0], s[1]), 6, BLACK.filled())))?
+        .label("start")
+        .legend(|(x, y)| Circle::new((x + 11, y), 5, BLACK.filled()));
+    let m = surface.marked_point();
+    let gold = RGBColor(255, 200, 0);
+    chart
+        .draw_series(std::iter::once(
+            EmptyElement::at((m[0], m[1]))
+                + Polygon::new(star(11.0), gold.filled())
+                + PathElement::new(
+                    {
+                        let mut v = star(11.0);
+                        v.push(v[0]);
+                        v
+                    },
+                    BLACK.stroke_width(1),
+                ),
+        ))?
+        .label(if surface.optimum().is_some() {
+            "minimum"
+        } else {
+            "saddle point (not a minimum)"
+        })
+        .legend(move |(x, y)| EmptyElement::at((x + 11, y)) + Polygon::new(star(8.0), gold.filled()));
+
+    chart
+        .configure_series_labels()
+        .position(quiet_corner(b, runs))
+        .background_style(WHITE.mix(0.88))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn draw_loss<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    surface: Surface,
+    runs: &[PlotRun],
+    steps: usize,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let xmax = steps.max(1) as f64;
+    let caption = format!("{} — loss against iteration", surface.title());
+    match surface.min_value() {
+        Some(fmin) => {
+            // log scale of the gap f − f*, floored so exact zeros stay on the chart
+            let floor = 1e-12;
+            let gaps: Vec<Vec<(f64, f64)>> = runs
+                .iter()
+                .map(|r| {
+                    r.points
+                        .iter()
+                        .enumerate()
+                        .map(|(k, p)| (k as f64, (surface.value(p[0], p[1]) - fmin).max(floor)))
+                        .collect()
+                })
+                .collect();
+            let all = gaps.iter().flatten().map(|p| p.1);
+            let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+                (lo / 2.0, (hi * 2.0).max(lo * 10.0))
+            } else {
+                (1e-6, 1.0)
+            };
+            let mut chart = ChartBuilder::on(root)
+                .caption(caption, ("sans-serif", 24))
+                .margin(16)
+                .x_label_area_size(50)
+                .y_label_area_size(80)
+                .build_cartesian_2d(0.0..xmax, (lo..hi).log_scale())?;
+            chart
+                .configure_mesh()
+                .x_desc("iteration")
+                .y_desc("f(x, y) − f*  (log scale)")
+                .y_label_formatter(&|v| format!("{v:.0e}"))
+                .label_style(("sans-serif", 16))
+                .axis_desc_style(("sans-serif", 20))
+                .light_line_style(WHITE.mix(0.0))
+                .draw()?;
+            for (run, pts) in runs.iter().zip(gaps) {
+                let color = run.color;
+                let label = if run.diverged {
+                    format!("{} (diverged)", run.label)
+                } else {
+                    run.label.clone()
+                };
+                chart
+                    .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+                    .label(label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.88))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 16))
+                .draw()?;
+        }
+        None => {
+            // the saddle is unbounded below: plot f itself on a linear axis
+            let vals: Vec<Vec<(f64, f64)>> = runs
+                .iter()
+                .map(|r| {
+                    r.points
+                        .iter()
+                        .enumerate()
+                        .map(|(k, p)| (k as f64, surface.value(p[0], p[1])))
+                        .collect()
+                })
+                .collect();
+            let all = vals.iter().flatten().map(|p| p.1);
+            let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+            let (lo, hi) = if lo.is_finite() && hi > lo {
+                let pad = 0.05 * (hi - lo);
+                (lo - pad, hi + pad)
+            } else {
+                (-1.0, 1.0)
+            };
+            let mut chart = ChartBuilder::on(root)
+                .caption(caption, ("sans-serif", 24))
+                .margin(16)
+                .x_label_area_size(50)
+                .y_label_area_size(80)
+                .build_cartesian_2d(0.0..xmax, lo..hi)?;
+            chart
+                .configure_mesh()
+                .x_desc("iteration")
+                .y_desc("f(x, y)  (unbounded below: linear scale)")
+                .label_style(("sans-serif", 16))
+                .axis_desc_style(("sans-serif", 20))
+                .light_line_style(WHITE.mix(0.0))
+                .draw()?;
+            for (run, pts) in runs.iter().zip(vals) {
+                let color = run.color;
+                chart
+                    .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+                    .label(run.label.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerLeft)
+                .background_style(WHITE.mix(0.88))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 16))
+                .draw()?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}
+
+fn plot_err(what: &Path, e: impl std::fmt::Display) -> SurfacesError {
+    SurfacesError::Plot(format!("{}: {e}", what.display()))
+}
+
+/// Size of both figures, in pixels.
+const CONTOUR_SIZE: (u32, u32) = (1000, 820);
+const LOSS_SIZE: (u32, u32) = (1000, 600);
+
+/// Writes the contour figure as SVG and PNG.
+pub(crate) fn contour_figure(
+    svg: &Path,
+    png: &Path,
+    surface: Surface,
+    runs: &[PlotRun],
+    steps: usize,
+) -> Result<(), SurfacesError> {
+    crate::plot::ensure_fonts();
+    {
+        let root = SVGBackend::new(svg, CONTOUR_SIZE).into_drawing_area();
+        draw_contour(&root, surface, runs, steps).map_err(|e| plot_err(svg, e))?;
+    }
+    let root = BitMapBackend::new(png, CONTOUR_SIZE).into_drawing_area();
+    draw_contour(&root, surface, runs, steps).map_err(|e| plot_err(png, e))
+}
+
+/// Writes the loss-against-iteration figure as SVG and PNG.
+pub(crate) fn loss_figure(
+    svg: &Path,
+    png: &Path,
+    surface: Surface,
+    runs: &[PlotRun],
+    steps: usize,
+) -> Result<(), SurfacesError> {
+    crate::plot::ensure_fonts();
+    {
+        let root = SVGBackend::new(svg, LOSS_SIZE).into_drawing_area();
+        draw_loss(&root, surface, runs, steps).map_err(|e| plot_err(svg, e))?;
+    }
+    let root = BitMapBackend::new(png, LOSS_SIZE).into_drawing_area();
+    draw_loss(&root, surface, runs, steps).map_err(|e| plot_err(png, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_keeps_inside_parts_and_splits_at_exits() {
+        let b = Bounds {
+            x: (0.0, 1.0),
+            y: (0.0, 1.0),
+        };
+        // in, out through the right edge, back in
+        let pts = [[0.5, 0.5], [1.5, 0.5], [0.5, 0.6]];
+        let pieces = clip_polyline(&pts, b);
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert_eq!(pieces[0], vec![(0.5, 0.5), (1.0, 0.5)]);
+        assert!((pieces[1][0].0 - 1.0).abs() < 1e-12 && pieces[1][1] == (0.5, 0.6));
+    }
+
+    #[test]
+    fn repeated_names_get_distinct_colours() {
+        let c = colors_for(&["sgd", "sgd", "momentum", "rmsprop"]);
+        assert_eq!(c[2], RGBColor(31, 119, 180));
+        assert_eq!(c[3], RGBColor(44, 160, 44));
+        assert!(c[0] != c[1]);
+    }
+}
