@@ -4,7 +4,6 @@ mod common;
 
 use std::sync::Arc;
 
-use burn::prelude::*;
 use common::{cpu, to_vec};
 use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, epoch_order, iterations_per_epoch};
 

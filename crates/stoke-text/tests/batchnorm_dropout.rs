@@ -78,8 +78,8 @@ fn eval_mode_uses_running_statistics_and_keras_momentum_maps() {
     let bn = BatchNormConfig::new(1).with_momentum(0.01).init(&device);
     let x = Tensor::<2>::from_data(TensorData::new(X.to_vec(), [11, 1]), &device);
     let _ = bn.forward(x);
-    let rm = to_vec(bn.running_mean.value())[0] as f64;
-    let rv = to_vec(bn.running_var.value())[0] as f64;
+    let rm = to_vec(bn.running_mean.value_sync())[0] as f64;
+    let rv = to_vec(bn.running_var.value_sync())[0] as f64;
     assert!((rm - 0.00583636).abs() < 1e-6, "running mean {rm}");
     assert!((rv - 0.990862).abs() < 1e-5, "running var {rv}");
 

@@ -115,27 +115,6 @@ fn init_scale_multiplies_linear_initialisation() {
     assert!(max(&w10) <= 1.25 + 1e-5 && max(&w10) > 1.2);
 }
 
-#[test]
-fn same_seed_same_training_is_bit_identical() {
-    use std::sync::Arc;
-    use stoke_text::train::{TrainOptions, train};
-    let items: Arc<Vec<TextItem>> = Arc::new(
-        (0..40)
-            .map(|i| item(&[(i % 7) as u32, (i % 5 + 7) as u32, 13], (i % 2) as usize))
-            .collect(),
-    );
-    let cfg = TextClassifierConfig::new(16, 2).with_embed_dim(8).with_hidden(8);
-    let opts = TrainOptions { epochs: 2, batch_size: 8, learning_rate: 0.01, seed: 5, drop_last: false };
-    let run = || {
-        let (m, r) = train(&cfg, items.clone(), None, &opts, &cpu()).unwrap();
-        (to_vec(m.linear_weights()[0].clone()), r[1].train_loss)
-    };
-    let (a, la) = run();
-    let (b, lb) = run();
-    assert_eq!(a, b);
-    assert_eq!(la.to_bits(), lb.to_bits());
-}
-
 /// The same weights on the CPU backend and on wgpu give the same logits, loss and
 /// gradients (≤ 1e-4).
 #[cfg(feature = "wgpu")]

@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
+use burn::module::Module;
 use common::{cpu, temp_dir};
 use stoke_text::batch::encode_all;
 use stoke_text::data::{Example, LabelledTexts};

@@ -39,3 +39,55 @@ pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use stoke_text::batch::encode_all;
+use stoke_text::data::{Bundled, load_bundled};
+use stoke_text::model::TextClassifierConfig;
+use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
+use stoke_text::train::{TrainOptions, evaluate, train};
+
+/// Outcome of [`run_bundled`].
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub valid: f64,
+    pub test: f64,
+    pub seconds: f64,
+}
+
+/// Fits the tokenizer on the training split, trains on it, and reports the validation
+/// accuracy after the last epoch and the test accuracy.
+pub fn run_bundled(
+    which: Bundled,
+    tok: TokenizerConfig,
+    model: impl Fn(TextClassifierConfig) -> TextClassifierConfig,
+    opts: TrainOptions,
+) -> RunResult {
+    let start = Instant::now();
+    let splits = load_bundled(which).unwrap();
+    let mut tokenizer = Tokenizer::new(tok).unwrap();
+    tokenizer.fit(splits.train.examples.iter().map(|e| e.text.as_str()));
+    let train_items = Arc::new(encode_all(&tokenizer, &splits.train));
+    let valid_items = Arc::new(encode_all(&tokenizer, &splits.valid));
+    let test_items = Arc::new(encode_all(&tokenizer, &splits.test));
+    let prep = start.elapsed().as_secs_f64();
+    let config = model(TextClassifierConfig::new(tokenizer.num_ids(), splits.train.classes.len()));
+    let (m, reports) = train(&config, train_items, Some(valid_items), &opts, &cpu()).unwrap();
+    let test = evaluate(&m, &test_items, 512).accuracy;
+    for r in &reports {
+        eprintln!(
+            "{which}: epoch {} loss {:.4} valid {:.4} ({} it, {:.1}s)",
+            r.epoch,
+            r.train_loss,
+            r.valid_accuracy.unwrap_or(0.0),
+            r.iterations,
+            r.seconds
+        );
+    }
+    let valid = reports.last().and_then(|r| r.valid_accuracy).unwrap_or(0.0);
+    let seconds = start.elapsed().as_secs_f64();
+    eprintln!("{which}: valid {valid:.4} test {test:.4} (data+tokenize {prep:.1}s, total {seconds:.1}s)");
+    RunResult { valid, test, seconds }
+}

@@ -1,0 +1,24 @@
+//! Model and training settings of the accuracy tests (shared with the measurement run).
+#![allow(dead_code)]
+
+use stoke_text::model::TextClassifierConfig;
+use stoke_text::train::TrainOptions;
+
+pub fn sentiment_model(c: TextClassifierConfig) -> TextClassifierConfig {
+    c.with_embed_dim(32).with_hidden(32)
+}
+pub fn sentiment_opts() -> TrainOptions {
+    TrainOptions { epochs: 6, batch_size: 32, learning_rate: 5e-3, seed: 1, drop_last: false }
+}
+pub fn spam_model(c: TextClassifierConfig) -> TextClassifierConfig {
+    c.with_embed_dim(32).with_hidden(32)
+}
+pub fn spam_opts() -> TrainOptions {
+    TrainOptions { epochs: 4, batch_size: 64, learning_rate: 5e-3, seed: 1, drop_last: false }
+}
+pub fn langid_model(c: TextClassifierConfig) -> TextClassifierConfig {
+    c.with_embed_dim(32).with_hidden(128)
+}
+pub fn langid_opts() -> TrainOptions {
+    TrainOptions { epochs: 2, batch_size: 256, learning_rate: 1e-2, seed: 1, drop_last: false }
+}
