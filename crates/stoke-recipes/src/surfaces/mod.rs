@@ -35,7 +35,7 @@ use burn::tensor::Device;
 use serde::Deserialize;
 
 pub use optimizer::{OptimizerSpec, trajectory, trajectory_from};
-pub use page::{PageGrid, PageSummary, write_page};
+pub use page::{MAX_PAGE_BYTES, PageGrid, PageOptimizer, PageSummary, write_page};
 pub use surface::{
     Bounds, NOISE_SIGMA, NOISY_CURVATURES, QUADRATIC_CURVATURES, Surface,
 };
@@ -336,7 +336,10 @@ pub fn run(opts: &SurfacesOptions) -> Result<SurfacesReport, SurfacesError> {
     let mut labels: Vec<String> = Vec::new();
     for spec in &opts.optimizers {
         let base = spec.label();
-        let n = labels.iter().filter(|l| l.starts_with(&base)).count();
+        let n = labels
+            .iter()
+            .filter(|l| **l == base || l.starts_with(&format!("{base} #")))
+            .count();
         labels.push(if n == 0 {
             base
         } else {

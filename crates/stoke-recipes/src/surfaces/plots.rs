@@ -342,8 +342,15 @@ fn draw_loss<DB: DrawingBackend>(
                         .collect()
                 })
                 .collect();
-            let all = vals.iter().flatten().map(|p| p.1);
-            let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            // the range covers the values while the paths are inside the contour plot; later
+            // values (escaping to −∞) are clipped at the bottom
+            let b = surface.bounds();
+            let inside = runs
+                .iter()
+                .flat_map(|r| r.points.iter())
+                .filter(|p| b.contains(**p))
+                .map(|p| surface.value(p[0], p[1]));
+            let (lo, hi) = inside.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min(v), hi.max(v))
             });
             let (lo, hi) = if lo.is_finite() && hi > lo {
@@ -351,6 +358,10 @@ fn draw_loss<DB: DrawingBackend>(
                 (lo - pad, hi + pad)
             } else {
                 (-1.0, 1.0)
+            };
+            let window = Bounds {
+                x: (0.0, xmax),
+                y: (lo, hi),
             };
             let mut chart = ChartBuilder::on(root)
                 .caption(caption, ("sans-serif", 24))
@@ -368,10 +379,17 @@ fn draw_loss<DB: DrawingBackend>(
                 .draw()?;
             for (run, pts) in runs.iter().zip(vals) {
                 let color = run.color;
-                chart
-                    .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
-                    .label(run.label.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+                let pts: Vec<[f64; 2]> = pts.iter().map(|&(k, f)| [k, f]).collect();
+                let mut labelled = false;
+                for piece in clip_polyline(&pts, window) {
+                    let series = chart.draw_series(LineSeries::new(piece, color.stroke_width(2)))?;
+                    if !labelled {
+                        series.label(run.label.clone()).legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+                        });
+                        labelled = true;
+                    }
+                }
             }
             chart
                 .configure_series_labels()
