@@ -278,6 +278,10 @@ pub(crate) fn run_lanes(
         return Err(SurfacesError::ZeroSteps);
     }
     let mut optim = spec.module_optimizer()?;
+    // The parameter lives on the autodiff flavour of the device, as in training
+    // (`ModuleOptimizer` reads its autodiff context); gradients are plain tensors.
+    let plain = device.clone().without_autodiff();
+    let tracked = plain.clone().autodiff();
     let n = lanes.len();
     let mut rngs: Vec<ChaCha8Rng> = lanes
         .iter()
@@ -288,7 +292,7 @@ pub(crate) fn run_lanes(
         .flat_map(|l| [l.start[0] as f32, l.start[1] as f32])
         .collect();
     let mut model = Points {
-        w: Param::from_tensor(Tensor::from_data(TensorData::new(init, [2 * n]), device)),
+        w: Param::from_tensor(Tensor::from_data(TensorData::new(init, [2 * n]), &tracked)),
     };
     let mut paths: Vec<Vec<[f64; 2]>> = vec![Vec::with_capacity(steps + 1); n];
     let mut live = vec![true; n];
@@ -327,7 +331,7 @@ pub(crate) fn run_lanes(
         let mut grads = GradientsParams::new();
         grads.register::<1>(
             model.w.id,
-            Tensor::from_data(TensorData::new(grad.clone(), [2 * n]), device),
+            Tensor::from_data(TensorData::new(grad.clone(), [2 * n]), &plain),
         );
         model = optim.step(spec.lr, model, grads);
     }
