@@ -16,7 +16,8 @@
 //! # let x = Tensor::<2>::ones([8, 4], &device);
 //! let mut optim = AdamConfig::new().init();
 //! let loss = model.forward(x).powi_scalar(2).mean();
-//! model = optim.step(1e-3, model, GradientsParams::from_grads(loss.backward(), &model));
+//! let grads = GradientsParams::from_grads(loss.backward(), &model);
+//! model = optim.step(1e-3, model, grads);
 //! ```
 //!
 //! | optimizer | file | default form |

@@ -130,15 +130,15 @@ mod tests {
 
     #[test]
     fn unknown_names_fields_and_bad_values_are_clear_errors() {
-        let e = OptimizerSpec::new("adamax", 0.1).build().unwrap_err().to_string();
+        let e = OptimizerSpec::new("adamax", 0.1).build().err().unwrap().to_string();
         assert!(e.contains("adamax") && e.contains("rmsprop"), "{e}");
-        let e = OptimizerSpec::new("momentum", 0.1).with("momentm", 0.9).build().unwrap_err().to_string();
+        let e = OptimizerSpec::new("momentum", 0.1).with("momentm", 0.9).build().err().unwrap().to_string();
         assert!(e.contains("momentm") && e.contains("dampening"), "{e}");
-        let e = OptimizerSpec::new("rmsprop", 0.1).with("decay", 1.5).build().unwrap_err().to_string();
+        let e = OptimizerSpec::new("rmsprop", 0.1).with("decay", 1.5).build().err().unwrap().to_string();
         assert!(e.contains("decay") && e.contains("[0, 1)"), "{e}");
-        let e = OptimizerSpec::new("sgd", -1.0).build().unwrap_err().to_string();
+        let e = OptimizerSpec::new("sgd", -1.0).build().err().unwrap().to_string();
         assert!(e.contains("lr") && e.contains("> 0"), "{e}");
-        let e = OptimizerSpec::new("momentum", 0.1).with("form", "Keras").build().unwrap_err().to_string();
+        let e = OptimizerSpec::new("momentum", 0.1).with("form", "Keras").build().err().unwrap().to_string();
         assert!(e.contains("optimizer momentum"), "{e}");
         OptimizerSpec::new("momentum", 0.1).with("form", "PyTorch").build().unwrap();
     }

@@ -15,7 +15,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::module::{Module, ModuleRecord};
+use burn::module::Module;
+use burn::store::ModuleRecord;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};

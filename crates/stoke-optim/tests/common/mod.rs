@@ -62,7 +62,9 @@ pub struct Pair {
 }
 
 impl Pair {
+    /// On `device`'s autodiff form, as Burn's `ModuleOptimizer` expects.
     pub fn new(init: &Named, device: &Device) -> Self {
+        let device = &device.clone().autodiff();
         Self {
             w: Param::from_tensor(w_tensor(&init.w, device)),
             b: Param::from_tensor(b_tensor(&init.b, device)),
@@ -78,7 +80,7 @@ impl Pair {
 
     /// One optimizer step with the given gradients (as `f32`, like any Burn gradient).
     pub fn step(self, optim: &mut ModuleOptimizer, lr: f64, grads: &Named) -> Self {
-        let device = self.w.val().device();
+        let device = self.w.val().device().without_autodiff();
         let mut g = GradientsParams::new();
         g.register(self.w.id, w_tensor(&grads.w, &device));
         g.register(self.b.id, b_tensor(&grads.b, &device));
