@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow, bail};
+use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
 use stoke_optim::Backend;
 use stoke_recipes::metrics::Record;
@@ -173,15 +174,22 @@ struct PredictArgs {
     common: Common,
 }
 
+/// The chosen backend. It also becomes Burn's default device (`BURN_DEVICE`), where Burn puts
+/// loaded optimizer state, so a CPU run never starts a GPU device it does not use.
 fn backend(common: &Common) -> Result<Backend> {
-    match &common.backend {
+    let b = match &common.backend {
         Some(name) => {
             let b: Backend = name.parse()?;
             b.device()?;
-            Ok(b)
+            b
         }
-        None => Backend::default_cpu().ok_or_else(|| anyhow!("no backend compiled in")),
+        None => Backend::default_cpu().ok_or_else(|| anyhow!("no backend compiled in"))?,
+    };
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        // SAFETY: called while the process is still single-threaded, before any run starts.
+        unsafe { std::env::set_var("BURN_DEVICE", b.name()) };
     }
+    Ok(b)
 }
 
 /// Dispatches a parsed command line.
