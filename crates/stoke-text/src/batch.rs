@@ -232,7 +232,11 @@ pub fn epoch_loader(
     } else {
         (0..n).collect()
     };
-    order.truncate(iterations_per_epoch(n, bs, opts.drop_last).saturating_mul(bs).min(n));
+    order.truncate(
+        iterations_per_epoch(n, bs, opts.drop_last)
+            .saturating_mul(bs)
+            .min(n),
+    );
     DataLoaderBuilder::new(TextBatcher)
         .batch_size(bs)
         .set_device(device.clone())

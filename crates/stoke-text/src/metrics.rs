@@ -11,11 +11,7 @@ pub fn accuracy(logits: &Tensor<2>, labels: &Tensor<1, Int>) -> f64 {
         return 0.0;
     }
     let pred = logits.clone().argmax(1).reshape([n]);
-    let correct: i64 = pred
-        .equal(labels.clone())
-        .int()
-        .sum()
-        .into_scalar::<i64>();
+    let correct: i64 = pred.equal(labels.clone()).int().sum().into_scalar::<i64>();
     correct as f64 / n as f64
 }
 
@@ -82,14 +78,27 @@ impl ConfusionMatrix {
                 let tp = self.counts[k][k] as f64;
                 let support: usize = self.counts[k].iter().sum();
                 let predicted: usize = (0..n).map(|t| self.counts[t][k]).sum();
-                let precision = if predicted == 0 { 0.0 } else { tp / predicted as f64 };
-                let recall = if support == 0 { 0.0 } else { tp / support as f64 };
+                let precision = if predicted == 0 {
+                    0.0
+                } else {
+                    tp / predicted as f64
+                };
+                let recall = if support == 0 {
+                    0.0
+                } else {
+                    tp / support as f64
+                };
                 let f1 = if precision + recall == 0.0 {
                     0.0
                 } else {
                     2.0 * precision * recall / (precision + recall)
                 };
-                ClassScores { precision, recall, f1, support }
+                ClassScores {
+                    precision,
+                    recall,
+                    f1,
+                    support,
+                }
             })
             .collect()
     }

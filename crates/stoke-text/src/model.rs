@@ -77,7 +77,10 @@ impl TextClassifierConfig {
             return err("num_ids must be at least 1".into());
         }
         if self.n_classes < 2 {
-            return err(format!("n_classes must be at least 2, got {}", self.n_classes));
+            return err(format!(
+                "n_classes must be at least 2, got {}",
+                self.n_classes
+            ));
         }
         if self.embed_dim == 0 {
             return err("embed_dim must be at least 1".into());
@@ -89,10 +92,16 @@ impl TextClassifierConfig {
             return err(format!("dropout must be in [0, 1), got {}", self.dropout));
         }
         if !(self.init_scale.is_finite() && self.init_scale > 0.0) {
-            return err(format!("init_scale must be finite and > 0, got {}", self.init_scale));
+            return err(format!(
+                "init_scale must be finite and > 0, got {}",
+                self.init_scale
+            ));
         }
         if !(self.bn_momentum.is_finite() && (0.0..=1.0).contains(&self.bn_momentum)) {
-            return err(format!("bn_momentum must be in [0, 1], got {}", self.bn_momentum));
+            return err(format!(
+                "bn_momentum must be in [0, 1], got {}",
+                self.bn_momentum
+            ));
         }
         let params = self.num_ids as u128 * self.embed_dim as u128;
         if params > (1u128 << 34) {

@@ -259,7 +259,12 @@ impl SavedClassifier {
                 out.push(Prediction {
                     label: self.classes[index].clone(),
                     index,
-                    probabilities: self.classes.iter().cloned().zip(row.iter().copied()).collect(),
+                    probabilities: self
+                        .classes
+                        .iter()
+                        .cloned()
+                        .zip(row.iter().copied())
+                        .collect(),
                 });
             }
         }

@@ -330,9 +330,8 @@ fn segmenter(kind: Segmenter) -> WordSegmenterBorrowed<'static> {
     static DICT: OnceLock<WordSegmenterBorrowed<'static>> = OnceLock::new();
     static AUTO: OnceLock<WordSegmenterBorrowed<'static>> = OnceLock::new();
     match kind {
-        Segmenter::Dictionary => *DICT.get_or_init(|| {
-            WordSegmenter::new_dictionary(WordBreakInvariantOptions::default())
-        }),
+        Segmenter::Dictionary => *DICT
+            .get_or_init(|| WordSegmenter::new_dictionary(WordBreakInvariantOptions::default())),
         Segmenter::Auto => {
             *AUTO.get_or_init(|| WordSegmenter::new_auto(WordBreakInvariantOptions::default()))
         }
@@ -395,8 +394,10 @@ impl Tokenizer {
                 }
             });
         }
-        let mut kept: Vec<(String, usize)> =
-            counts.into_iter().filter(|(_, c)| *c >= min_count).collect();
+        let mut kept: Vec<(String, usize)> = counts
+            .into_iter()
+            .filter(|(_, c)| *c >= min_count)
+            .collect();
         kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         kept.truncate(max_size);
         self.vocab = kept.into_iter().map(|(k, _)| k).collect();
@@ -512,7 +513,9 @@ impl Tokenizer {
         std::thread::scope(|scope| {
             let handles: Vec<_> = texts
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|t| self.encode(t)).collect::<Vec<_>>()))
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(|t| self.encode(t)).collect::<Vec<_>>())
+                })
                 .collect();
             handles
                 .into_iter()
@@ -553,7 +556,9 @@ mod tests {
         v.sort();
         assert_eq!(
             v,
-            vec!["c:<a", "c:<ab", "c:a", "c:ab", "c:ab>", "c:b", "c:b>", "w:ab"]
+            vec![
+                "c:<a", "c:<ab", "c:a", "c:ab", "c:ab>", "c:b", "c:b>", "w:ab"
+            ]
         );
         assert_eq!(t.encode("ab").len(), 8);
         assert_eq!(t.num_ids(), 8);

@@ -30,6 +30,10 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Drop the last partial batch of each epoch.
     pub drop_last: bool,
+    /// With validation items: return the model of the epoch with the best validation
+    /// accuracy (the earliest on ties) instead of the last one (early-stopping model
+    /// selection; training still runs all epochs).
+    pub keep_best: bool,
 }
 
 impl Default for TrainOptions {
@@ -40,6 +44,7 @@ impl Default for TrainOptions {
             learning_rate: 1e-2,
             seed: 42,
             drop_last: false,
+            keep_best: true,
         }
     }
 }
@@ -91,7 +96,8 @@ pub struct Evaluation {
 
 /// Trains a fresh model with Burn's Adam (default betas, ε = 1e-5).
 ///
-/// Returns the model (still on the autodiff device; call `.valid()` for inference) and one
+/// Returns the model (still on the autodiff device; call `.valid()` for inference) — the
+/// last one, or with `keep_best` and validation items the best on validation — and one
 /// report per epoch.
 pub fn train(
     config: &TextClassifierConfig,
@@ -116,6 +122,7 @@ pub fn train(
     let mut optim = AdamConfig::new().init();
     let loader_opts = LoaderOptions::new(opts.batch_size, opts.seed).with_drop_last(opts.drop_last);
     let mut reports = Vec::with_capacity(opts.epochs);
+    let mut best: Option<(f64, TextClassifier)> = None;
     for epoch in 0..opts.epochs {
         let start = Instant::now();
         let loader = epoch_loader(train_items.clone(), &loader_opts, epoch, &ad);
@@ -131,6 +138,11 @@ pub fn train(
         let valid_accuracy = valid_items
             .as_ref()
             .map(|v| evaluate(&model, v, 512).accuracy);
+        if let (true, Some(acc)) = (opts.keep_best, valid_accuracy) {
+            if best.as_ref().is_none_or(|(b, _)| acc > *b) {
+                best = Some((acc, model.clone()));
+            }
+        }
         reports.push(EpochReport {
             epoch,
             train_loss: loss_sum / iterations.max(1) as f64,
@@ -139,16 +151,26 @@ pub fn train(
             seconds: start.elapsed().as_secs_f64(),
         });
     }
-    Ok((model, reports))
+    match best {
+        Some((_, m)) => Ok((m, reports)),
+        None => Ok((model, reports)),
+    }
 }
 
 /// Accuracy, mean loss and confusion matrix of `model` (in eval mode) on `items`.
-pub fn evaluate(model: &TextClassifier, items: &Arc<Vec<TextItem>>, batch_size: usize) -> Evaluation {
+pub fn evaluate(
+    model: &TextClassifier,
+    items: &Arc<Vec<TextItem>>,
+    batch_size: usize,
+) -> Evaluation {
     let model = model.clone().valid();
     let device = model.device();
     let n_classes = model.n_classes();
     let loader = crate::batch::sequential_loader(items.clone(), batch_size, &device);
-    let (mut labels, mut predicted) = (Vec::with_capacity(items.len()), Vec::with_capacity(items.len()));
+    let (mut labels, mut predicted) = (
+        Vec::with_capacity(items.len()),
+        Vec::with_capacity(items.len()),
+    );
     let mut loss_sum = 0.0;
     for batch in loader.iter().flatten() {
         let (loss, logits) = model.loss(&batch);

@@ -9,7 +9,14 @@ use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, epoch_order, iter
 
 fn items(n: usize) -> Arc<Vec<TextItem>> {
     // Item i has i+1 ids (all equal to i) and label i, so a batch tells which rows it holds.
-    Arc::new((0..n).map(|i| TextItem { ids: vec![i as u32; i % 4 + 1], label: i }).collect())
+    Arc::new(
+        (0..n)
+            .map(|i| TextItem {
+                ids: vec![i as u32; i % 4 + 1],
+                label: i,
+            })
+            .collect(),
+    )
 }
 
 /// (batch sizes, labels in loader order) of one epoch.
@@ -19,7 +26,12 @@ fn run_epoch(n: usize, opts: &LoaderOptions, epoch: usize) -> (Vec<usize>, Vec<u
     for batch in loader.iter() {
         let batch = batch.unwrap();
         sizes.push(batch.len());
-        let l: Vec<usize> = batch.labels.into_data().iter::<i64>().map(|v| v as usize).collect();
+        let l: Vec<usize> = batch
+            .labels
+            .into_data()
+            .iter::<i64>()
+            .map(|v| v as usize)
+            .collect();
         // Mask rows sum to each item's id count.
         let [b, len] = batch.mask.dims();
         let mask = to_vec(batch.mask);
@@ -50,7 +62,10 @@ fn sgd_minibatch_and_full_batch() {
     assert_eq!(run_epoch(n, &LoaderOptions::new(4, 1), 0).0, vec![4, 4, 2]);
     // drop_last: ⌊10/4⌋ = 2 iterations.
     assert_eq!(iterations_per_epoch(n, 4, true), 2);
-    assert_eq!(run_epoch(n, &LoaderOptions::new(4, 1).with_drop_last(true), 0).0, vec![4, 4]);
+    assert_eq!(
+        run_epoch(n, &LoaderOptions::new(4, 1).with_drop_last(true), 0).0,
+        vec![4, 4]
+    );
     // Full batch: one iteration with every row.
     assert_eq!(run_epoch(n, &LoaderOptions::new(n, 1), 0).0, vec![10]);
 }
@@ -71,5 +86,8 @@ fn every_row_once_per_epoch_in_a_seeded_order_that_changes_per_epoch() {
     assert_eq!(e0, epoch_order(13, 99, 0));
     assert_ne!(epoch_order(13, 99, 0), epoch_order(13, 100, 0));
     // Unshuffled loaders keep the order.
-    assert_eq!(run_epoch(7, &LoaderOptions::sequential(3), 5).1, (0..7).collect::<Vec<_>>());
+    assert_eq!(
+        run_epoch(7, &LoaderOptions::sequential(3), 5).1,
+        (0..7).collect::<Vec<_>>()
+    );
 }

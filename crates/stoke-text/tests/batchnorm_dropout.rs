@@ -7,7 +7,9 @@ use burn::prelude::*;
 use common::{cpu, to_vec};
 
 /// Column 1 of the course's BatchNorm slide; column 5 is the same ×10.
-const X: [f32; 11] = [0.99, 0.69, 0.73, 0.26, 0.22, 0.27, 0.98, 0.56, 0.80, 0.16, 0.76];
+const X: [f32; 11] = [
+    0.99, 0.69, 0.73, 0.26, 0.22, 0.27, 0.98, 0.56, 0.80, 0.16, 0.76,
+];
 
 // Hand derivation (n = 11):
 //   Σx  = 6.42                       → mean μ = 6.42 / 11 = 0.583636
@@ -56,7 +58,11 @@ fn training_mode_uses_batch_statistics_with_biased_variance() {
         assert!((a[r] - b[r]).abs() < 1e-3, "row {r}: {} vs {}", a[r], b[r]);
         // Each value equals (x − μ)/σ from the hand derivation.
         let expected = (X[r] as f64 - MEAN) / (POP_STD.powi(2) + 1e-5).sqrt();
-        assert!((a[r] - expected).abs() < 1e-3, "row {r}: {} vs {expected}", a[r]);
+        assert!(
+            (a[r] - expected).abs() < 1e-3,
+            "row {r}: {} vs {expected}",
+            a[r]
+        );
     }
     for c in [a, b] {
         // mean 0 and population std 1 per feature over the batch.
@@ -117,6 +123,9 @@ fn dropout_is_inverted_and_identity_in_eval() {
 
     // Eval mode (valid(), or a device without autodiff): the identity.
     let plain = cpu();
-    let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, -2.0, 3.5, 0.25], [2, 2]), &plain);
+    let x = Tensor::<2>::from_data(
+        TensorData::new(vec![1.0f32, -2.0, 3.5, 0.25], [2, 2]),
+        &plain,
+    );
     assert_eq!(to_vec(dropout.valid().forward(x.clone())), to_vec(x));
 }

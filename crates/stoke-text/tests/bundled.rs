@@ -6,7 +6,11 @@ use stoke_text::data::{Bundled, Splits, load_bundled, summarize};
 fn check_split(s: &Splits, total: usize) {
     let (tr, va, te) = (s.train.len(), s.valid.len(), s.test.len());
     assert_eq!(tr + va + te, total);
-    let counts = [s.train.class_counts(), s.valid.class_counts(), s.test.class_counts()];
+    let counts = [
+        s.train.class_counts(),
+        s.valid.class_counts(),
+        s.test.class_counts(),
+    ];
     for c in 0..s.train.classes.len() {
         let n = counts[0][c] + counts[1][c] + counts[2][c];
         // round(0.1 · n) each for valid and test, the rest for train.
@@ -57,7 +61,10 @@ fn spam_assassin() {
     for e in s.train.examples.iter().take(200) {
         assert!(e.text.starts_with("Subject: "));
         let head = e.text.split("\n\n").next().unwrap();
-        assert!(!head.contains("Received:") && !head.contains("Return-Path:"), "{head}");
+        assert!(
+            !head.contains("Received:") && !head.contains("Return-Path:"),
+            "{head}"
+        );
     }
 }
 
@@ -90,5 +97,7 @@ fn summaries() {
     let sum = summarize(&s.train);
     assert_eq!(sum.rows, 2400);
     assert!((sum.imbalance_ratio - 1.0).abs() < 1e-12);
-    assert!(sum.length_chars.p5 <= sum.length_chars.p50 && sum.length_chars.p50 <= sum.length_chars.p95);
+    assert!(
+        sum.length_chars.p5 <= sum.length_chars.p50 && sum.length_chars.p50 <= sum.length_chars.p95
+    );
 }

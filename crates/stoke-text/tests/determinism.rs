@@ -6,13 +6,15 @@
 
 mod common;
 
-use burn::prelude::*;
 use common::{cpu, to_vec};
 use stoke_text::batch::TextItem;
 use stoke_text::model::TextClassifierConfig;
 
 fn item(ids: &[u32], label: usize) -> TextItem {
-    TextItem { ids: ids.to_vec(), label }
+    TextItem {
+        ids: ids.to_vec(),
+        label,
+    }
 }
 
 #[test]
@@ -24,8 +26,17 @@ fn same_seed_same_training_is_bit_identical() {
             .map(|i| item(&[(i % 7) as u32, (i % 5 + 7) as u32, 13], (i % 2) as usize))
             .collect(),
     );
-    let cfg = TextClassifierConfig::new(16, 2).with_embed_dim(8).with_hidden(8);
-    let opts = TrainOptions { epochs: 2, batch_size: 8, learning_rate: 0.01, seed: 5, drop_last: false };
+    let cfg = TextClassifierConfig::new(16, 2)
+        .with_embed_dim(8)
+        .with_hidden(8);
+    let opts = TrainOptions {
+        epochs: 2,
+        batch_size: 8,
+        learning_rate: 0.01,
+        seed: 5,
+        drop_last: false,
+        keep_best: false,
+    };
     let run = || {
         let (m, r) = train(&cfg, items.clone(), None, &opts, &cpu()).unwrap();
         (to_vec(m.linear_weights()[0].clone()), r[1].train_loss)
@@ -35,4 +46,3 @@ fn same_seed_same_training_is_bit_identical() {
     assert_eq!(a, b);
     assert_eq!(la.to_bits(), lb.to_bits());
 }
-

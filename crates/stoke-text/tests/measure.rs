@@ -18,12 +18,25 @@ fn candidates() -> Vec<(&'static str, TokenizerConfig)> {
     vec![
         ("hash 2^17, words 1+2, chars 1-4 (default)", base.clone()),
         ("hash 2^17, words 1+2", base.clone().without_char_ngrams()),
-        ("hash 2^17, words 1, chars 1-4", base.clone().with_word_bigrams(false)),
-        ("hash 2^17, words 1+2, chars 2-5", base.clone().with_char_ngrams(2, 5)),
-        ("hash 2^15, words 1+2, chars 1-4", base.clone().with_features(Features::Hashing { buckets: 1 << 15 })),
+        (
+            "hash 2^17, words 1, chars 1-4",
+            base.clone().with_word_bigrams(false),
+        ),
+        (
+            "hash 2^17, words 1+2, chars 2-5",
+            base.clone().with_char_ngrams(2, 5),
+        ),
+        (
+            "hash 2^15, words 1+2, chars 1-4",
+            base.clone()
+                .with_features(Features::Hashing { buckets: 1 << 15 }),
+        ),
         (
             "vocab min 2 max 2^17, words 1+2, chars 1-4",
-            base.clone().with_features(Features::Vocabulary { min_count: 2, max_size: 1 << 17 }),
+            base.clone().with_features(Features::Vocabulary {
+                min_count: 2,
+                max_size: 1 << 17,
+            }),
         ),
     ]
 }
@@ -33,7 +46,12 @@ fn candidates() -> Vec<(&'static str, TokenizerConfig)> {
 fn compare_tokenizers() {
     let mut rows = Vec::new();
     for (name, tok) in candidates() {
-        let s = run_bundled(Bundled::SentimentUci, tok.clone(), sentiment_model, sentiment_opts());
+        let s = run_bundled(
+            Bundled::SentimentUci,
+            tok.clone(),
+            sentiment_model,
+            sentiment_opts(),
+        );
         let p = run_bundled(Bundled::SpamAssassin, tok.clone(), spam_model, spam_opts());
         let l = run_bundled(Bundled::Langid, tok.clone(), langid_model, langid_opts());
         let line = format!(

@@ -9,7 +9,10 @@ use stoke_text::batch::{TextBatcher, TextItem};
 use stoke_text::model::TextClassifierConfig;
 
 fn item(ids: &[u32], label: usize) -> TextItem {
-    TextItem { ids: ids.to_vec(), label }
+    TextItem {
+        ids: ids.to_vec(),
+        label,
+    }
 }
 
 #[test]
@@ -24,9 +27,15 @@ fn mean_pooling_is_embedding_bag_mean_and_padding_does_not_matter() {
     // Alone, the text [3, 7, 7] has no padding. Next to a text of 6 ids it is padded with
     // 3 masked zeros; its logits must not change.
     let alone = TextBatcher.batch(vec![item(&[3, 7, 7], 0)], &device);
-    let padded = TextBatcher.batch(vec![item(&[3, 7, 7], 0), item(&[1, 2, 3, 4, 5, 6], 1)], &device);
+    let padded = TextBatcher.batch(
+        vec![item(&[3, 7, 7], 0), item(&[1, 2, 3, 4, 5, 6], 1)],
+        &device,
+    );
     assert_eq!(padded.tokens.dims(), [2, 6]);
-    assert_eq!(to_vec(padded.mask.clone()), vec![1., 1., 1., 0., 0., 0., 1., 1., 1., 1., 1., 1.]);
+    assert_eq!(
+        to_vec(padded.mask.clone()),
+        vec![1., 1., 1., 0., 0., 0., 1., 1., 1., 1., 1., 1.]
+    );
     let a = to_vec(model.forward_batch(&alone));
     let b = to_vec(model.forward_batch(&padded));
     for k in 0..3 {
@@ -42,8 +51,16 @@ fn mean_pooling_is_embedding_bag_mean_and_padding_does_not_matter() {
     }
     // An empty bag pools to zeros (and does not produce NaN).
     let empty = TextBatcher.batch(vec![item(&[], 0)], &device);
-    assert!(to_vec(model.pool(empty.tokens.clone(), empty.mask.clone())).iter().all(|&v| v == 0.0));
-    assert!(to_vec(model.forward_batch(&empty)).iter().all(|v| v.is_finite()));
+    assert!(
+        to_vec(model.pool(empty.tokens.clone(), empty.mask.clone()))
+            .iter()
+            .all(|&v| v == 0.0)
+    );
+    assert!(
+        to_vec(model.forward_batch(&empty))
+            .iter()
+            .all(|v| v.is_finite())
+    );
 }
 
 #[test]
@@ -92,7 +109,13 @@ fn invalid_configs_are_rejected() {
         assert!(bad.try_init(&cpu()).is_err());
     }
     // hidden = 0 is fine without hidden blocks.
-    assert!(ok.clone().with_hidden(0).with_n_hidden(0).validate().is_ok());
+    assert!(
+        ok.clone()
+            .with_hidden(0)
+            .with_n_hidden(0)
+            .validate()
+            .is_ok()
+    );
 }
 
 #[test]
@@ -153,8 +176,17 @@ fn cpu_and_wgpu_agree_on_forward_and_backward() {
     let (cpu_logits, cpu_grads, record) = run(cpu(), None);
     let (gpu_logits, gpu_grads, _) = run(common::wgpu(), Some(record));
     assert_eq!(cpu_grads.len(), gpu_grads.len());
-    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
-    assert!(max_diff(&cpu_logits, &gpu_logits) <= 1e-4, "logits differ by {}", max_diff(&cpu_logits, &gpu_logits));
-    assert!(max_diff(&cpu_grads, &gpu_grads) <= 1e-4, "gradients differ by {}", max_diff(&cpu_grads, &gpu_grads));
+    let max_diff =
+        |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(
+        max_diff(&cpu_logits, &gpu_logits) <= 1e-4,
+        "logits differ by {}",
+        max_diff(&cpu_logits, &gpu_logits)
+    );
+    assert!(
+        max_diff(&cpu_grads, &gpu_grads) <= 1e-4,
+        "gradients differ by {}",
+        max_diff(&cpu_grads, &gpu_grads)
+    );
     assert!(cpu_grads.iter().any(|&g| g != 0.0));
 }

@@ -14,14 +14,36 @@ use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
 use stoke_text::train::{TrainOptions, train};
 
 fn toy() -> LabelledTexts {
-    let pos = ["good film", "great fun", "lovely and good", "great great", "really good"];
-    let neg = ["bad film", "awful plot", "boring and bad", "awful awful", "really bad"];
+    let pos = [
+        "good film",
+        "great fun",
+        "lovely and good",
+        "great great",
+        "really good",
+    ];
+    let neg = [
+        "bad film",
+        "awful plot",
+        "boring and bad",
+        "awful awful",
+        "really bad",
+    ];
     let mut examples = Vec::new();
     for (p, n) in pos.iter().zip(neg) {
-        examples.push(Example { text: p.to_string(), label: 1 });
-        examples.push(Example { text: n.to_string(), label: 0 });
+        examples.push(Example {
+            text: p.to_string(),
+            label: 1,
+        });
+        examples.push(Example {
+            text: n.to_string(),
+            label: 0,
+        });
     }
-    LabelledTexts { name: "toy".into(), classes: vec!["neg".into(), "pos".into()], examples }
+    LabelledTexts {
+        name: "toy".into(),
+        classes: vec!["neg".into(), "pos".into()],
+        examples,
+    }
 }
 
 fn trained(vocab: bool) -> SavedClassifier {
@@ -33,11 +55,25 @@ fn trained(vocab: bool) -> SavedClassifier {
     })
     .unwrap();
     tokenizer.fit(data.examples.iter().map(|e| e.text.as_str()));
-    let config = TextClassifierConfig::new(tokenizer.num_ids(), 2).with_embed_dim(8).with_hidden(8);
+    let config = TextClassifierConfig::new(tokenizer.num_ids(), 2)
+        .with_embed_dim(8)
+        .with_hidden(8);
     let items = Arc::new(encode_all(&tokenizer, &data));
-    let opts = TrainOptions { epochs: 30, batch_size: 4, learning_rate: 0.02, seed: 3, drop_last: false };
+    let opts = TrainOptions {
+        epochs: 30,
+        batch_size: 4,
+        learning_rate: 0.02,
+        seed: 3,
+        drop_last: false,
+        keep_best: false,
+    };
     let (model, _) = train(&config, items, None, &opts, &cpu()).unwrap();
-    SavedClassifier { model: model.valid(), tokenizer, classes: data.classes, config }
+    SavedClassifier {
+        model: model.valid(),
+        tokenizer,
+        classes: data.classes,
+        config,
+    }
 }
 
 #[test]
@@ -74,17 +110,29 @@ fn round_trip_gives_identical_predictions() {
 fn load_errors_name_the_file() {
     let dir = temp_dir("saved-bad").join("clf");
     let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
-    assert!(matches!(e, SaveError::Io { .. }) && e.to_string().contains("config.json"), "{e}");
+    assert!(
+        matches!(e, SaveError::Io { .. }) && e.to_string().contains("config.json"),
+        "{e}"
+    );
     let saved = trained(false);
     saved.save(&dir).unwrap();
     std::fs::write(dir.join("classes.json"), "[\"only-one\"]").unwrap();
     let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
-    assert!(matches!(e, SaveError::Inconsistent { .. }) && e.to_string().contains("classes.json"), "{e}");
+    assert!(
+        matches!(e, SaveError::Inconsistent { .. }) && e.to_string().contains("classes.json"),
+        "{e}"
+    );
     std::fs::write(dir.join("classes.json"), "{not json").unwrap();
     let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
-    assert!(matches!(e, SaveError::Json { .. }) && e.to_string().contains("classes.json"), "{e}");
+    assert!(
+        matches!(e, SaveError::Json { .. }) && e.to_string().contains("classes.json"),
+        "{e}"
+    );
     saved.save(&dir).unwrap();
     std::fs::write(dir.join("model.bpk"), b"garbage").unwrap();
     let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
-    assert!(matches!(e, SaveError::Weights { .. }) && e.to_string().contains("model.bpk"), "{e}");
+    assert!(
+        matches!(e, SaveError::Weights { .. }) && e.to_string().contains("model.bpk"),
+        "{e}"
+    );
 }

@@ -18,18 +18,33 @@ mod settings;
 
 #[test]
 fn sentiment_uci_reaches_080() {
-    let r = run_bundled(Bundled::SentimentUci, TokenizerConfig::default(), sentiment_model, sentiment_opts());
+    let r = run_bundled(
+        Bundled::SentimentUci,
+        TokenizerConfig::default(),
+        sentiment_model,
+        sentiment_opts(),
+    );
     assert!(r.test >= 0.80, "sentiment-uci test accuracy {}", r.test);
 }
 
 #[test]
 fn spam_assassin_reaches_097() {
-    let r = run_bundled(Bundled::SpamAssassin, TokenizerConfig::default(), spam_model, spam_opts());
+    let r = run_bundled(
+        Bundled::SpamAssassin,
+        TokenizerConfig::default(),
+        spam_model,
+        spam_opts(),
+    );
     assert!(r.test >= 0.97, "spam-assassin test accuracy {}", r.test);
 }
 
 #[test]
 fn langid_reaches_093() {
-    let r = run_bundled(Bundled::Langid, TokenizerConfig::default(), langid_model, langid_opts());
+    let r = run_bundled(
+        Bundled::Langid,
+        TokenizerConfig::default(),
+        langid_model,
+        langid_opts(),
+    );
     assert!(r.test >= 0.93, "langid test accuracy {}", r.test);
 }

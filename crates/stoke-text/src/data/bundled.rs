@@ -53,7 +53,11 @@ pub enum Bundled {
 impl Bundled {
     /// All bundled data sets.
     pub fn all() -> [Bundled; 3] {
-        [Bundled::SentimentUci, Bundled::Langid, Bundled::SpamAssassin]
+        [
+            Bundled::SentimentUci,
+            Bundled::Langid,
+            Bundled::SpamAssassin,
+        ]
     }
 
     /// The name used on the command line and in [`LabelledTexts::name`].
@@ -145,7 +149,10 @@ fn load_sentiment() -> Result<LabelledTexts, DataError> {
                     return Err(bundled_err(
                         file,
                         i + 1,
-                        format!("entry {} is not {{\"text\": non-empty, \"class\": 0|1}}: {v}", i + 1),
+                        format!(
+                            "entry {} is not {{\"text\": non-empty, \"class\": 0|1}}: {v}",
+                            i + 1
+                        ),
                     ));
                 }
             }
@@ -162,12 +169,20 @@ fn load_langid() -> Result<LabelledTexts, DataError> {
     let name = "langid/sentences.tsv.gz";
     let bytes = maybe_gunzip(&super::file::bundled_path(name), LANGID.to_vec())?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         bundled_err(name, line, "invalid UTF-8")
     })?;
     let mut lines = text.lines();
     if lines.next() != Some("label\ttext") {
-        return Err(bundled_err(name, 1, "expected the header \"label<TAB>text\""));
+        return Err(bundled_err(
+            name,
+            1,
+            "expected the header \"label<TAB>text\"",
+        ));
     }
     let mut rows: Vec<(&str, &str)> = Vec::with_capacity(75_000);
     for (i, l) in lines.enumerate() {
@@ -175,7 +190,13 @@ fn load_langid() -> Result<LabelledTexts, DataError> {
             Some((label, t)) if !label.is_empty() && !t.trim().is_empty() && !t.contains('\t') => {
                 rows.push((label, t))
             }
-            _ => return Err(bundled_err(name, i + 2, "expected \"label<TAB>non-empty text\"")),
+            _ => {
+                return Err(bundled_err(
+                    name,
+                    i + 2,
+                    "expected \"label<TAB>non-empty text\"",
+                ));
+            }
         }
     }
     let mut classes: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
@@ -185,7 +206,9 @@ fn load_langid() -> Result<LabelledTexts, DataError> {
         .into_iter()
         .map(|(label, t)| Example {
             text: t.to_string(),
-            label: classes.binary_search_by(|c| c.as_str().cmp(label)).unwrap_or(0),
+            label: classes
+                .binary_search_by(|c| c.as_str().cmp(label))
+                .unwrap_or(0),
         })
         .collect();
     Ok(LabelledTexts {
@@ -216,11 +239,21 @@ fn load_spam() -> Result<LabelledTexts, DataError> {
         let label = match m.label.as_str() {
             "ham" => 0,
             "spam" => 1,
-            other => return Err(bundled_err(name, i + 1, format!("unknown label \"{other}\""))),
+            other => {
+                return Err(bundled_err(
+                    name,
+                    i + 1,
+                    format!("unknown label \"{other}\""),
+                ));
+            }
         };
         let text = email_text(&m.text);
         if text.trim().is_empty() {
-            return Err(bundled_err(name, i + 1, "message has no subject, sender or body"));
+            return Err(bundled_err(
+                name,
+                i + 1,
+                "message has no subject, sender or body",
+            ));
         }
         examples.push(Example { text, label });
     }
@@ -308,6 +341,10 @@ mod tests {
             assert_eq!(b.name().parse::<Bundled>().unwrap(), b);
         }
         let err = "imdb".parse::<Bundled>().unwrap_err().to_string();
-        assert!(err.contains("sentiment-uci") && err.contains("langid") && err.contains("spam-assassin"));
+        assert!(
+            err.contains("sentiment-uci")
+                && err.contains("langid")
+                && err.contains("spam-assassin")
+        );
     }
 }

@@ -45,7 +45,9 @@ impl std::str::FromStr for Format {
             "csv" => Ok(Format::Csv),
             "tsv" => Ok(Format::Tsv),
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
-            other => Err(format!("unknown format \"{other}\" (known: csv, tsv, jsonl)")),
+            other => Err(format!(
+                "unknown format \"{other}\" (known: csv, tsv, jsonl)"
+            )),
         }
     }
 }
@@ -323,7 +325,10 @@ fn read_delimited(
                 continue;
             }
         };
-        line = rec.position().map(|q| q.line() as usize).unwrap_or(line + 1);
+        line = rec
+            .position()
+            .map(|q| q.line() as usize)
+            .unwrap_or(line + 1);
         let expected = *width.get_or_insert(rec.len());
         if rec.len() != expected {
             sink.fail(DataError::Malformed {
@@ -475,7 +480,10 @@ fn json_row(
             return Err(DataError::Malformed {
                 path: p(),
                 line,
-                message: format!("field \"{}\" must be a string, found {other}", opts.text_field),
+                message: format!(
+                    "field \"{}\" must be a string, found {other}",
+                    opts.text_field
+                ),
             });
         }
     };
@@ -538,7 +546,11 @@ fn finish(path: &Path, opts: &LoadOptions, mut sink: Sink) -> Result<Loaded, Dat
     let classes: Vec<String> = match &opts.classes {
         Some(c) => c.clone(),
         None => {
-            if sink.rows.iter().all(|r| matches!(r.label, RawLabel::Int(_))) {
+            if sink
+                .rows
+                .iter()
+                .all(|r| matches!(r.label, RawLabel::Int(_)))
+            {
                 let ints: BTreeSet<i64> = sink
                     .rows
                     .iter()

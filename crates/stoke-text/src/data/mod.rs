@@ -100,8 +100,16 @@ pub fn split_stratified(
     test_fraction: f64,
     seed: u64,
 ) -> Splits {
-    let vf = if valid_fraction.is_finite() { valid_fraction.clamp(0.0, 1.0) } else { 0.0 };
-    let tf = if test_fraction.is_finite() { test_fraction.clamp(0.0, 1.0) } else { 0.0 };
+    let vf = if valid_fraction.is_finite() {
+        valid_fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let tf = if test_fraction.is_finite() {
+        test_fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let mut by_class: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, e) in texts.examples.iter().enumerate() {
         by_class.entry(e.label).or_default().push(i);
@@ -303,7 +311,10 @@ mod tests {
         let mut examples = Vec::new();
         for (c, &n) in counts.iter().enumerate() {
             for i in 0..n {
-                examples.push(Example { text: format!("c{c} #{i}"), label: c });
+                examples.push(Example {
+                    text: format!("c{c} #{i}"),
+                    label: c,
+                });
             }
         }
         LabelledTexts {

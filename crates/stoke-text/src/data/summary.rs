@@ -71,7 +71,11 @@ pub fn summarize(texts: &LabelledTexts) -> Summary {
         .map(|(name, &count)| ClassSummary {
             name: name.clone(),
             count,
-            fraction: if rows == 0 { 0.0 } else { count as f64 / rows as f64 },
+            fraction: if rows == 0 {
+                0.0
+            } else {
+                count as f64 / rows as f64
+            },
         })
         .collect();
     let max = counts.iter().copied().max().unwrap_or(0);
@@ -81,14 +85,22 @@ pub fn summarize(texts: &LabelledTexts) -> Summary {
     } else {
         max as f64 / min as f64
     };
-    let mut lengths: Vec<usize> = texts.examples.iter().map(|e| e.text.chars().count()).collect();
+    let mut lengths: Vec<usize> = texts
+        .examples
+        .iter()
+        .map(|e| e.text.chars().count())
+        .collect();
     lengths.sort_unstable();
     Summary {
         name: texts.name.clone(),
         rows,
         classes,
         imbalance_ratio,
-        majority_fraction: if rows == 0 { 0.0 } else { max as f64 / rows as f64 },
+        majority_fraction: if rows == 0 {
+            0.0
+        } else {
+            max as f64 / rows as f64
+        },
         length_chars: LengthPercentiles {
             min: lengths.first().copied().unwrap_or(0),
             p5: nearest_rank(&lengths, 5.0),
@@ -110,9 +122,20 @@ impl std::fmt::Display for Summary {
             self.imbalance_ratio,
             self.majority_fraction
         )?;
-        let width = self.classes.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+        let width = self
+            .classes
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(0);
         for c in &self.classes {
-            writeln!(f, "  {:<width$}  {:>7}  {:>6.2}%", c.name, c.count, 100.0 * c.fraction)?;
+            writeln!(
+                f,
+                "  {:<width$}  {:>7}  {:>6.2}%",
+                c.name,
+                c.count,
+                100.0 * c.fraction
+            )?;
         }
         let l = &self.length_chars;
         write!(
@@ -136,17 +159,31 @@ mod tests {
             name: "t".into(),
             classes: vec!["a".into(), "b".into()],
             examples: (1..=20)
-                .map(|n| Example { text: "x".repeat(n), label: usize::from(n > 15) })
+                .map(|n| Example {
+                    text: "x".repeat(n),
+                    label: usize::from(n > 15),
+                })
                 .collect(),
         };
         let s = summarize(&texts);
         assert_eq!(s.rows, 20);
-        assert_eq!((s.length_chars.p5, s.length_chars.p50, s.length_chars.p95, s.length_chars.max), (1, 10, 19, 20));
+        assert_eq!(
+            (
+                s.length_chars.p5,
+                s.length_chars.p50,
+                s.length_chars.p95,
+                s.length_chars.max
+            ),
+            (1, 10, 19, 20)
+        );
         assert_eq!(s.classes[0].count, 15);
         assert_eq!(s.classes[1].count, 5);
         assert!((s.imbalance_ratio - 3.0).abs() < 1e-12);
         assert!((s.majority_fraction - 0.75).abs() < 1e-12);
         let shown = s.to_string();
-        assert!(shown.contains("rows:     20") && shown.contains("p95 19"), "{shown}");
+        assert!(
+            shown.contains("rows:     20") && shown.contains("p95 19"),
+            "{shown}"
+        );
     }
 }

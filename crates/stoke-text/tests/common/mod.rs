@@ -73,8 +73,12 @@ pub fn run_bundled(
     let valid_items = Arc::new(encode_all(&tokenizer, &splits.valid));
     let test_items = Arc::new(encode_all(&tokenizer, &splits.test));
     let prep = start.elapsed().as_secs_f64();
-    let config = model(TextClassifierConfig::new(tokenizer.num_ids(), splits.train.classes.len()));
+    let config = model(TextClassifierConfig::new(
+        tokenizer.num_ids(),
+        splits.train.classes.len(),
+    ));
     let (m, reports) = train(&config, train_items, Some(valid_items), &opts, &cpu()).unwrap();
+    let opts = &opts;
     let test = evaluate(&m, &test_items, 512).accuracy;
     for r in &reports {
         eprintln!(
@@ -86,8 +90,20 @@ pub fn run_bundled(
             r.seconds
         );
     }
-    let valid = reports.last().and_then(|r| r.valid_accuracy).unwrap_or(0.0);
+    // The validation accuracy of the returned model: the best epoch with keep_best.
+    let accs = reports.iter().filter_map(|r| r.valid_accuracy);
+    let valid = if opts.keep_best {
+        accs.fold(0.0, f64::max)
+    } else {
+        accs.last().unwrap_or(0.0)
+    };
     let seconds = start.elapsed().as_secs_f64();
-    eprintln!("{which}: valid {valid:.4} test {test:.4} (data+tokenize {prep:.1}s, total {seconds:.1}s)");
-    RunResult { valid, test, seconds }
+    eprintln!(
+        "{which}: valid {valid:.4} test {test:.4} (data+tokenize {prep:.1}s, total {seconds:.1}s)"
+    );
+    RunResult {
+        valid,
+        test,
+        seconds,
+    }
 }
