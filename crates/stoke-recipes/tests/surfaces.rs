@@ -10,8 +10,7 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use stoke_recipes::surfaces::{
-    self, OptimizerSpec, QUADRATIC_CURVATURES, Surface, SurfacesError, SurfacesOptions,
-    trajectory,
+    self, OptimizerSpec, QUADRATIC_CURVATURES, Surface, SurfacesError, SurfacesOptions, trajectory,
 };
 
 fn device() -> Device {
@@ -60,8 +59,14 @@ fn gradient_descent_converges_iff_alpha_below_two_over_lambda_max() {
     let steps = 1500;
     for ratio in [0.4, 0.9, 0.98] {
         let alpha = ratio * critical;
-        let path = trajectory(Surface::Quadratic, &spec(&format!("sgd:lr={alpha}")), steps, 0, &dev)
-            .unwrap();
+        let path = trajectory(
+            Surface::Quadratic,
+            &spec(&format!("sgd:lr={alpha}")),
+            steps,
+            0,
+            &dev,
+        )
+        .unwrap();
         assert_eq!(path.len(), steps + 1, "α = {alpha} must not diverge");
         let k = iterations_to(&path, 1e-3)
             .unwrap_or_else(|| panic!("α = {ratio}·2/λ_max did not converge in {steps} steps"));
@@ -80,8 +85,14 @@ fn gradient_descent_converges_iff_alpha_below_two_over_lambda_max() {
     }
     for ratio in [1.02, 1.1] {
         let alpha = ratio * critical;
-        let path = trajectory(Surface::Quadratic, &spec(&format!("sgd:lr={alpha}")), steps, 0, &dev)
-            .unwrap();
+        let path = trajectory(
+            Surface::Quadratic,
+            &spec(&format!("sgd:lr={alpha}")),
+            steps,
+            0,
+            &dev,
+        )
+        .unwrap();
         assert!(
             path.len() < steps + 1,
             "α = {ratio}·2/λ_max must diverge, but ran all {steps} steps to {:?}",
@@ -91,7 +102,10 @@ fn gradient_descent_converges_iff_alpha_below_two_over_lambda_max() {
         let growth = 100.0 * alpha - 1.0;
         for w in path.windows(2).take(50) {
             let g = w[1][1].abs() / w[0][1].abs();
-            assert!((g - growth).abs() < 1e-4, "α = {alpha}: |y| grew by {g}, want {growth}");
+            assert!(
+                (g - growth).abs() < 1e-4,
+                "α = {alpha}: |y| grew by {g}, want {growth}"
+            );
         }
         let predicted = (404.0f64 / 3.0).ln() / growth.ln();
         assert!(
@@ -127,8 +141,14 @@ fn optimal_heavy_ball_beats_the_best_plain_step_by_about_sqrt_kappa() {
     let beta = ((sk - 1.0) / (sk + 1.0)).powi(2);
     let mom_alpha = (2.0 / (lmax.sqrt() + lmin.sqrt())).powi(2);
 
-    let gd = trajectory(Surface::Quadratic, &spec(&format!("sgd:lr={gd_alpha}")), 700, 0, &dev)
-        .unwrap();
+    let gd = trajectory(
+        Surface::Quadratic,
+        &spec(&format!("sgd:lr={gd_alpha}")),
+        700,
+        0,
+        &dev,
+    )
+    .unwrap();
     let mom = trajectory(
         Surface::Quadratic,
         &spec(&format!("momentum:lr={mom_alpha},momentum={beta}")),
@@ -140,8 +160,14 @@ fn optimal_heavy_ball_beats_the_best_plain_step_by_about_sqrt_kappa() {
     let k_gd = iterations_to(&gd, 1e-4).expect("gradient descent reaches 1e-4");
     let k_mom = iterations_to(&mom, 1e-4).expect("momentum reaches 1e-4");
     println!("iterations to 1e-4: gradient descent {k_gd}, momentum {k_mom}");
-    assert!((459..=463).contains(&k_gd), "gradient descent took {k_gd}, derived 461");
-    assert!((67..=71).contains(&k_mom), "momentum took {k_mom}, derived 69");
+    assert!(
+        (459..=463).contains(&k_gd),
+        "gradient descent took {k_gd}, derived 461"
+    );
+    assert!(
+        (67..=71).contains(&k_mom),
+        "momentum took {k_mom}, derived 69"
+    );
     let ratio = k_gd as f64 / k_mom as f64;
     assert!(
         ratio > sk / 2.0 && ratio < 2.0 * sk && ratio < kappa / 4.0,
@@ -149,10 +175,14 @@ fn optimal_heavy_ball_beats_the_best_plain_step_by_about_sqrt_kappa() {
     );
 
     // Late-phase rate: slope of ln‖w‖ over steps 30..60 (momentum) and 200..400 (GD).
-    let slope = |p: &[[f64; 2]], a: usize, b: usize| (norm(p[b]).ln() - norm(p[a]).ln()) / (b - a) as f64;
+    let slope =
+        |p: &[[f64; 2]], a: usize, b: usize| (norm(p[b]).ln() - norm(p[a]).ln()) / (b - a) as f64;
     let (s_gd, s_mom) = (slope(&gd, 200, 400), slope(&mom, 30, 60));
     // GD: exactly ln(99/101) = −0.0200. Momentum: ln(9/11) + d/dk ln(1 + 20k/11) ≈ −0.2007 + 0.022.
-    assert!((s_gd - (99.0f64 / 101.0).ln()).abs() < 1e-4, "GD slope {s_gd}");
+    assert!(
+        (s_gd - (99.0f64 / 101.0).ln()).abs() < 1e-4,
+        "GD slope {s_gd}"
+    );
     let rate_ratio = s_mom / s_gd;
     println!("late-phase log-rate ratio {rate_ratio:.2} (√κ = {sk})");
     assert!(
@@ -190,7 +220,11 @@ fn adagrad_effective_step_never_grows() {
     assert_eq!(path.len(), 401);
     for i in 0..2 {
         let eff = effective_steps(s, &path, i);
-        assert!(eff.len() >= 50, "coordinate {i}: only {} measurable steps", eff.len());
+        assert!(
+            eff.len() >= 50,
+            "coordinate {i}: only {} measurable steps",
+            eff.len()
+        );
         for w in eff.windows(2) {
             assert!(
                 w[1].1 <= w[0].1 * (1.0 + 1e-3),
@@ -227,7 +261,10 @@ fn adagrad_effective_step_never_grows() {
             .windows(2)
             .any(|w| w[1].1 > w[0].1 * 1.01)
     });
-    assert!(grows, "RMSProp's effective step should grow somewhere (control)");
+    assert!(
+        grows,
+        "RMSProp's effective step should grow somewhere (control)"
+    );
 }
 
 /// RMSProp on the separable quadratic: coordinate i sees g_i = λ_i·w_i and E_i = λ_i²·EMA(w_i²),
@@ -248,7 +285,10 @@ fn rmsprop_makes_both_coordinates_progress_at_the_same_rate() {
     assert!(kx.abs_diff(ky) <= 1, "RMSProp: x at {kx}, y at {ky}");
     for p in &rms[..kx.min(ky)] {
         let (ux, uy) = (p[0].abs() / 3.0, p[1].abs() / 3.0);
-        assert!((ux - uy).abs() < 1e-3, "normalised coordinates differ at {p:?}");
+        assert!(
+            (ux - uy).abs() < 1e-3,
+            "normalised coordinates differ at {p:?}"
+        );
     }
 
     let gd = trajectory(s, &spec("sgd:lr=0.0095"), 600, 0, &dev).unwrap();
@@ -270,21 +310,36 @@ fn averaged_minibatch_gradients_lower_the_noise_floor_as_one_over_batch() {
     let s = Surface::NoisyQuadratic;
     let predicted = |b: f64| {
         let a: f64 = 0.05;
-        [1.0f64, 10.0].iter().map(|l| a * l * l / (2.0 * b * (2.0 - a * l))).sum::<f64>()
+        [1.0f64, 10.0]
+            .iter()
+            .map(|l| a * l * l / (2.0 * b * (2.0 - a * l)))
+            .sum::<f64>()
     };
     let mut floors = Vec::new();
     for batch in [1usize, 32] {
-        let path = trajectory(s, &spec(&format!("sgd:lr=0.05,batch={batch}")), 4000, 11, &dev)
-            .unwrap();
+        let path = trajectory(
+            s,
+            &spec(&format!("sgd:lr=0.05,batch={batch}")),
+            4000,
+            11,
+            &dev,
+        )
+        .unwrap();
         let tail = &path[300..];
         let mean = tail.iter().map(|p| s.value(p[0], p[1])).sum::<f64>() / tail.len() as f64;
         let want = predicted(batch as f64);
         println!("batch {batch}: mean loss {mean:.4}, derived {want:.4}");
-        assert!((mean / want - 1.0).abs() < 0.15, "batch {batch}: {mean} vs {want}");
+        assert!(
+            (mean / want - 1.0).abs() < 0.15,
+            "batch {batch}: {mean} vs {want}"
+        );
         floors.push(mean);
     }
     let ratio = floors[0] / floors[1];
-    assert!((24.0..=42.0).contains(&ratio), "floor ratio {ratio}, derived 32");
+    assert!(
+        (24.0..=42.0).contains(&ratio),
+        "floor ratio {ratio}, derived 32"
+    );
 }
 
 #[test]
@@ -321,10 +376,16 @@ fn bad_input_is_a_clear_error() {
     let e = "himmelblau".parse::<Surface>().unwrap_err().to_string();
     assert!(e.contains("unknown surface") && e.contains("beale"), "{e}");
     let e = "newton".parse::<OptimizerSpec>().unwrap_err().to_string();
-    assert!(e.contains("unknown optimizer") && e.contains("rmsprop"), "{e}");
+    assert!(
+        e.contains("unknown optimizer") && e.contains("rmsprop"),
+        "{e}"
+    );
     let e = "sgd:lr=0".parse::<OptimizerSpec>().unwrap_err().to_string();
     assert!(e.contains("lr must be finite and > 0"), "{e}");
-    let e = "rmsprop:decay=1".parse::<OptimizerSpec>().unwrap_err().to_string();
+    let e = "rmsprop:decay=1"
+        .parse::<OptimizerSpec>()
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("decay"), "{e}");
 
     let bad_lr = OptimizerSpec {
@@ -347,14 +408,22 @@ fn bad_input_is_a_clear_error() {
         page: false,
         ..SurfacesOptions::default()
     };
-    assert!(surfaces::run(&zero).unwrap_err().to_string().contains("steps"));
+    assert!(
+        surfaces::run(&zero)
+            .unwrap_err()
+            .to_string()
+            .contains("steps")
+    );
     let none = SurfacesOptions {
         optimizers: vec![],
         out: out.clone(),
         page: false,
         ..SurfacesOptions::default()
     };
-    assert!(matches!(surfaces::run(&none), Err(SurfacesError::NoOptimizers)));
+    assert!(matches!(
+        surfaces::run(&none),
+        Err(SurfacesError::NoOptimizers)
+    ));
     let unknown = SurfacesOptions {
         optimizers: vec![OptimizerSpec {
             name: "lbfgs".into(),
@@ -389,7 +458,11 @@ fn run_writes_figures_and_csv() {
     let report = surfaces::run(&opts).unwrap();
     for p in [&report.contour_svg, &report.loss_svg] {
         let svg = std::fs::read_to_string(p).unwrap();
-        assert!(svg.contains("<svg") && svg.contains("momentum"), "{}", p.display());
+        assert!(
+            svg.contains("<svg") && svg.contains("momentum"),
+            "{}",
+            p.display()
+        );
     }
     assert_eq!(png_size(&report.contour_png), (1000, 820));
     assert_eq!(png_size(&report.loss_png), (1000, 600));
@@ -423,8 +496,8 @@ fn run_writes_figures_and_csv() {
 fn the_page_is_self_contained_and_under_two_megabytes() {
     let out = temp_dir("page");
     let t = std::time::Instant::now();
-    let page = surfaces::write_page(&out.join("surfaces.html"), &surfaces::PageGrid::default())
-        .unwrap();
+    let page =
+        surfaces::write_page(&out.join("surfaces.html"), &surfaces::PageGrid::default()).unwrap();
     println!(
         "page: {} bytes, {} paths ({} stopped early), {:.2} s",
         page.bytes,
@@ -435,9 +508,55 @@ fn the_page_is_self_contained_and_under_two_megabytes() {
     assert!(page.bytes < 2_000_000, "{} bytes", page.bytes);
     let html = std::fs::read_to_string(&page.path).unwrap();
     assert_eq!(html.len(), page.bytes);
-    for needle in ["http://", "https://", "<link", "<img", "src=", "@import", "fetch(", "XMLHttpRequest"] {
-        assert!(!html.contains(needle), "the page must not load anything: found {needle}");
+    for needle in [
+        "http://",
+        "https://",
+        "<link",
+        "<img",
+        "src=",
+        "@import",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
+        assert!(
+            !html.contains(needle),
+            "the page must not load anything: found {needle}"
+        );
     }
     assert!(!html.contains("__STOKE_DATA__"));
     assert!(html.contains("id=\"status\""));
+}
+
+/// Every surface's default run (from `recipes/surfaces.toml`) draws both figures and the CSV;
+/// the outputs stay in the temp directory for a look.
+#[test]
+fn every_surface_renders_its_default_run() {
+    for s in Surface::ALL {
+        let out = temp_dir(&format!("all-{}", s.name()));
+        let opts = SurfacesOptions {
+            out: out.clone(),
+            page: false,
+            ..SurfacesOptions::for_surface(s)
+        };
+        let t = std::time::Instant::now();
+        let report = surfaces::run(&opts).unwrap();
+        println!(
+            "{s}: {:.2} s → {}",
+            t.elapsed().as_secs_f64(),
+            out.display()
+        );
+        for r in &report.runs {
+            println!(
+                "  {}: final f {:.3e} after {} steps, steps to tolerance {:?}{}",
+                r.label,
+                r.final_loss,
+                r.steps_run,
+                r.steps_to_tolerance,
+                if r.diverged { ", diverged" } else { "" }
+            );
+        }
+        assert_eq!(png_size(&report.contour_png), (1000, 820));
+        assert_eq!(png_size(&report.loss_png), (1000, 600));
+        assert!(report.csv.exists());
+    }
 }

@@ -128,9 +128,9 @@ pub(crate) fn contour_lines(g: &Grid, level: f64) -> Vec<Vec<[f64; 2]>> {
             match crossed.len() {
                 2 => segments.push([crossed[0], crossed[1]]),
                 4 => {
-                    let centre = (g.at(i, j) + g.at(i + 1, j) + g.at(i + 1, j + 1) + g.at(i, j + 1))
-                        / 4.0
-                        >= level;
+                    let centre =
+                        (g.at(i, j) + g.at(i + 1, j) + g.at(i + 1, j + 1) + g.at(i, j + 1)) / 4.0
+                            >= level;
                     if c[0] != centre {
                         // c0 and c2 are cut off on their own
                         segments.push([left, bottom]);

@@ -36,9 +36,7 @@ use serde::Deserialize;
 
 pub use optimizer::{OptimizerSpec, trajectory, trajectory_from};
 pub use page::{MAX_PAGE_BYTES, PageGrid, PageOptimizer, PageSummary, write_page};
-pub use surface::{
-    Bounds, NOISE_SIGMA, NOISY_CURVATURES, QUADRATIC_CURVATURES, Surface,
-};
+pub use surface::{Bounds, NOISE_SIGMA, NOISY_CURVATURES, QUADRATIC_CURVATURES, Surface};
 
 /// What can go wrong in a surfaces run. Bad input is reported, never a panic.
 #[derive(Debug, thiserror::Error)]
@@ -464,9 +462,18 @@ mod tests {
     fn bad_recipes_are_reported() {
         let base = "surface = \"quadratic\"\nseed = 1\nout = \"o\"\n";
         for (extra, needle) in [
-            ("[surfaces.cube]\nsteps = 5\noptimizers = [\"sgd\"]\n", "unknown surface"),
-            ("[surfaces.beale]\nsteps = 0\noptimizers = [\"sgd\"]\n", "steps"),
-            ("[surfaces.beale]\nsteps = 5\noptimizers = [\"newton\"]\n", "newton"),
+            (
+                "[surfaces.cube]\nsteps = 5\noptimizers = [\"sgd\"]\n",
+                "unknown surface",
+            ),
+            (
+                "[surfaces.beale]\nsteps = 0\noptimizers = [\"sgd\"]\n",
+                "steps",
+            ),
+            (
+                "[surfaces.beale]\nsteps = 5\noptimizers = [\"newton\"]\n",
+                "newton",
+            ),
             ("[surfaces.beale]\nsteps = 5\n", "optimizers"),
         ] {
             let e = SurfacesRecipe::parse(&format!("{base}{extra}"), "t")

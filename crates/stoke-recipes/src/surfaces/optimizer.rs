@@ -53,7 +53,8 @@ fn uses(name: &str) -> (bool, bool) {
 
 impl OptimizerSpec {
     /// The optimizer names understood.
-    pub const NAMES: [&'static str; 6] = ["sgd", "momentum", "rmsprop", "adagrad", "adam", "adadelta"];
+    pub const NAMES: [&'static str; 6] =
+        ["sgd", "momentum", "rmsprop", "adagrad", "adam", "adadelta"];
 
     /// The optimizer with its default hyper-parameters (see the table above for what they are).
     pub fn new(name: &str) -> Result<Self, SurfacesError> {
@@ -161,7 +162,9 @@ impl OptimizerSpec {
         }
         let built = match self.name.as_str() {
             "sgd" => MomentumConfig::sgd().try_init(),
-            "momentum" => MomentumConfig::new().with_momentum(self.momentum).try_init(),
+            "momentum" => MomentumConfig::new()
+                .with_momentum(self.momentum)
+                .try_init(),
             "rmsprop" => RmsPropConfig::new()
                 .with_decay(self.decay)
                 .with_momentum(self.momentum)

@@ -160,7 +160,10 @@ fn sig3(v: f64) -> Value {
     if !v.is_finite() {
         return Value::Null;
     }
-    format!("{v:.2e}").parse::<f64>().map(Value::from).unwrap_or(Value::Null)
+    format!("{v:.2e}")
+        .parse::<f64>()
+        .map(Value::from)
+        .unwrap_or(Value::Null)
 }
 
 fn surface_json(surface: Surface) -> Value {
@@ -325,7 +328,11 @@ mod tests {
         for (k, p) in pts.iter().enumerate() {
             let qx = digit(bytes[4 * k]) * 64.0 + digit(bytes[4 * k + 1]);
             let x = b.x.0 + qx / LEVELS * (b.x.1 - b.x.0);
-            assert!((x - p[0]).abs() <= (b.x.1 - b.x.0) / LEVELS, "{x} vs {}", p[0]);
+            assert!(
+                (x - p[0]).abs() <= (b.x.1 - b.x.0) / LEVELS,
+                "{x} vs {}",
+                p[0]
+            );
         }
     }
 

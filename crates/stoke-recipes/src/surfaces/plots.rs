@@ -132,7 +132,11 @@ pub(crate) fn clip_polyline(points: &[[f64; 2]], b: Bounds) -> Vec<Vec<(f64, f64
 fn quiet_corner(b: Bounds, runs: &[PlotRun]) -> SeriesLabelPosition {
     let (w, h) = b.span();
     let corners = [
-        (SeriesLabelPosition::UpperRight, b.x.1 - 0.4 * w, b.y.1 - 0.35 * h),
+        (
+            SeriesLabelPosition::UpperRight,
+            b.x.1 - 0.4 * w,
+            b.y.1 - 0.35 * h,
+        ),
         (SeriesLabelPosition::UpperLeft, b.x.0, b.y.1 - 0.35 * h),
         (SeriesLabelPosition::LowerRight, b.x.1 - 0.4 * w, b.y.0),
         (SeriesLabelPosition::LowerLeft, b.x.0, b.y.0),
@@ -157,7 +161,10 @@ fn star(r: f64) -> Vec<(i32, i32)> {
         .map(|k| {
             let rad = if k % 2 == 0 { r } else { r * 0.45 };
             let a = -std::f64::consts::FRAC_PI_2 + k as f64 * std::f64::consts::PI / 5.0;
-            ((rad * a.cos()).round() as i32, (rad * a.sin()).round() as i32)
+            (
+                (rad * a.cos()).round() as i32,
+                (rad * a.sin()).round() as i32,
+            )
         })
         .collect()
 }
@@ -196,7 +203,10 @@ fn draw_contour<DB: DrawingBackend>(
         let color = level_color(k as f64 / (lv.len() - 1) as f64);
         for line in contour_lines(&grid, level) {
             let pts: Vec<(f64, f64)> = line.iter().map(|p| (p[0], p[1])).collect();
-            chart.draw_series(std::iter::once(PathElement::new(pts, color.stroke_width(1))))?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                pts,
+                color.stroke_width(1),
+            )))?;
         }
     }
 
@@ -211,9 +221,9 @@ fn draw_contour<DB: DrawingBackend>(
         for piece in clip_polyline(run.points, b) {
             let series = chart.draw_series(LineSeries::new(piece, color.stroke_width(2)))?;
             if !labelled {
-                series
-                    .label(label.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+                series.label(label.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+                });
                 labelled = true;
             }
         }
@@ -229,7 +239,11 @@ fn draw_contour<DB: DrawingBackend>(
 
     let s = surface.start();
     chart
-        .draw_series(std::iter::once(Circle::new((s[0], s[1]), 6, BLACK.filled())))?
+        .draw_series(std::iter::once(Circle::new(
+            (s[0], s[1]),
+            6,
+            BLACK.filled(),
+        )))?
         .label("start")
         .legend(|(x, y)| Circle::new((x + 11, y), 5, BLACK.filled()));
     let m = surface.marked_point();
@@ -252,7 +266,9 @@ fn draw_contour<DB: DrawingBackend>(
         } else {
             "saddle point (not a minimum)"
         })
-        .legend(move |(x, y)| EmptyElement::at((x + 11, y)) + Polygon::new(star(8.0), gold.filled()));
+        .legend(move |(x, y)| {
+            EmptyElement::at((x + 11, y)) + Polygon::new(star(8.0), gold.filled())
+        });
 
     chart
         .configure_series_labels()
@@ -289,7 +305,9 @@ fn draw_loss<DB: DrawingBackend>(
                 })
                 .collect();
             let all = gaps.iter().flatten().map(|p| p.1);
-            let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
             let (lo, hi) = if lo.is_finite() && hi > 0.0 {
                 (lo / 2.0, (hi * 2.0).max(lo * 10.0))
             } else {
@@ -320,7 +338,9 @@ fn draw_loss<DB: DrawingBackend>(
                 chart
                     .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
                     .label(label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+                    });
             }
             chart
                 .configure_series_labels()
@@ -382,7 +402,8 @@ fn draw_loss<DB: DrawingBackend>(
                 let pts: Vec<[f64; 2]> = pts.iter().map(|&(k, f)| [k, f]).collect();
                 let mut labelled = false;
                 for piece in clip_polyline(&pts, window) {
-                    let series = chart.draw_series(LineSeries::new(piece, color.stroke_width(2)))?;
+                    let series =
+                        chart.draw_series(LineSeries::new(piece, color.stroke_width(2)))?;
                     if !labelled {
                         series.label(run.label.clone()).legend(move |(x, y)| {
                             PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))

@@ -293,8 +293,14 @@ mod tests {
                 let dx = (s.value(p[0] + h, p[1]) - s.value(p[0] - h, p[1])) / (2.0 * h);
                 let dy = (s.value(p[0], p[1] + h) - s.value(p[0], p[1] - h)) / (2.0 * h);
                 let scale = 1.0 + g[0].abs().max(g[1].abs());
-                assert!((g[0] - dx).abs() < 1e-5 * scale, "{s} d/dx at {p:?}: {g:?} vs {dx}");
-                assert!((g[1] - dy).abs() < 1e-5 * scale, "{s} d/dy at {p:?}: {g:?} vs {dy}");
+                assert!(
+                    (g[0] - dx).abs() < 1e-5 * scale,
+                    "{s} d/dx at {p:?}: {g:?} vs {dx}"
+                );
+                assert!(
+                    (g[1] - dy).abs() < 1e-5 * scale,
+                    "{s} d/dy at {p:?}: {g:?} vs {dy}"
+                );
             }
         }
     }
@@ -305,7 +311,10 @@ mod tests {
             let p = s.marked_point();
             let g = s.exact_gradient(p[0], p[1]);
             assert!(g[0].abs() < 1e-12 && g[1].abs() < 1e-12, "{s}: {g:?}");
-            assert!(s.bounds().contains(p) && s.bounds().contains(s.start()), "{s}");
+            assert!(
+                s.bounds().contains(p) && s.bounds().contains(s.start()),
+                "{s}"
+            );
         }
         assert_eq!(Surface::Beale.min_value(), Some(0.0));
         assert_eq!(Surface::Rosenbrock.min_value(), Some(0.0));
@@ -333,7 +342,10 @@ mod tests {
                 sum2 += g[1] * g[1];
             }
             let var = sum2 / n as f64;
-            assert!((var / want - 1.0).abs() < 0.05, "B={batch}: var {var}, want {want}");
+            assert!(
+                (var / want - 1.0).abs() < 0.05,
+                "B={batch}: var {var}, want {want}"
+            );
         }
     }
 }
