@@ -54,6 +54,9 @@ enum Command {
     Predict(PredictArgs),
     /// Rows, classes, balance and text lengths of a data file or bundled data set.
     DataSummary(DataArgs),
+    /// Optimizer paths on 2-D loss surfaces: contour and loss plots, trajectories.csv and an
+    /// interactive page (surfaces.html).
+    Surfaces(SurfacesArgs),
     /// (internal) Train one run of a recipe, reporting progress as JSON lines.
     #[command(hide = true)]
     RunOne(RunOneArgs),
@@ -84,6 +87,33 @@ struct RunArgs {
     /// Continue an interrupted recipe from its checkpoints.
     #[arg(long)]
     resume: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug, Default)]
+struct SurfacesArgs {
+    /// quadratic, rosenbrock, beale, saddle or noisy-quadratic (default: the recipe's, the quadratic).
+    #[arg(long)]
+    surface: Option<String>,
+    /// Optimizers to compare, e.g. `sgd:lr=0.003 momentum:lr=0.003,momentum=0.9 rmsprop:lr=0.01`.
+    #[arg(long, num_args = 1..)]
+    optimizers: Vec<String>,
+    /// Steps per optimizer.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Seed of the noisy quadratic's gradient noise.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output directory (default: out/surfaces).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A surfaces recipe file (default: the built-in recipes/surfaces.toml).
+    #[arg(long)]
+    recipe: Option<PathBuf>,
+    /// Skip the interactive page.
+    #[arg(long)]
+    no_page: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -202,6 +232,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval_cmd(a),
         Command::Predict(a) => predict_cmd(a),
         Command::DataSummary(a) => data_summary(a),
+        Command::Surfaces(a) => surfaces(a),
     }
 }
 
@@ -219,7 +250,9 @@ fn list(c: &Common) -> Result<()> {
     let backends: Vec<&str> = Backend::compiled().iter().map(|b| b.name()).collect();
     if c.json {
         let v = serde_json::json!({
-            "recipes": recipes.iter().map(|(n, t)| serde_json::json!({"name": n, "title": t})).collect::<Vec<_>>(),
+            "recipes": recipes.iter().map(|(n, t)| serde_json::json!({"name": n, "title": t}))
+                .chain(std::iter::once(serde_json::json!({"name": "surfaces", "title": "Optimizer paths on 2-D loss surfaces"})))
+                .collect::<Vec<_>>(),
             "datasets": datasets,
             "backends": backends,
             "default_backend": Backend::default_cpu().map(|b| b.name()),
@@ -231,6 +264,7 @@ fn list(c: &Common) -> Result<()> {
     for (n, t) in &recipes {
         out_line(&format!("  {n:<14} {t}"));
     }
+    out_line(&format!("  {:<14} {}", "surfaces", "Optimizer paths on 2-D loss surfaces (also `stoke surfaces`)"));
     out_line("data sets:");
     for d in &datasets {
         out_line(&format!("  {d}"));
@@ -240,6 +274,10 @@ fn list(c: &Common) -> Result<()> {
 }
 
 fn run_recipe(a: RunArgs) -> Result<()> {
+    if a.recipe == "surfaces" {
+        // The surfaces recipe steps a 2-element parameter instead of training a model.
+        return surfaces(SurfacesArgs { seed: a.seed, out: a.out, common: a.common, ..Default::default() });
+    }
     let backend = backend(&a.common)?;
     let recipe = Recipe::load(&a.recipe)?;
     if a.jobs == 0 {
@@ -617,6 +655,63 @@ fn data_summary(a: DataArgs) -> Result<()> {
         out_line(&serde_json::to_string_pretty(&summary)?);
     } else {
         out_line(&summary.to_string());
+    }
+    Ok(())
+}
+
+fn surfaces(a: SurfacesArgs) -> Result<()> {
+    use stoke_recipes::surfaces::{OptimizerSpec as PathOptimizer, Surface, SurfacesRecipe, run};
+    let recipe = match &a.recipe {
+        Some(p) => SurfacesRecipe::load(p)?,
+        None => SurfacesRecipe::bundled(),
+    };
+    let surface: Surface = a.surface.as_deref().unwrap_or(&recipe.surface).parse()?;
+    let mut opts = recipe.options_for(surface);
+    if !a.optimizers.is_empty() {
+        opts.optimizers = a.optimizers.iter().map(|o| o.parse::<PathOptimizer>()).collect::<Result<_, _>>()?;
+    }
+    if let Some(n) = a.steps {
+        opts.steps = n;
+    }
+    if let Some(seed) = a.seed {
+        opts.seed = seed;
+    }
+    if let Some(out) = a.out {
+        opts.out = out;
+    }
+    opts.page = !a.no_page;
+    let report = run(&opts)?;
+    if a.common.json {
+        let runs: Vec<_> = report
+            .runs
+            .iter()
+            .map(|r| serde_json::json!({
+                "label": r.label, "steps_run": r.steps_run, "diverged": r.diverged,
+                "final_point": r.final_point, "final_loss": r.final_loss, "steps_to_tolerance": r.steps_to_tolerance,
+            }))
+            .collect();
+        out_line(&serde_json::to_string_pretty(&serde_json::json!({
+            "surface": surface.name(), "runs": runs, "out": opts.out,
+            "page": report.page.as_ref().map(|p| p.path.clone()),
+        }))?);
+        return Ok(());
+    }
+    out_line(&format!("{} ({} steps):", surface.name(), opts.steps));
+    for r in &report.runs {
+        out_line(&format!(
+            "  {:<40} final loss {:<12.4e} {}",
+            r.label,
+            r.final_loss,
+            if r.diverged {
+                format!("diverged after {} steps", r.steps_run)
+            } else {
+                r.steps_to_tolerance.map_or("did not reach the tolerance".into(), |n| format!("reached the tolerance in {n} steps"))
+            }
+        ));
+    }
+    out_line(&format!("plots: {} {}\ntrajectories: {}", report.contour_png.display(), report.loss_png.display(), report.csv.display()));
+    if let Some(p) = &report.page {
+        out_line(&format!("interactive page: {} ({} KB)", p.path.display(), p.bytes / 1024));
     }
     Ok(())
 }

@@ -234,3 +234,18 @@ fn data_summary_describes_a_bundled_set() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["rows"], 3000, "{v}");
 }
+
+#[test]
+fn surfaces_command_writes_plots_and_trajectories() {
+    let out = tmp("surfaces");
+    let o = stoke(&["surfaces", "--surface", "rosenbrock", "--steps", "60", "--no-page", "--json", "--optimizers", "sgd:lr=0.001", "momentum:lr=0.001,momentum=0.9", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+    check_png(&out.join("contour.png"));
+    check_svg(&out.join("contour.svg"));
+    let csv = std::fs::read_to_string(out.join("trajectories.csv")).unwrap();
+    assert!(csv.lines().count() > 60, "one row per step per optimizer");
+    fails_clearly(&["surfaces", "--surface", "himmelblau"], "himmelblau");
+    fails_clearly(&["surfaces", "--optimizers", "adamax:lr=0.1"], "adamax");
+}
