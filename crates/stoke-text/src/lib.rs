@@ -28,6 +28,34 @@
 //! Keras `momentum = 0.99` is Burn `0.01`; batch statistics with the biased variance in
 //! training, running statistics in eval); Dropout is Burn's inverted dropout.
 //!
+//! ## Typical use
+//!
+//! ```ignore
+//! use std::sync::Arc;
+//! use burn::prelude::*;
+//! use stoke_text::{batch, data, model::TextClassifierConfig, saved::SavedClassifier, tokenizer, train};
+//!
+//! let splits = data::load_bundled(data::Bundled::SentimentUci)?;      // fixed 80/10/10 split
+//! let mut tok = tokenizer::Tokenizer::new(tokenizer::TokenizerConfig::default())?;
+//! tok.fit(splits.train.examples.iter().map(|e| e.text.as_str()));      // no-op when hashing
+//! let train_items = Arc::new(batch::encode_all(&tok, &splits.train));
+//! let valid_items = Arc::new(batch::encode_all(&tok, &splits.valid));
+//! let config = TextClassifierConfig::new(tok.num_ids(), splits.train.classes.len());
+//! let device = Device::flex();
+//! // Either the ready-made Adam loop ...
+//! let (model, reports) = train::train(&config, train_items.clone(), Some(valid_items), &train::TrainOptions::default(), &device)?;
+//! // ... or your own: one Burn DataLoader per epoch, seeded order that changes per epoch.
+//! let opts = batch::LoaderOptions::new(32, 42);                        // .with_drop_last(true)
+//! for epoch in 0..5 {
+//!     for b in batch::epoch_loader(train_items.clone(), &opts, epoch, &device.clone().autodiff()).iter() {
+//!         let (loss, _logits) = model.loss(&b?);
+//!         // loss.backward(), optimizer step ...
+//!     }
+//! }
+//! SavedClassifier { model: model.valid(), tokenizer: tok, classes: splits.train.classes, config }
+//!     .save(std::path::Path::new("out/sentiment"))?;
+//! ```
+//!
 #![doc = include_str!("../RESULTS.md")]
 #![warn(missing_docs)]
 
