@@ -17,10 +17,14 @@ fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("STOKE_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 fn in_ci() -> bool {
@@ -37,7 +41,10 @@ struct Output {
 fn run_chromium(bin: &Path, work: &Path, tag: &str, url: &str, extra: &[String]) -> Output {
     let profile = work.join(format!("profile-{tag}"));
     let _ = std::fs::remove_dir_all(&profile);
-    let (out_path, err_path) = (work.join(format!("{tag}.out")), work.join(format!("{tag}.err")));
+    let (out_path, err_path) = (
+        work.join(format!("{tag}.out")),
+        work.join(format!("{tag}.err")),
+    );
     let mut cmd = Command::new(bin);
     cmd.args([
         "--headless",
@@ -122,7 +129,9 @@ fn page_loads_cleanly_and_alpha_changes_the_drawn_path() {
                  CI must `apt-get install -y chromium` before running this test"
             );
         }
-        eprintln!("SKIPPED surfaces_browser: no Chromium at /usr/bin/chromium (set STOKE_CHROMIUM or install `chromium`)");
+        eprintln!(
+            "SKIPPED surfaces_browser: no Chromium at /usr/bin/chromium (set STOKE_CHROMIUM or install `chromium`)"
+        );
         return;
     };
     let t0 = Instant::now();
@@ -130,7 +139,10 @@ fn page_loads_cleanly_and_alpha_changes_the_drawn_path() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let page = write_page(&work.join("surfaces.html"), &PageGrid::default()).unwrap();
-    println!("page: {} bytes, generated in {:.2} s", page.bytes, page.seconds);
+    println!(
+        "page: {} bytes, generated in {:.2} s",
+        page.bytes, page.seconds
+    );
     let url = |hash: &str| format!("file://{}{hash}", page.path.display());
 
     // Opening values without a hash: the quadratic, momentum, α = 0.003, β = 0.
@@ -141,7 +153,11 @@ fn page_loads_cleanly_and_alpha_changes_the_drawn_path() {
     assert_eq!(s["optimizer"], "momentum", "{s}");
     assert!((s["alpha"].as_f64().unwrap() - 0.003).abs() < 1e-12, "{s}");
     assert_eq!(s["second"].as_f64(), Some(0.0), "{s}");
-    assert!(console_lines(&plain.stderr).is_empty(), "console: {:?}", console_lines(&plain.stderr));
+    assert!(
+        console_lines(&plain.stderr).is_empty(),
+        "console: {:?}",
+        console_lines(&plain.stderr)
+    );
 
     // Two step sizes, everything else equal.
     let hash_a = "#surface=quadratic&optimizer=momentum&alpha=0.003&beta=0";
@@ -159,8 +175,14 @@ fn page_loads_cleanly_and_alpha_changes_the_drawn_path() {
     let (a, b) = (&statuses[0], &statuses[1]);
     assert!((a["alpha"].as_f64().unwrap() - 0.003).abs() < 1e-12, "{a}");
     assert!((b["alpha"].as_f64().unwrap() - 0.012).abs() < 1e-12, "{b}");
-    assert_ne!(a["checksum"], b["checksum"], "the path must change with α: {a} / {b}");
-    assert_ne!(a["pixels"], b["pixels"], "the canvas must change with α: {a} / {b}");
+    assert_ne!(
+        a["checksum"], b["checksum"],
+        "the path must change with α: {a} / {b}"
+    );
+    assert_ne!(
+        a["pixels"], b["pixels"],
+        "the canvas must change with α: {a} / {b}"
+    );
 
     // And on screen: two screenshots differ.
     let mut shots = Vec::new();
@@ -177,7 +199,11 @@ fn page_loads_cleanly_and_alpha_changes_the_drawn_path() {
                 "--hide-scrollbars".into(),
             ],
         );
-        assert!(png.exists(), "no screenshot for {hash}; stderr:\n{}", out.stderr);
+        assert!(
+            png.exists(),
+            "no screenshot for {hash}; stderr:\n{}",
+            out.stderr
+        );
         shots.push(pixels(&png));
     }
     let ((wa, ha, pa), (wb, hb, pb)) = (&shots[0], &shots[1]);
@@ -192,6 +218,9 @@ fn page_loads_cleanly_and_alpha_changes_the_drawn_path() {
         "screenshots {wa}×{ha}: {differing} pixels differ; browser test took {:.1} s",
         t0.elapsed().as_secs_f64()
     );
-    assert!(differing > 200, "only {differing} pixels differ between α = 0.003 and 0.012");
+    assert!(
+        differing > 200,
+        "only {differing} pixels differ between α = 0.003 and 0.012"
+    );
     let _ = std::fs::remove_dir_all(&work);
 }
