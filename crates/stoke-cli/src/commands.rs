@@ -27,7 +27,7 @@ pub struct Cli {
     command: Command,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 struct Common {
     /// Backend: ndarray, flex or wgpu (among those compiled in); default: the CPU backend.
     #[arg(long, global = true)]

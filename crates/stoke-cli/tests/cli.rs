@@ -54,7 +54,7 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
     fails_clearly(&["run", "optimizers", "--backend", "tpu"], "unknown backend 'tpu'");
     fails_clearly(&["train", "--data", "sentiment-uci", "--optimizer", "adamax"], "known optimizers");
     fails_clearly(&["train", "--data", "sentiment-uci", "--optimizer", "rmsprop", "--set", "decay=2"], "decay");
-    fails_clearly(&["train", "--data", "sentiment-uci", "--lr", "-1"], "lr");
+    fails_clearly(&["train", "--data", "sentiment-uci", "--lr=-1"], "lr");
     fails_clearly(&["data-summary", "/no/such/file.csv"], "/no/such/file.csv");
     let dir = tmp("bad");
     let csv = dir.join("bad.csv");

@@ -45,9 +45,25 @@ fn dir(name: &str) -> PathBuf {
     d
 }
 
-fn weights(m: &stoke_text::model::TextClassifier) -> Vec<u8> {
-    m.clone().into_record().into_bytes().unwrap().to_vec()
+/// Every float parameter and buffer of the model, as bits (record bytes also hold the random
+/// parameter ids, so they differ between two identical models).
+fn weights(m: &stoke_text::model::TextClassifier) -> Vec<u32> {
+    struct Collect(Vec<u32>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            let d = p.val().into_data().convert::<f32>();
+            self.0.extend(d.as_slice::<f32>().unwrap().iter().map(|x| x.to_bits()));
+        }
+    }
+    let mut c = Collect(Vec::new());
+    m.visit(&mut c);
+    assert!(!c.0.is_empty());
+    c.0
 }
+
+/// Burn's CPU random generator is shared by the whole process: runs in parallel test threads
+/// would interleave their draws, so these tests train one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn cpu() -> burn::tensor::Device {
     Backend::default_cpu().unwrap().device().unwrap()
@@ -55,6 +71,7 @@ fn cpu() -> burn::tensor::Device {
 
 #[test]
 fn resuming_an_interrupted_run_ends_with_the_same_weights() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = spec(OptimizerSpec::new("adam", 0.01), 4);
     let data = prepare(&s.settings).unwrap();
     let straight = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: None, resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
@@ -78,6 +95,7 @@ fn resuming_an_interrupted_run_ends_with_the_same_weights() {
 
 #[test]
 fn same_seed_same_numbers() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = spec(OptimizerSpec::new("momentum", 0.05), 2);
     let data = prepare(&s.settings).unwrap();
     let run = || train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: None, resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
@@ -91,6 +109,7 @@ fn same_seed_same_numbers() {
 
 #[test]
 fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // SGD with η = 1e6 on cross-entropy: the first steps blow the weights past f32's range.
     let mut s = spec(OptimizerSpec::new("sgd", 1e6), 5);
     s.settings.model.insert("dropout".into(), 0.0.into());

@@ -13,11 +13,16 @@ use stoke_text::tokenizer::TokenizerConfig;
 
 use settings::*;
 
+/// Burn's CPU random generator is shared by the whole process, so trainings that run at the
+/// same time interleave their draws. One at a time keeps every run reproducible.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[path = "settings.rs"]
 mod settings;
 
 #[test]
 fn sentiment_uci_reaches_080() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let r = run_bundled(
         Bundled::SentimentUci,
         TokenizerConfig::default(),
@@ -29,6 +34,7 @@ fn sentiment_uci_reaches_080() {
 
 #[test]
 fn spam_assassin_reaches_097() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let r = run_bundled(
         Bundled::SpamAssassin,
         TokenizerConfig::default(),
@@ -40,6 +46,7 @@ fn spam_assassin_reaches_097() {
 
 #[test]
 fn langid_reaches_093() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let r = run_bundled(
         Bundled::Langid,
         TokenizerConfig::default(),
