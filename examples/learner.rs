@@ -4,7 +4,6 @@
 //! cargo run -p stoke-examples --example learner
 //! ```
 
-
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
@@ -82,7 +81,11 @@ fn main() {
     let device = Backend::default_cpu().unwrap().device().unwrap();
     device.seed(11);
     let (xs, ys) = spirals(200);
-    let points: Vec<Point> = xs.into_iter().zip(ys).map(|(x, y)| Point { x, y }).collect();
+    let points: Vec<Point> = xs
+        .into_iter()
+        .zip(ys)
+        .map(|(x, y)| Point { x, y })
+        .collect();
     let loader = |seed| {
         DataLoaderBuilder::new(PointBatcher)
             .batch_size(32)
@@ -96,12 +99,17 @@ fn main() {
         .metric_valid_numeric(AccuracyMetric::new())
         .with_application_logger(None)
         .num_epochs(20);
-    let model = Classifier { mlp: Mlp::new(32, &device) };
+    let model = Classifier {
+        mlp: Mlp::new(32, &device),
+    };
     let learner = Learner::new(model, AdamConfig::new().init(), 0.01);
     let result = training.launch(learner);
     if let Some(error) = result.error {
         eprintln!("training failed: {error}");
         std::process::exit(1);
     }
-    println!("trained with stoke's Adam inside Burn's Learner; logs in {}", dir.display());
+    println!(
+        "trained with stoke's Adam inside Burn's Learner; logs in {}",
+        dir.display()
+    );
 }

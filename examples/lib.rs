@@ -49,7 +49,8 @@ impl Mlp {
 
     /// Logits, `[batch, 2]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.output.forward(self.activation.forward(self.hidden.forward(x)))
+        self.output
+            .forward(self.activation.forward(self.hidden.forward(x)))
     }
 }
 

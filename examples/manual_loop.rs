@@ -41,6 +41,9 @@ fn main() {
             model = optim.step(lr, model, grads);
         }
         let acc = accuracy(model.forward(x.clone()), y.clone());
-        println!("{name:>9} (lr {lr:<5}): loss {last:.4}, train accuracy {:.1}%", 100.0 * acc);
+        println!(
+            "{name:>9} (lr {lr:<5}): loss {last:.4}, train accuracy {:.1}%",
+            100.0 * acc
+        );
     }
 }

@@ -20,7 +20,11 @@ fn main() {
     let mut optim = AdamConfig::adamw()
         .with_weight_decay(0.5)
         .init()
-        .with_group(ParamGroup::from_predicate("bias"), AdamConfig::new().build(), None);
+        .with_group(
+            ParamGroup::from_predicate("bias"),
+            AdamConfig::new().build(),
+            None,
+        );
 
     let ce = CrossEntropyLossConfig::new().init(&device);
     let (x, y) = spiral_tensors(50, &device);
@@ -30,7 +34,19 @@ fn main() {
         model = optim.step(0.01, model, grads);
     }
     let norm = |t: burn::tensor::Tensor<2>| t.square().sum().sqrt().into_scalar::<f32>();
-    println!("hidden weight norm after AdamW(wd=0.5): {:.4}", norm(model.hidden.weight.val()));
-    let moved = model.hidden.bias.as_ref().unwrap().val().sub(bias_before).abs().max().into_scalar::<f32>();
+    println!(
+        "hidden weight norm after AdamW(wd=0.5): {:.4}",
+        norm(model.hidden.weight.val())
+    );
+    let moved = model
+        .hidden
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .sub(bias_before)
+        .abs()
+        .max()
+        .into_scalar::<f32>();
     println!("biases trained without decay; largest bias change: {moved:.4}");
 }

@@ -264,19 +264,31 @@ fn list(c: &Common) -> Result<()> {
     for (n, t) in &recipes {
         out_line(&format!("  {n:<14} {t}"));
     }
-    out_line(&format!("  {:<14} {}", "surfaces", "Optimizer paths on 2-D loss surfaces (also `stoke surfaces`)"));
+    out_line(&format!(
+        "  {:<14} {}",
+        "surfaces", "Optimizer paths on 2-D loss surfaces (also `stoke surfaces`)"
+    ));
     out_line("data sets:");
     for d in &datasets {
         out_line(&format!("  {d}"));
     }
-    out_line(&format!("backends: {} (default: {})", backends.join(", "), Backend::default_cpu().map_or("none", |b| b.name())));
+    out_line(&format!(
+        "backends: {} (default: {})",
+        backends.join(", "),
+        Backend::default_cpu().map_or("none", |b| b.name())
+    ));
     Ok(())
 }
 
 fn run_recipe(a: RunArgs) -> Result<()> {
     if a.recipe == "surfaces" {
         // The surfaces recipe steps a 2-element parameter instead of training a model.
-        return surfaces(SurfacesArgs { seed: a.seed, out: a.out, common: a.common, ..Default::default() });
+        return surfaces(SurfacesArgs {
+            seed: a.seed,
+            out: a.out,
+            common: a.common,
+            ..Default::default()
+        });
     }
     let backend = backend(&a.common)?;
     let recipe = Recipe::load(&a.recipe)?;
@@ -290,7 +302,10 @@ fn run_recipe(a: RunArgs) -> Result<()> {
         dataset: a.dataset.clone(),
     };
     let specs = recipe.runs(&overrides)?;
-    let out = a.out.clone().unwrap_or_else(|| Path::new("out").join(&recipe.name));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&recipe.name));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     // Iterations are known once the data is loaded; count epochs × ⌈N/B⌉ per run from the
     // prepared training set size.
@@ -302,7 +317,13 @@ fn run_recipe(a: RunArgs) -> Result<()> {
         total += (s.settings.epochs * n.div_ceil(b)) as u64;
     }
     let bars = Bars::new(total, a.common.quiet);
-    bars.println(&format!("{}: {} runs on {} ({} jobs)", recipe.title, specs.len(), backend, a.jobs));
+    bars.println(&format!(
+        "{}: {} runs on {} ({} jobs)",
+        recipe.title,
+        specs.len(),
+        backend,
+        a.jobs
+    ));
     let results = if a.jobs == 1 {
         let mut results = Vec::new();
         for s in &specs {
@@ -351,40 +372,68 @@ fn bars_visible() -> bool {
 
 /// Runs `specs` in up to `jobs` child processes (`stoke run-one`), each with its own Burn
 /// device and random state, so results do not depend on how runs interleave.
-fn run_parallel(specs: &[RunSpec], out: &Path, backend: Backend, resume: bool, jobs: usize, bars: &Bars) -> Result<Vec<RunResult>> {
+fn run_parallel(
+    specs: &[RunSpec],
+    out: &Path,
+    backend: Backend,
+    resume: bool,
+    jobs: usize,
+    bars: &Bars,
+) -> Result<Vec<RunResult>> {
     let exe = std::env::current_exe().context("locating the stoke executable")?;
     let next = Mutex::new(0usize);
-    let results: Mutex<Vec<Option<Result<RunResult>>>> = Mutex::new((0..specs.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<RunResult>>>> =
+        Mutex::new((0..specs.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(specs.len()) {
-            scope.spawn(|| loop {
-                let i = {
-                    let mut n = next.lock().unwrap();
-                    if *n >= specs.len() {
-                        return;
+            scope.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap();
+                        if *n >= specs.len() {
+                            return;
+                        }
+                        *n += 1;
+                        *n - 1
+                    };
+                    let r = run_child(&exe, &specs[i], out, backend, resume, bars);
+                    if let Ok(r) = &r {
+                        report_divergence(bars, r);
                     }
-                    *n += 1;
-                    *n - 1
-                };
-                let r = run_child(&exe, &specs[i], out, backend, resume, bars);
-                if let Ok(r) = &r {
-                    report_divergence(bars, r);
+                    bars.done(&specs[i]);
+                    results.lock().unwrap()[i] = Some(r);
                 }
-                bars.done(&specs[i]);
-                results.lock().unwrap()[i] = Some(r);
             });
         }
     });
-    results.into_inner().unwrap().into_iter().map(|r| r.expect("every run was taken")).collect()
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every run was taken"))
+        .collect()
 }
 
-fn run_child(exe: &Path, spec: &RunSpec, out: &Path, backend: Backend, resume: bool, bars: &Bars) -> Result<RunResult> {
+fn run_child(
+    exe: &Path,
+    spec: &RunSpec,
+    out: &Path,
+    backend: Backend,
+    resume: bool,
+    bars: &Bars,
+) -> Result<RunResult> {
     let dir = run_dir(out, spec);
     std::fs::create_dir_all(&dir)?;
     let spec_path = dir.join("spec.json");
     std::fs::write(&spec_path, serde_json::to_vec_pretty(spec)?)?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("run-one").arg("--spec").arg(&spec_path).arg("--out").arg(out).arg("--backend").arg(backend.name());
+    cmd.arg("run-one")
+        .arg("--spec")
+        .arg(&spec_path)
+        .arg("--out")
+        .arg(out)
+        .arg("--backend")
+        .arg(backend.name());
     if resume {
         cmd.arg("--resume");
     }
@@ -402,13 +451,24 @@ fn run_child(exe: &Path, spec: &RunSpec, out: &Path, backend: Backend, resume: b
     });
     for line in BufReader::new(stdout).lines() {
         let line = line?;
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         match event["event"].as_str() {
-            Some("started") => bars.started(spec, event["total"].as_u64().unwrap_or(0) as usize, event["done"].as_u64().unwrap_or(0) as usize),
+            Some("started") => bars.started(
+                spec,
+                event["total"].as_u64().unwrap_or(0) as usize,
+                event["done"].as_u64().unwrap_or(0) as usize,
+            ),
             Some("iteration") => bars.iteration(spec, event["loss"].as_f64().unwrap_or(f64::NAN)),
             Some("epoch") => {
-                let records: Vec<Record> = serde_json::from_value(event["records"].clone()).unwrap_or_default();
-                bars.epoch(spec, event["epoch"].as_u64().unwrap_or(0) as usize, &records);
+                let records: Vec<Record> =
+                    serde_json::from_value(event["records"].clone()).unwrap_or_default();
+                bars.epoch(
+                    spec,
+                    event["epoch"].as_u64().unwrap_or(0) as usize,
+                    &records,
+                );
             }
             _ => {}
         }
@@ -416,8 +476,16 @@ fn run_child(exe: &Path, spec: &RunSpec, out: &Path, backend: Backend, resume: b
     let status = child.wait()?;
     let err = err_thread.join().unwrap_or_default();
     if !status.success() {
-        let last = err.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("no message");
-        bail!("run {} failed: {}", spec.id(), last.trim_start_matches("error: "));
+        let last = err
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .last()
+            .unwrap_or("no message");
+        bail!(
+            "run {} failed: {}",
+            spec.id(),
+            last.trim_start_matches("error: ")
+        );
     }
     Ok(read_result(&dir.join("result.json"))?)
 }
@@ -448,7 +516,8 @@ impl Progress for JsonLines {
 fn run_one_child(a: RunOneArgs) -> Result<()> {
     let backend = backend(&a.common)?;
     let text = std::fs::read_to_string(&a.spec).with_context(|| a.spec.display().to_string())?;
-    let spec: RunSpec = serde_json::from_str(&text).with_context(|| a.spec.display().to_string())?;
+    let spec: RunSpec =
+        serde_json::from_str(&text).with_context(|| a.spec.display().to_string())?;
     let mut cache = DataCache::default();
     run_one(&spec, &a.out, backend, a.resume, &mut cache, &JsonLines)?;
     Ok(())
@@ -467,12 +536,22 @@ fn parse_value(v: &str) -> toml::Value {
     toml::Value::String(v.to_string())
 }
 
-fn data_settings(data: &str, text: &str, label: &str, skip_invalid: bool) -> (String, Option<DataFile>) {
+fn data_settings(
+    data: &str,
+    text: &str,
+    label: &str,
+    skip_invalid: bool,
+) -> (String, Option<DataFile>) {
     match data.parse::<Bundled>() {
         Ok(b) if !Path::new(data).exists() => (b.name().to_string(), None),
         _ => (
             String::new(),
-            Some(DataFile { path: data.to_string(), text: text.to_string(), label: label.to_string(), skip_invalid }),
+            Some(DataFile {
+                path: data.to_string(),
+                text: text.to_string(),
+                label: label.to_string(),
+                skip_invalid,
+            }),
         ),
     }
 }
@@ -482,7 +561,9 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let mut optimizer = OptimizerSpec::new(&a.optimizer, a.lr);
     let (mut model, mut tokenizer) = (toml::Table::new(), toml::Table::new());
     for kv in &a.set {
-        let (k, v) = kv.split_once('=').ok_or_else(|| anyhow!("--set {kv}: expected KEY=VALUE"))?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--set {kv}: expected KEY=VALUE"))?;
         match k.split_once('.') {
             Some(("model", f)) => {
                 model.insert(f.to_string(), parse_value(v));
@@ -493,14 +574,21 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             _ => optimizer = optimizer.with(k, parse_value(v)),
         }
     }
-    let batch_size = if a.batch_size == "full" {
-        BatchSize::Full(stoke_recipes::recipe::FullBatch::Full)
-    } else {
-        BatchSize::Size(a.batch_size.parse().map_err(|_| anyhow!("--batch-size {}: expected a number or 'full'", a.batch_size))?)
-    };
+    let batch_size =
+        if a.batch_size == "full" {
+            BatchSize::Full(stoke_recipes::recipe::FullBatch::Full)
+        } else {
+            BatchSize::Size(a.batch_size.parse().map_err(|_| {
+                anyhow!("--batch-size {}: expected a number or 'full'", a.batch_size)
+            })?)
+        };
     let (dataset, data) = data_settings(&a.data, &a.text_col, &a.label_col, a.skip_invalid);
     let settings = Settings {
-        dataset: if dataset.is_empty() { "sentiment-uci".into() } else { dataset },
+        dataset: if dataset.is_empty() {
+            "sentiment-uci".into()
+        } else {
+            dataset
+        },
         data,
         epochs: a.epochs,
         batch_size,
@@ -512,10 +600,18 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         record_iterations: false,
     };
     settings.validate()?;
-    let spec = RunSpec { config: "train".into(), seed: a.seed, settings };
+    let spec = RunSpec {
+        config: "train".into(),
+        seed: a.seed,
+        settings,
+    };
     let mut cache = DataCache::default();
     let data = cache.get(&spec)?;
-    let total = spec.settings.epochs * data.train.len().div_ceil(spec.settings.batch_size.resolve(data.train.len()));
+    let total = spec.settings.epochs
+        * data
+            .train
+            .len()
+            .div_ceil(spec.settings.batch_size.resolve(data.train.len()));
     let bars = Bars::new(total as u64, a.common.quiet);
     let opts = TrainOptions {
         device: backend.device()?,
@@ -529,7 +625,10 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     bars.finish();
     std::fs::create_dir_all(&a.out)?;
     stoke_recipes::metrics::write_csv(&a.out.join("metrics.csv"), &trained.result.records)?;
-    std::fs::write(a.out.join("result.json"), serde_json::to_vec_pretty(&trained.result)?)?;
+    std::fs::write(
+        a.out.join("result.json"),
+        serde_json::to_vec_pretty(&trained.result)?,
+    )?;
     let saved = SavedClassifier {
         model: trained.model.valid(),
         tokenizer: data.tokenizer.clone(),
@@ -542,7 +641,13 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         bail!("{message}");
     }
     let last = |split: &str, metric: &str| {
-        trained.result.records.iter().rev().find(|r| r.split == split && r.metric == metric).map_or(f64::NAN, |r| r.value)
+        trained
+            .result
+            .records
+            .iter()
+            .rev()
+            .find(|r| r.split == split && r.metric == metric)
+            .map_or(f64::NAN, |r| r.value)
     };
     if a.common.json {
         out_line(&serde_json::to_string_pretty(&serde_json::json!({
@@ -562,7 +667,10 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn load_texts(d: &DataArgs, classes: Option<Vec<String>>) -> Result<stoke_text::data::LabelledTexts> {
+fn load_texts(
+    d: &DataArgs,
+    classes: Option<Vec<String>>,
+) -> Result<stoke_text::data::LabelledTexts> {
     if let (Ok(b), false) = (d.data.parse::<Bundled>(), Path::new(&d.data).exists()) {
         let s = load_bundled(b)?;
         let mut all = s.train.clone();
@@ -588,7 +696,9 @@ fn load_texts(d: &DataArgs, classes: Option<Vec<String>>) -> Result<stoke_text::
 }
 
 fn model_dir(p: &Path) -> PathBuf {
-    if p.join("model").join("config.json").exists() || (!p.join("config.json").exists() && p.join("model").exists()) {
+    if p.join("model").join("config.json").exists()
+        || (!p.join("config.json").exists() && p.join("model").exists())
+    {
         p.join("model")
     } else {
         p.to_path_buf()
@@ -604,7 +714,11 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         // Bundled data carry their own class order; map by name.
         for c in &texts.classes {
             if !saved.classes.contains(c) {
-                bail!("{}: label '{c}' is not one of the model's classes ({})", a.data.data, saved.classes.join(", "));
+                bail!(
+                    "{}: label '{c}' is not one of the model's classes ({})",
+                    a.data.data,
+                    saved.classes.join(", ")
+                );
             }
         }
     }
@@ -613,7 +727,13 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
     let truth: Vec<usize> = texts
         .examples
         .iter()
-        .map(|e| saved.classes.iter().position(|c| *c == texts.classes[e.label]).expect("checked above"))
+        .map(|e| {
+            saved
+                .classes
+                .iter()
+                .position(|c| *c == texts.classes[e.label])
+                .expect("checked above")
+        })
         .collect();
     let predicted: Vec<usize> = preds.iter().map(|p| p.index).collect();
     let cm = stoke_text::metrics::ConfusionMatrix::new(&truth, &predicted, saved.classes.len());
@@ -623,7 +743,12 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
             "rows": truth.len(), "accuracy": cm.accuracy(), "macro_f1": cm.macro_f1(),
         }))?);
     } else {
-        out_line(&format!("rows {}, accuracy {:.4}, macro F1 {:.4}", truth.len(), cm.accuracy(), cm.macro_f1()));
+        out_line(&format!(
+            "rows {}, accuracy {:.4}, macro F1 {:.4}",
+            truth.len(),
+            cm.accuracy(),
+            cm.macro_f1()
+        ));
     }
     Ok(())
 }
@@ -632,14 +757,20 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
     let backend = backend(&a.common)?;
     let saved = SavedClassifier::load(&model_dir(&a.model), &backend.device()?)?;
     let texts: Vec<String> = if a.texts.is_empty() {
-        std::io::stdin().lock().lines().collect::<Result<_, _>>().context("reading stdin")?
+        std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<_, _>>()
+            .context("reading stdin")?
     } else {
         a.texts.clone()
     };
     let strs: Vec<&str> = texts.iter().map(String::as_str).collect();
     for (t, p) in texts.iter().zip(saved.predict(&strs)) {
         if a.common.json {
-            out_line(&serde_json::to_string(&serde_json::json!({"text": t, "label": p.label, "probabilities": p.probabilities.iter().map(|(c, v)| (c.clone(), *v)).collect::<std::collections::BTreeMap<_, _>>()}))?);
+            out_line(&serde_json::to_string(
+                &serde_json::json!({"text": t, "label": p.label, "probabilities": p.probabilities.iter().map(|(c, v)| (c.clone(), *v)).collect::<std::collections::BTreeMap<_, _>>()}),
+            )?);
         } else {
             let prob = p.probabilities.get(p.index).map_or(f32::NAN, |x| x.1);
             out_line(&format!("{}\t{:.3}\t{}", p.label, prob, t));
@@ -668,7 +799,11 @@ fn surfaces(a: SurfacesArgs) -> Result<()> {
     let surface: Surface = a.surface.as_deref().unwrap_or(&recipe.surface).parse()?;
     let mut opts = recipe.options_for(surface);
     if !a.optimizers.is_empty() {
-        opts.optimizers = a.optimizers.iter().map(|o| o.parse::<PathOptimizer>()).collect::<Result<_, _>>()?;
+        opts.optimizers = a
+            .optimizers
+            .iter()
+            .map(|o| o.parse::<PathOptimizer>())
+            .collect::<Result<_, _>>()?;
     }
     if let Some(n) = a.steps {
         opts.steps = n;
@@ -705,13 +840,25 @@ fn surfaces(a: SurfacesArgs) -> Result<()> {
             if r.diverged {
                 format!("diverged after {} steps", r.steps_run)
             } else {
-                r.steps_to_tolerance.map_or("did not reach the tolerance".into(), |n| format!("reached the tolerance in {n} steps"))
+                r.steps_to_tolerance
+                    .map_or("did not reach the tolerance".into(), |n| {
+                        format!("reached the tolerance in {n} steps")
+                    })
             }
         ));
     }
-    out_line(&format!("plots: {} {}\ntrajectories: {}", report.contour_png.display(), report.loss_png.display(), report.csv.display()));
+    out_line(&format!(
+        "plots: {} {}\ntrajectories: {}",
+        report.contour_png.display(),
+        report.loss_png.display(),
+        report.csv.display()
+    ));
     if let Some(p) = &report.page {
-        out_line(&format!("interactive page: {} ({} KB)", p.path.display(), p.bytes / 1024));
+        out_line(&format!(
+            "interactive page: {} ({} KB)",
+            p.path.display(),
+            p.bytes / 1024
+        ));
     }
     Ok(())
 }

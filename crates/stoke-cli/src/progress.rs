@@ -30,13 +30,20 @@ impl Bars {
         };
         let total = multi.add(ProgressBar::new(total));
         total.set_style(
-            ProgressStyle::with_template("{prefix:>12} [{bar:40.cyan/blue}] {percent:>3}% eta {eta}  {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:40.cyan/blue}] {percent:>3}% eta {eta}  {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         total.set_prefix("recipe");
         total.enable_steady_tick(Duration::from_millis(250));
-        Self { multi, total, runs: Mutex::new(HashMap::new()), quiet }
+        Self {
+            multi,
+            total,
+            runs: Mutex::new(HashMap::new()),
+            quiet,
+        }
     }
 
     /// Marks a run as done without training it (e.g. resumed from a finished result).
@@ -66,9 +73,11 @@ impl Progress for Bars {
     fn started(&self, run: &RunSpec, total: usize, done: usize) {
         let bar = self.multi.add(ProgressBar::new(total as u64));
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>12} [{bar:40.green/white}] {pos}/{len} eta {eta}  {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:40.green/white}] {pos}/{len} eta {eta}  {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(format!("seed {}", run.seed));
         bar.set_message(run.config.clone());
@@ -86,7 +95,10 @@ impl Progress for Bars {
 
     fn epoch(&self, run: &RunSpec, epoch: usize, records: &[Record]) {
         let get = |split: &str, metric: &str| {
-            records.iter().find(|r| r.split == split && r.metric == metric).map_or(f64::NAN, |r| r.value)
+            records
+                .iter()
+                .find(|r| r.split == split && r.metric == metric)
+                .map_or(f64::NAN, |r| r.value)
         };
         if let Some(b) = self.bar(&run.id()) {
             b.set_message(format!(

@@ -30,9 +30,18 @@ fn fails_clearly(args: &[&str], needle: &str) {
     let out = stoke(args);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{args:?} should fail; stderr: {err}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: expected '{needle}' in: {err}");
-    assert!(err.trim().lines().count() <= 3, "{args:?}: a short message, got: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{args:?}: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected '{needle}' in: {err}"
+    );
+    assert!(
+        err.trim().lines().count() <= 3,
+        "{args:?}: a short message, got: {err}"
+    );
 }
 
 #[test]
@@ -40,8 +49,22 @@ fn list_names_recipes_datasets_and_backends() {
     let out = stoke(&["list", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = v["recipes"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    for r in ["optimizers", "learning-rate", "momentum", "batch-size", "batchnorm", "dropout", "l2", "overfitting"] {
+    let names: Vec<&str> = v["recipes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for r in [
+        "optimizers",
+        "learning-rate",
+        "momentum",
+        "batch-size",
+        "batchnorm",
+        "dropout",
+        "l2",
+        "overfitting",
+    ] {
         assert!(names.contains(&r), "{r} missing from {names:?}");
     }
     assert_eq!(v["datasets"].as_array().unwrap().len(), 3);
@@ -50,10 +73,30 @@ fn list_names_recipes_datasets_and_backends() {
 
 #[test]
 fn bad_input_gives_one_clear_line_and_a_failing_exit() {
-    fails_clearly(&["run", "no-such-recipe"], "unknown recipe 'no-such-recipe'");
-    fails_clearly(&["run", "optimizers", "--backend", "tpu"], "unknown backend 'tpu'");
-    fails_clearly(&["train", "--data", "sentiment-uci", "--optimizer", "adamax"], "known optimizers");
-    fails_clearly(&["train", "--data", "sentiment-uci", "--optimizer", "rmsprop", "--set", "decay=2"], "decay");
+    fails_clearly(
+        &["run", "no-such-recipe"],
+        "unknown recipe 'no-such-recipe'",
+    );
+    fails_clearly(
+        &["run", "optimizers", "--backend", "tpu"],
+        "unknown backend 'tpu'",
+    );
+    fails_clearly(
+        &["train", "--data", "sentiment-uci", "--optimizer", "adamax"],
+        "known optimizers",
+    );
+    fails_clearly(
+        &[
+            "train",
+            "--data",
+            "sentiment-uci",
+            "--optimizer",
+            "rmsprop",
+            "--set",
+            "decay=2",
+        ],
+        "decay",
+    );
     fails_clearly(&["train", "--data", "sentiment-uci", "--lr=-1"], "lr");
     fails_clearly(&["data-summary", "/no/such/file.csv"], "/no/such/file.csv");
     let dir = tmp("bad");
@@ -67,36 +110,62 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
 
 fn check_svg(p: &Path) {
     let s = std::fs::read_to_string(p).unwrap();
-    let doc = roxmltree::Document::parse(&s).unwrap_or_else(|e| panic!("{}: not well-formed: {e}", p.display()));
+    let doc = roxmltree::Document::parse(&s)
+        .unwrap_or_else(|e| panic!("{}: not well-formed: {e}", p.display()));
     assert_eq!(doc.root_element().tag_name().name(), "svg");
 }
 
 fn check_png(p: &Path) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(p).unwrap()));
-    let mut reader = decoder.read_info().unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut reader = decoder
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     assert!(info.width >= 400 && info.height >= 300);
     // Not a blank image: some pixels differ from the first.
     let bytes = &buf[..info.buffer_size()];
-    assert!(bytes.chunks(3).any(|px| px != &bytes[..3]), "{} is blank", p.display());
+    assert!(
+        bytes.chunks(3).any(|px| px != &bytes[..3]),
+        "{} is blank",
+        p.display()
+    );
 }
 
 /// Runs a built-in recipe on tiny settings and checks every output.
 fn run_tiny(recipe: &str, extra: &[&str]) -> PathBuf {
     let out = tmp(recipe);
-    let mut args = vec!["run", recipe, "--epochs", "2", "--seed", "1", "--train-subset", "96", "--quiet", "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        recipe,
+        "--epochs",
+        "2",
+        "--seed",
+        "1",
+        "--train-subset",
+        "96",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let o = stoke(&args);
     assert!(o.status.success(), "{recipe}: {}", text(&o.stderr));
     let records = read_csv(&out.join("metrics.csv")).unwrap();
     assert!(!records.is_empty());
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(report.contains(summary["finding"].as_str().unwrap()), "{recipe}: the finding is in the report");
+    assert!(
+        report.contains(summary["finding"].as_str().unwrap()),
+        "{recipe}: the finding is in the report"
+    );
     // The report's final validation accuracies equal the mean of the last epoch in metrics.csv.
     let mut last: BTreeMap<String, (usize, f64)> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.split == "valid" && r.metric == "accuracy") {
+    for r in records
+        .iter()
+        .filter(|r| r.split == "valid" && r.metric == "accuracy")
+    {
         let e = last.entry(r.config.clone()).or_insert((0, 0.0));
         if r.epoch >= e.0 {
             *e = (r.epoch, r.value);
@@ -108,9 +177,20 @@ fn run_tiny(recipe: &str, extra: &[&str]) -> PathBuf {
             continue;
         }
         let (_, v) = last[label];
-        let shown = MeanStd { mean: v, std: 0.0, n: 1 }.show(3);
-        let row = report.lines().find(|l| l.starts_with(&format!("| {label} |"))).unwrap_or_else(|| panic!("{recipe}: no row for {label}"));
-        assert!(row.contains(&shown), "{recipe}: row for {label} should show {shown}: {row}");
+        let shown = MeanStd {
+            mean: v,
+            std: 0.0,
+            n: 1,
+        }
+        .show(3);
+        let row = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("{recipe}: no row for {label}"));
+        assert!(
+            row.contains(&shown),
+            "{recipe}: row for {label} should show {shown}: {row}"
+        );
         assert!((c["final_valid_accuracy"]["mean"].as_f64().unwrap() - v).abs() < 1e-12);
     }
     let mut pngs = 0;
@@ -140,9 +220,17 @@ fn recipe_optimizers_runs_and_its_outputs_agree() {
 #[test]
 fn recipe_learning_rate_reports_the_diverged_run() {
     let out = run_tiny("learning-rate", &[]);
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    let big = summary["configs"].as_array().unwrap().iter().find(|c| c["label"].as_str().unwrap().contains("diverges")).unwrap();
-    let msg = big["diverged"][0].as_str().expect("the η = 1e4 run diverges");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let big = summary["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"].as_str().unwrap().contains("diverges"))
+        .unwrap();
+    let msg = big["diverged"][0]
+        .as_str()
+        .expect("the η = 1e4 run diverges");
     assert!(msg.contains("epoch") && msg.contains("iteration"), "{msg}");
 }
 
@@ -155,8 +243,14 @@ fn recipe_momentum_runs() {
 fn recipe_batch_size_runs_with_wall_time_plots() {
     let out = run_tiny("batch-size", &[]);
     assert!(out.join("loss_vs_time.png").exists());
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    let per: Vec<u64> = summary["configs"].as_array().unwrap().iter().map(|c| c["iterations_per_epoch"].as_u64().unwrap()).collect();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let per: Vec<u64> = summary["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["iterations_per_epoch"].as_u64().unwrap())
+        .collect();
     // 96 texts: batch 1 → 96, batch 32 → 3, full batch → 1 iterations per epoch.
     assert_eq!(per, vec![96, 3, 1]);
 }
@@ -186,7 +280,17 @@ fn comparable(out: &Path) -> Vec<String> {
         .unwrap()
         .into_iter()
         .filter(|r| r.metric != "wall_time" && r.metric != "examples_per_sec")
-        .map(|r| format!("{} {} {} {} {} {}", r.run, r.epoch, r.iteration, r.split, r.metric, r.value.to_bits()))
+        .map(|r| {
+            format!(
+                "{} {} {} {} {} {}",
+                r.run,
+                r.epoch,
+                r.iteration,
+                r.split,
+                r.metric,
+                r.value.to_bits()
+            )
+        })
         .collect()
 }
 
@@ -195,7 +299,21 @@ fn parallel_jobs_give_the_same_numbers_bit_for_bit() {
     let a = tmp("jobs1");
     let b = tmp("jobs2");
     for (dir, jobs) in [(&a, "1"), (&b, "2")] {
-        let o = stoke(&["run", "momentum", "--epochs", "2", "--seed", "3", "--train-subset", "64", "--quiet", "--jobs", jobs, "--out", dir.to_str().unwrap()]);
+        let o = stoke(&[
+            "run",
+            "momentum",
+            "--epochs",
+            "2",
+            "--seed",
+            "3",
+            "--train-subset",
+            "64",
+            "--quiet",
+            "--jobs",
+            jobs,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
     assert_eq!(comparable(&a), comparable(&b));
@@ -207,20 +325,60 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
     let csv = dir.join("reviews.csv");
     let mut rows = String::from("review,sentiment\n");
     for i in 0..60 {
-        rows.push_str(&format!("\"great wonderful lovely film {i}\",pos\n\"awful terrible boring film {i}\",neg\n"));
+        rows.push_str(&format!(
+            "\"great wonderful lovely film {i}\",pos\n\"awful terrible boring film {i}\",neg\n"
+        ));
     }
     std::fs::write(&csv, rows).unwrap();
     let out = dir.join("run");
-    let o = stoke(&["train", "--data", csv.to_str().unwrap(), "--text-col", "review", "--label-col", "sentiment", "--optimizer", "adam", "--lr", "0.01", "--epochs", "3", "--quiet", "--json", "--out", out.to_str().unwrap()]);
+    let o = stoke(&[
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--text-col",
+        "review",
+        "--label-col",
+        "sentiment",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--epochs",
+        "3",
+        "--quiet",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["test_accuracy"].as_f64().unwrap() >= 0.9, "{v}");
-    let o = stoke(&["predict", "--model", out.to_str().unwrap(), "--json", "a wonderful lovely film", "a boring awful film"]);
+    let o = stoke(&[
+        "predict",
+        "--model",
+        out.to_str().unwrap(),
+        "--json",
+        "a wonderful lovely film",
+        "a boring awful film",
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let lines: Vec<serde_json::Value> = text(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines[0]["label"], "pos");
     assert_eq!(lines[1]["label"], "neg");
-    let o = stoke(&["eval", "--model", out.to_str().unwrap(), csv.to_str().unwrap(), "--text-col", "review", "--label-col", "sentiment", "--json"]);
+    let o = stoke(&[
+        "eval",
+        "--model",
+        out.to_str().unwrap(),
+        csv.to_str().unwrap(),
+        "--text-col",
+        "review",
+        "--label-col",
+        "sentiment",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["rows"], 120);
@@ -238,7 +396,20 @@ fn data_summary_describes_a_bundled_set() {
 #[test]
 fn surfaces_command_writes_plots_and_trajectories() {
     let out = tmp("surfaces");
-    let o = stoke(&["surfaces", "--surface", "rosenbrock", "--steps", "60", "--no-page", "--json", "--optimizers", "sgd:lr=0.001", "momentum:lr=0.001,momentum=0.9", "--out", out.to_str().unwrap()]);
+    let o = stoke(&[
+        "surfaces",
+        "--surface",
+        "rosenbrock",
+        "--steps",
+        "60",
+        "--no-page",
+        "--json",
+        "--optimizers",
+        "sgd:lr=0.001",
+        "momentum:lr=0.001,momentum=0.9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["runs"].as_array().unwrap().len(), 2);

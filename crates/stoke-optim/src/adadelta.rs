@@ -142,7 +142,13 @@ impl Optimizer for AdaDelta {
         let acc_delta = ema(Some(acc_delta), delta.clone().square(), c.rho);
         // w ← w − η·Δ
         let w = w.sub(delta.mul_scalar(lr));
-        (w, Some(AdaDeltaState { square_avg, acc_delta }))
+        (
+            w,
+            Some(AdaDeltaState {
+                square_avg,
+                acc_delta,
+            }),
+        )
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

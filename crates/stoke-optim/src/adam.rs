@@ -164,7 +164,12 @@ impl Optimizer for Adam {
             }
         }
         let (m, v, v_max, step) = match state {
-            Some(s) => (Some(s.exp_avg), Some(s.exp_avg_sq), s.max_exp_avg_sq, s.step + 1),
+            Some(s) => (
+                Some(s.exp_avg),
+                Some(s.exp_avg_sq),
+                s.max_exp_avg_sq,
+                s.step + 1,
+            ),
             None => (None, None, None, 1),
         };
         // m ← β₁·m + (1−β₁)·g;   v ← β₂·v + (1−β₂)·g²

@@ -119,7 +119,9 @@ impl FromStr for Backend {
         Self::ALL
             .into_iter()
             .find(|b| b.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| BackendError::Unknown { name: s.to_string() })
+            .ok_or_else(|| BackendError::Unknown {
+                name: s.to_string(),
+            })
     }
 }
 
@@ -133,7 +135,10 @@ mod tests {
             assert_eq!(b.name().parse::<Backend>().unwrap(), b);
         }
         let err = "tpu".parse::<Backend>().unwrap_err().to_string();
-        assert!(err.contains("tpu") && err.contains("flex") && err.contains("wgpu"), "{err}");
+        assert!(
+            err.contains("tpu") && err.contains("flex") && err.contains("wgpu"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -183,7 +183,10 @@ impl Optimizer for Momentum {
                     v.clone()
                 };
                 // w ← w − η·direction
-                (w.sub(direction.mul_scalar(lr)), Some(MomentumState { velocity: v }))
+                (
+                    w.sub(direction.mul_scalar(lr)),
+                    Some(MomentumState { velocity: v }),
+                )
             }
         }
     }

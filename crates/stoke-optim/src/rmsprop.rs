@@ -180,7 +180,10 @@ impl Optimizer for RmsProp {
         let (variance, grad_avg) = if c.centered {
             // ḡ ← γ·ḡ + (1−γ)·g;  V = E − ḡ²
             let grad_avg = ema(grad_avg, g.clone(), c.decay);
-            (square_avg.clone().sub(grad_avg.clone().square()), Some(grad_avg))
+            (
+                square_avg.clone().sub(grad_avg.clone().square()),
+                Some(grad_avg),
+            )
         } else {
             (square_avg.clone(), None)
         };

@@ -5,9 +5,7 @@
 mod common;
 
 use common::{Case, Named, Pair, assert_close, cpu_devices, fixture};
-use stoke_optim::{
-    AdaGradConfig, EpsilonPlacement, MomentumConfig, MomentumForm, RmsPropConfig,
-};
+use stoke_optim::{AdaGradConfig, EpsilonPlacement, MomentumConfig, MomentumForm, RmsPropConfig};
 
 /// A float64 reference: maps (parameter values, gradient, lr, step t ≥ 1) to new values.
 trait Reference {
@@ -25,7 +23,12 @@ fn run_reference(case: &Case, reference: &mut dyn Reference) -> Vec<Named> {
     out
 }
 
-fn compare(case: &Case, optim: impl Fn() -> burn::optim::ModuleOptimizer, reference: &mut dyn Reference, label: &str) {
+fn compare(
+    case: &Case,
+    optim: impl Fn() -> burn::optim::ModuleOptimizer,
+    reference: &mut dyn Reference,
+    label: &str,
+) {
     let want = run_reference(case, reference);
     for (backend, device) in cpu_devices() {
         let mut optim = optim();
@@ -50,12 +53,19 @@ struct ClassicMomentum {
 
 impl Reference for ClassicMomentum {
     fn step(&mut self, key: &str, w: &mut [f64], g: &[f64], lr: f64, _t: usize) {
-        let v = self.v.entry(key.into()).or_insert_with(|| vec![0.0; w.len()]);
+        let v = self
+            .v
+            .entry(key.into())
+            .or_insert_with(|| vec![0.0; w.len()]);
         for i in 0..w.len() {
             // v ← γv + (1−d)ηg
             v[i] = self.gamma * v[i] + (1.0 - self.dampening) * lr * g[i];
             // w ← w − v, or w − (γv + ηg) with Nesterov
-            w[i] -= if self.nesterov { self.gamma * v[i] + lr * g[i] } else { v[i] };
+            w[i] -= if self.nesterov {
+                self.gamma * v[i] + lr * g[i]
+            } else {
+                v[i]
+            };
         }
     }
 }
@@ -66,14 +76,29 @@ fn classic_momentum_matches_the_course_equations() {
     let changing = fx.cases.iter().find(|c| c.name == "changing_lr").unwrap();
     let constant = fx.cases.iter().find(|c| c.name == "momentum").unwrap();
     for case in [changing, constant] {
-        for (gamma, dampening, nesterov) in [(0.9, 0.0, false), (0.5, 0.3, false), (0.9, 0.0, true)] {
+        for (gamma, dampening, nesterov) in [(0.9, 0.0, false), (0.5, 0.3, false), (0.9, 0.0, true)]
+        {
             let cfg = MomentumConfig::new()
                 .with_momentum(gamma)
                 .with_dampening(dampening)
                 .with_nesterov(nesterov);
-            assert_eq!(cfg.form, MomentumForm::Classic, "Classic is the default form");
-            let mut reference = ClassicMomentum { gamma, dampening, nesterov, ..Default::default() };
-            compare(case, || cfg.init(), &mut reference, &format!("classic γ={gamma} d={dampening} nesterov={nesterov}"));
+            assert_eq!(
+                cfg.form,
+                MomentumForm::Classic,
+                "Classic is the default form"
+            );
+            let mut reference = ClassicMomentum {
+                gamma,
+                dampening,
+                nesterov,
+                ..Default::default()
+            };
+            compare(
+                case,
+                || cfg.init(),
+                &mut reference,
+                &format!("classic γ={gamma} d={dampening} nesterov={nesterov}"),
+            );
         }
     }
 }
@@ -83,7 +108,10 @@ fn classic_and_pytorch_momentum_agree_at_constant_lr_and_differ_when_it_changes(
     let fx = fixture("momentum");
     let run = |case: &Case, form: MomentumForm| {
         let device = cpu_devices().remove(0).1;
-        let mut optim = MomentumConfig::new().with_momentum(0.9).with_form(form).init();
+        let mut optim = MomentumConfig::new()
+            .with_momentum(0.9)
+            .with_form(form)
+            .init();
         let mut pair = Pair::new(&case.init, &device);
         for (t, g) in case.grads.iter().enumerate() {
             pair = pair.step(&mut optim, case.lrs[t], g);
@@ -91,12 +119,25 @@ fn classic_and_pytorch_momentum_agree_at_constant_lr_and_differ_when_it_changes(
         pair.values()
     };
     let constant = fx.cases.iter().find(|c| c.name == "momentum").unwrap();
-    let (a, b) = (run(constant, MomentumForm::Classic), run(constant, MomentumForm::PyTorch));
+    let (a, b) = (
+        run(constant, MomentumForm::Classic),
+        run(constant, MomentumForm::PyTorch),
+    );
     assert_close(&a.w, &b.w, "constant lr: classic vs pytorch");
     let changing = fx.cases.iter().find(|c| c.name == "changing_lr").unwrap();
-    let (a, b) = (run(changing, MomentumForm::Classic), run(changing, MomentumForm::PyTorch));
-    let gap = a.w.iter().zip(&b.w).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-    assert!(gap > 1e-2, "after an lr change the two forms must differ (max gap {gap})");
+    let (a, b) = (
+        run(changing, MomentumForm::Classic),
+        run(changing, MomentumForm::PyTorch),
+    );
+    let gap =
+        a.w.iter()
+            .zip(&b.w)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+    assert!(
+        gap > 1e-2,
+        "after an lr change the two forms must differ (max gap {gap})"
+    );
 }
 
 #[derive(Default)]
@@ -139,15 +180,34 @@ impl Reference for CourseRmsProp {
 fn rmsprop_with_epsilon_inside_matches_the_course_equations() {
     let fx = fixture("rmsprop");
     for case in &fx.cases {
-        for (gamma, eps, centered, momentum) in [(0.9, 1e-8, false, 0.0), (0.9, 1e-7, true, 0.0), (0.99, 1e-6, true, 0.5)] {
+        for (gamma, eps, centered, momentum) in [
+            (0.9, 1e-8, false, 0.0),
+            (0.9, 1e-7, true, 0.0),
+            (0.99, 1e-6, true, 0.5),
+        ] {
             let cfg = RmsPropConfig::new()
                 .with_decay(gamma)
                 .with_epsilon(eps)
                 .with_centered(centered)
                 .with_momentum(momentum);
-            assert_eq!(cfg.epsilon_placement, EpsilonPlacement::InsideSqrt, "the course's placement is the default");
-            let mut reference = CourseRmsProp { gamma, eps, centered, momentum, ..Default::default() };
-            compare(case, || cfg.init(), &mut reference, &format!("rmsprop γ={gamma} centered={centered} μ={momentum}"));
+            assert_eq!(
+                cfg.epsilon_placement,
+                EpsilonPlacement::InsideSqrt,
+                "the course's placement is the default"
+            );
+            let mut reference = CourseRmsProp {
+                gamma,
+                eps,
+                centered,
+                momentum,
+                ..Default::default()
+            };
+            compare(
+                case,
+                || cfg.init(),
+                &mut reference,
+                &format!("rmsprop γ={gamma} centered={centered} μ={momentum}"),
+            );
         }
     }
 }
@@ -162,7 +222,10 @@ struct CourseAdaGrad {
 impl Reference for CourseAdaGrad {
     fn step(&mut self, key: &str, w: &mut [f64], g: &[f64], lr: f64, t: usize) {
         let s0 = self.s0;
-        let s = self.sums.entry(key.into()).or_insert_with(|| vec![s0; w.len()]);
+        let s = self
+            .sums
+            .entry(key.into())
+            .or_insert_with(|| vec![s0; w.len()]);
         let lr_t = lr / (1.0 + (t as f64 - 1.0) * self.lr_decay);
         for i in 0..w.len() {
             // S ← S + g²;  w ← w − η g / √(ε + S)
@@ -177,11 +240,31 @@ fn adagrad_with_epsilon_inside_matches_the_course_equations() {
     let fx = fixture("adagrad");
     for case in &fx.cases {
         let keras = AdaGradConfig::keras();
-        let mut reference = CourseAdaGrad { eps: 1e-7, s0: 0.1, lr_decay: 0.0, sums: Default::default() };
-        compare(case, || keras.init(), &mut reference, "adagrad keras preset");
+        let mut reference = CourseAdaGrad {
+            eps: 1e-7,
+            s0: 0.1,
+            lr_decay: 0.0,
+            sums: Default::default(),
+        };
+        compare(
+            case,
+            || keras.init(),
+            &mut reference,
+            "adagrad keras preset",
+        );
         let course = AdaGradConfig::new().with_lr_decay(0.01);
-        let mut reference = CourseAdaGrad { eps: 1e-8, s0: 0.0, lr_decay: 0.01, sums: Default::default() };
-        compare(case, || course.init(), &mut reference, "adagrad course form");
+        let mut reference = CourseAdaGrad {
+            eps: 1e-8,
+            s0: 0.0,
+            lr_decay: 0.01,
+            sums: Default::default(),
+        };
+        compare(
+            case,
+            || course.init(),
+            &mut reference,
+            "adagrad course form",
+        );
     }
 }
 
@@ -190,7 +273,12 @@ fn adagrad_effective_step_never_grows() {
     // ηₜ/√(ε+S) with S non-decreasing: the per-coordinate step size can only shrink.
     let fx = fixture("adagrad");
     let case = &fx.cases[0];
-    let mut reference = CourseAdaGrad { eps: 1e-8, s0: 0.0, lr_decay: 0.0, sums: Default::default() };
+    let mut reference = CourseAdaGrad {
+        eps: 1e-8,
+        s0: 0.0,
+        lr_decay: 0.0,
+        sums: Default::default(),
+    };
     let mut last = f64::INFINITY;
     let mut w = case.init.w.clone();
     for g in &case.grads {

@@ -28,7 +28,8 @@ impl Net {
     }
 
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.second.forward(self.norm.forward(self.first.forward(x)).tanh())
+        self.second
+            .forward(self.norm.forward(self.first.forward(x)).tanh())
     }
 }
 
@@ -58,21 +59,41 @@ fn penalty_gradient_is_two_beta_w() {
         let penalty = L2Regularizer::new(beta).penalty(&net).unwrap();
         let grads = GradientsParams::from_grads(penalty.backward(), &net);
         for linear in [&net.first, &net.second] {
-            let g = grads.get::<2>(linear.weight.id).expect("weights are penalised");
-            let want: Vec<f32> = values(linear.weight.val()).iter().map(|w| 2.0 * beta as f32 * w).collect();
+            let g = grads
+                .get::<2>(linear.weight.id)
+                .expect("weights are penalised");
+            let want: Vec<f32> = values(linear.weight.val())
+                .iter()
+                .map(|w| 2.0 * beta as f32 * w)
+                .collect();
             for (a, b) in values(g).iter().zip(&want) {
-                assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{backend}: {a} vs 2βw = {b}");
+                assert!(
+                    (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                    "{backend}: {a} vs 2βw = {b}"
+                );
             }
             let bias = linear.bias.as_ref().unwrap();
-            assert!(grads.get::<1>(bias.id).is_none(), "biases are not penalised by default");
+            assert!(
+                grads.get::<1>(bias.id).is_none(),
+                "biases are not penalised by default"
+            );
         }
-        assert!(grads.get::<1>(net.norm.gamma.id).is_none(), "BatchNorm's gamma is not a weight");
+        assert!(
+            grads.get::<1>(net.norm.gamma.id).is_none(),
+            "BatchNorm's gamma is not a weight"
+        );
 
         // With a bias factor, biases get 2β_b·b.
-        let penalty = L2Regularizer::new(0.0).with_biases(0.5).penalty(&net).unwrap();
+        let penalty = L2Regularizer::new(0.0)
+            .with_biases(0.5)
+            .penalty(&net)
+            .unwrap();
         let grads = GradientsParams::from_grads(penalty.backward(), &net);
         let bias = net.first.bias.as_ref().unwrap();
-        for (a, b) in values(grads.get::<1>(bias.id).unwrap()).iter().zip(values(bias.val())) {
+        for (a, b) in values(grads.get::<1>(bias.id).unwrap())
+            .iter()
+            .zip(values(bias.val()))
+        {
             assert!((a - b).abs() <= 1e-6, "2·0.5·b = b: {a} vs {b}");
         }
     }
@@ -97,13 +118,17 @@ fn penalty_value_sums_the_selected_parameters_and_never_the_running_statistics()
         + bo * (sum_sq(net.norm.gamma.val()) + sum_sq(net.norm.beta.val()));
     for (label, model) in [("train", net.clone()), ("valid", net.valid())] {
         let got = reg.penalty(&model).unwrap().into_scalar::<f32>() as f64;
-        assert!((got - want).abs() <= 1e-5 * want, "{backend} {label}: {got} vs {want}");
+        assert!(
+            (got - want).abs() <= 1e-5 * want,
+            "{backend} {label}: {got} vs {want}"
+        );
     }
 
     // Excluding a module by path removes exactly its terms.
     let without_first = reg.clone().excluding("first");
     let got = without_first.penalty(&net).unwrap().into_scalar::<f32>() as f64;
-    let first = bw * sum_sq(net.first.weight.val()) + bb * sum_sq(net.first.bias.as_ref().unwrap().val());
+    let first =
+        bw * sum_sq(net.first.weight.val()) + bb * sum_sq(net.first.bias.as_ref().unwrap().val());
     assert!((got - (want - first)).abs() <= 1e-5 * want);
     assert!(L2Regularizer::new(0.0).penalty(&net).is_none());
 }
@@ -137,7 +162,10 @@ fn sgd_on_l2_loss_equals_sgd_with_coupled_weight_decay_two_beta() {
             (a.second.weight.val(), b.second.weight.val()),
         ] {
             for (p, q) in values(wa).iter().zip(values(wb)) {
-                assert!((p - q).abs() <= 1e-5 * q.abs().max(0.1), "{backend}: {p} vs {q}");
+                assert!(
+                    (p - q).abs() <= 1e-5 * q.abs().max(0.1),
+                    "{backend}: {p} vs {q}"
+                );
             }
         }
     }
@@ -161,12 +189,20 @@ fn l2_shrinks_weights_compared_with_no_penalty() {
         sum_sq(net.first.weight.val()) + sum_sq(net.second.weight.val())
     };
     let (free, penalised) = (train(0.0), train(0.5));
-    assert!(penalised < 0.8 * free, "Σw² with β=0.5: {penalised}, without: {free}");
+    assert!(
+        penalised < 0.8 * free,
+        "Σw² with β=0.5: {penalised}, without: {free}"
+    );
 }
 
 #[test]
 fn negative_or_nan_factors_are_rejected() {
     let err = L2Regularized::try_new(MseLoss::new(), L2Regularizer::new(-1.0)).unwrap_err();
     assert_eq!(err.field, "weights");
-    assert!(L2Regularizer::new(0.1).with_biases(f64::NAN).validate().is_err());
+    assert!(
+        L2Regularizer::new(0.1)
+            .with_biases(f64::NAN)
+            .validate()
+            .is_err()
+    );
 }

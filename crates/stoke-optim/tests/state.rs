@@ -12,12 +12,45 @@ use stoke_optim::{
 
 fn configs() -> Vec<(&'static str, Box<dyn Fn() -> ModuleOptimizer>)> {
     vec![
-        ("momentum classic nesterov", Box::new(|| MomentumConfig::new().with_nesterov(true).init())),
-        ("momentum pytorch", Box::new(|| MomentumConfig::new().with_form(MomentumForm::PyTorch).with_weight_decay(0.01).init())),
-        ("rmsprop centered momentum", Box::new(|| RmsPropConfig::new().with_centered(true).with_momentum(0.5).init())),
-        ("rmsprop pytorch", Box::new(|| RmsPropConfig::pytorch().init())),
-        ("adagrad lr_decay", Box::new(|| AdaGradConfig::new().with_lr_decay(0.1).with_epsilon_placement(EpsilonPlacement::OutsideSqrt).init())),
-        ("adam amsgrad", Box::new(|| AdamConfig::new().with_amsgrad(true).init())),
+        (
+            "momentum classic nesterov",
+            Box::new(|| MomentumConfig::new().with_nesterov(true).init()),
+        ),
+        (
+            "momentum pytorch",
+            Box::new(|| {
+                MomentumConfig::new()
+                    .with_form(MomentumForm::PyTorch)
+                    .with_weight_decay(0.01)
+                    .init()
+            }),
+        ),
+        (
+            "rmsprop centered momentum",
+            Box::new(|| {
+                RmsPropConfig::new()
+                    .with_centered(true)
+                    .with_momentum(0.5)
+                    .init()
+            }),
+        ),
+        (
+            "rmsprop pytorch",
+            Box::new(|| RmsPropConfig::pytorch().init()),
+        ),
+        (
+            "adagrad lr_decay",
+            Box::new(|| {
+                AdaGradConfig::new()
+                    .with_lr_decay(0.1)
+                    .with_epsilon_placement(EpsilonPlacement::OutsideSqrt)
+                    .init()
+            }),
+        ),
+        (
+            "adam amsgrad",
+            Box::new(|| AdamConfig::new().with_amsgrad(true).init()),
+        ),
         ("adamw", Box::new(|| AdamConfig::adamw().init())),
         ("adadelta", Box::new(|| AdaDeltaConfig::new().init())),
     ]
@@ -78,7 +111,12 @@ fn optimizer_state_round_trips_through_a_file() {
     let dir = std::env::temp_dir().join(format!("stoke-optim-state-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("optim.bpk");
-    let make = || RmsPropConfig::new().with_centered(true).with_momentum(0.3).init();
+    let make = || {
+        RmsPropConfig::new()
+            .with_centered(true)
+            .with_momentum(0.3)
+            .init()
+    };
     let mut optim = make();
     let mut p = Pair::new(&case.init, &device);
     for g in &case.grads[..5] {
@@ -87,11 +125,19 @@ fn optimizer_state_round_trips_through_a_file() {
     optim.save(&path).unwrap();
     let mut restored = make().load(&path).unwrap();
     // Same parameter ids, so the restored state applies: continue both and compare bits.
-    let mut q = Pair { w: burn::module::Param::initialized(p.w.id, p.w.val()), b: burn::module::Param::initialized(p.b.id, p.b.val()) };
+    let mut q = Pair {
+        w: burn::module::Param::initialized(p.w.id, p.w.val()),
+        b: burn::module::Param::initialized(p.b.id, p.b.val()),
+    };
     for g in &case.grads[5..10] {
         p = p.step(&mut optim, 0.01, g);
         q = q.step(&mut restored, 0.01, g);
     }
-    assert_eq!(bits(&p), bits(&q), "state loaded from {} continues exactly", path.display());
+    assert_eq!(
+        bits(&p),
+        bits(&q),
+        "state loaded from {} continues exactly",
+        path.display()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -49,8 +49,14 @@ fn presets_carry_the_libraries_defaults() {
     let keras_rms = RmsPropConfig::keras();
     assert_eq!((keras_rms.decay, keras_rms.epsilon), (0.9, 1e-7));
     let torch_ada = AdaGradConfig::pytorch();
-    assert_eq!((torch_ada.epsilon, torch_ada.initial_accumulator), (1e-10, 0.0));
+    assert_eq!(
+        (torch_ada.epsilon, torch_ada.initial_accumulator),
+        (1e-10, 0.0)
+    );
     let keras_ada = AdaGradConfig::keras();
-    assert_eq!((keras_ada.epsilon, keras_ada.initial_accumulator), (1e-7, 0.1));
+    assert_eq!(
+        (keras_ada.epsilon, keras_ada.initial_accumulator),
+        (1e-7, 0.1)
+    );
     assert_ne!(torch_rms.epsilon_placement, keras_rms.epsilon_placement);
 }

@@ -77,7 +77,11 @@ impl MeanStd {
         } else {
             0.0
         };
-        Some(Self { mean, std: var.sqrt(), n })
+        Some(Self {
+            mean,
+            std: var.sqrt(),
+            n,
+        })
     }
 
     /// `0.812 ± 0.004`.
@@ -93,8 +97,13 @@ impl MeanStd {
 /// The value of `metric` on `split` at the last epoch of each run, grouped by configuration.
 pub fn final_values(records: &[Record], split: &str, metric: &str) -> BTreeMap<String, Vec<f64>> {
     let mut last: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.split == split && r.metric == metric && r.epoch > 0) {
-        let e = last.entry((r.config.clone(), r.run.clone())).or_insert((0, f64::NAN));
+    for r in records
+        .iter()
+        .filter(|r| r.split == split && r.metric == metric && r.epoch > 0)
+    {
+        let e = last
+            .entry((r.config.clone(), r.run.clone()))
+            .or_insert((0, f64::NAN));
         if r.epoch >= e.0 {
             *e = (r.epoch, r.value);
         }
@@ -107,10 +116,21 @@ pub fn final_values(records: &[Record], split: &str, metric: &str) -> BTreeMap<S
 }
 
 /// The mean over seeds of `metric` on `split` per epoch, per configuration: `(epoch, mean, std)`.
-pub fn curves(records: &[Record], split: &str, metric: &str) -> BTreeMap<String, Vec<(f64, MeanStd)>> {
+pub fn curves(
+    records: &[Record],
+    split: &str,
+    metric: &str,
+) -> BTreeMap<String, Vec<(f64, MeanStd)>> {
     let mut by: BTreeMap<String, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.split == split && r.metric == metric) {
-        by.entry(r.config.clone()).or_default().entry(r.epoch).or_default().push(r.value);
+    for r in records
+        .iter()
+        .filter(|r| r.split == split && r.metric == metric)
+    {
+        by.entry(r.config.clone())
+            .or_default()
+            .entry(r.epoch)
+            .or_default()
+            .push(r.value);
     }
     by.into_iter()
         .map(|(c, epochs)| {

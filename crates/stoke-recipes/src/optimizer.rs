@@ -89,7 +89,10 @@ impl OptimizerSpec {
 
     /// The defaults of config `C` with this spec's fields laid over them; an unknown field is an
     /// error that lists the known ones.
-    fn config<C: Serialize + serde::de::DeserializeOwned>(&self, defaults: C) -> Result<C, RecipeError> {
+    fn config<C: Serialize + serde::de::DeserializeOwned>(
+        &self,
+        defaults: C,
+    ) -> Result<C, RecipeError> {
         let mut value = serde_json::to_value(defaults).expect("configs serialise");
         let fields = value.as_object_mut().expect("configs are structs");
         for (key, v) in &self.params {
@@ -107,7 +110,12 @@ impl OptimizerSpec {
             fields.insert(key.clone(), json);
         }
         serde_json::from_value(value).map_err(|e| {
-            RecipeError::invalid(format!("optimizer {}", self.name), "field", "?", e.to_string())
+            RecipeError::invalid(
+                format!("optimizer {}", self.name),
+                "field",
+                "?",
+                e.to_string(),
+            )
         })
     }
 }
@@ -130,16 +138,42 @@ mod tests {
 
     #[test]
     fn unknown_names_fields_and_bad_values_are_clear_errors() {
-        let e = OptimizerSpec::new("adamax", 0.1).build().err().unwrap().to_string();
+        let e = OptimizerSpec::new("adamax", 0.1)
+            .build()
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("adamax") && e.contains("rmsprop"), "{e}");
-        let e = OptimizerSpec::new("momentum", 0.1).with("momentm", 0.9).build().err().unwrap().to_string();
+        let e = OptimizerSpec::new("momentum", 0.1)
+            .with("momentm", 0.9)
+            .build()
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("momentm") && e.contains("dampening"), "{e}");
-        let e = OptimizerSpec::new("rmsprop", 0.1).with("decay", 1.5).build().err().unwrap().to_string();
+        let e = OptimizerSpec::new("rmsprop", 0.1)
+            .with("decay", 1.5)
+            .build()
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("decay") && e.contains("[0, 1)"), "{e}");
-        let e = OptimizerSpec::new("sgd", -1.0).build().err().unwrap().to_string();
+        let e = OptimizerSpec::new("sgd", -1.0)
+            .build()
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("lr") && e.contains("> 0"), "{e}");
-        let e = OptimizerSpec::new("momentum", 0.1).with("form", "Keras").build().err().unwrap().to_string();
+        let e = OptimizerSpec::new("momentum", 0.1)
+            .with("form", "Keras")
+            .build()
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("optimizer momentum"), "{e}");
-        OptimizerSpec::new("momentum", 0.1).with("form", "PyTorch").build().unwrap();
+        OptimizerSpec::new("momentum", 0.1)
+            .with("form", "PyTorch")
+            .build()
+            .unwrap();
     }
 }

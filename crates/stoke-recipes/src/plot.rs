@@ -11,7 +11,12 @@ static FONT: Once = Once::new();
 pub fn ensure_fonts() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
-        for style in [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic, FontStyle::Oblique] {
+        for style in [
+            FontStyle::Normal,
+            FontStyle::Bold,
+            FontStyle::Italic,
+            FontStyle::Oblique,
+        ] {
             // The only error is an unparsable font, which the bundled one is not.
             let _ = plotters::style::register_font("sans-serif", style, bytes);
         }

@@ -176,7 +176,11 @@ impl Settings {
     }
 
     /// The model config for `num_ids` feature ids and `n_classes` classes.
-    pub fn model_config(&self, num_ids: usize, n_classes: usize) -> Result<TextClassifierConfig, RecipeError> {
+    pub fn model_config(
+        &self,
+        num_ids: usize,
+        n_classes: usize,
+    ) -> Result<TextClassifierConfig, RecipeError> {
         for reserved in ["num_ids", "n_classes"] {
             if self.model.contains_key(reserved) {
                 return Err(RecipeError::invalid(
@@ -187,8 +191,11 @@ impl Settings {
                 ));
             }
         }
-        let config: TextClassifierConfig =
-            overlay(TextClassifierConfig::new(num_ids, n_classes), &self.model, "model")?;
+        let config: TextClassifierConfig = overlay(
+            TextClassifierConfig::new(num_ids, n_classes),
+            &self.model,
+            "model",
+        )?;
         config
             .validate()
             .map_err(|e| RecipeError::invalid("settings", "model", "…", e.to_string()))?;
@@ -198,16 +205,36 @@ impl Settings {
     /// Checks every value that can be checked without loading data.
     pub fn validate(&self) -> Result<(), RecipeError> {
         if self.epochs == 0 {
-            return Err(RecipeError::invalid("settings", "epochs", 0, "must be at least 1"));
+            return Err(RecipeError::invalid(
+                "settings",
+                "epochs",
+                0,
+                "must be at least 1",
+            ));
         }
         if self.batch_size == BatchSize::Size(0) {
-            return Err(RecipeError::invalid("settings", "batch_size", 0, "must be at least 1 (or \"full\")"));
+            return Err(RecipeError::invalid(
+                "settings",
+                "batch_size",
+                0,
+                "must be at least 1 (or \"full\")",
+            ));
         }
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
-            return Err(RecipeError::invalid("settings", "l2", self.l2, "must be finite and >= 0"));
+            return Err(RecipeError::invalid(
+                "settings",
+                "l2",
+                self.l2,
+                "must be finite and >= 0",
+            ));
         }
         if self.train_subset == Some(0) {
-            return Err(RecipeError::invalid("settings", "train_subset", 0, "must be at least 1"));
+            return Err(RecipeError::invalid(
+                "settings",
+                "train_subset",
+                0,
+                "must be at least 1",
+            ));
         }
         self.bundled()?;
         self.optimizer.validate()?;
@@ -236,7 +263,10 @@ pub(crate) fn overlay<C: Serialize + serde::de::DeserializeOwned>(
                 format!("unknown field; known fields: {}", known.join(", ")),
             ));
         }
-        fields.insert(key.clone(), serde_json::to_value(v).expect("toml values serialise"));
+        fields.insert(
+            key.clone(),
+            serde_json::to_value(v).expect("toml values serialise"),
+        );
     }
     serde_json::from_value(value)
         .map_err(|e| RecipeError::invalid("settings", what, "…", e.to_string()))
@@ -289,7 +319,13 @@ impl RunSpec {
         let clean: String = self
             .config
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         format!("{clean}-seed{}", self.seed)
     }
@@ -306,7 +342,10 @@ pub struct Overrides {
 
 const BUILTINS: [(&str, &str); 8] = [
     ("optimizers", include_str!("../recipes/optimizers.toml")),
-    ("learning-rate", include_str!("../recipes/learning-rate.toml")),
+    (
+        "learning-rate",
+        include_str!("../recipes/learning-rate.toml"),
+    ),
     ("momentum", include_str!("../recipes/momentum.toml")),
     ("batch-size", include_str!("../recipes/batch-size.toml")),
     ("batchnorm", include_str!("../recipes/batchnorm.toml")),
@@ -350,7 +389,9 @@ impl Recipe {
     /// The merged, checked configurations, in file order.
     pub fn configurations(&self) -> Result<Vec<Configuration>, RecipeError> {
         let context = |label: &str, e: RecipeError| match e {
-            RecipeError::Invalid { field, value, rule, .. } => RecipeError::Invalid {
+            RecipeError::Invalid {
+                field, value, rule, ..
+            } => RecipeError::Invalid {
                 context: format!("recipe {}, run '{label}'", self.name),
                 field,
                 value,
@@ -362,10 +403,20 @@ impl Recipe {
             },
         };
         if self.seeds.is_empty() {
-            return Err(RecipeError::invalid(format!("recipe {}", self.name), "seeds", "[]", "needs at least one seed"));
+            return Err(RecipeError::invalid(
+                format!("recipe {}", self.name),
+                "seeds",
+                "[]",
+                "needs at least one seed",
+            ));
         }
         if self.runs.is_empty() {
-            return Err(RecipeError::invalid(format!("recipe {}", self.name), "runs", "[]", "needs at least one run"));
+            return Err(RecipeError::invalid(
+                format!("recipe {}", self.name),
+                "runs",
+                "[]",
+                "needs at least one run",
+            ));
         }
         let mut out: Vec<Configuration> = Vec::new();
         for (i, run) in self.runs.iter().enumerate() {
@@ -375,16 +426,22 @@ impl Recipe {
                 _ => format!("run {}", i + 1),
             };
             if out.iter().any(|c| c.label == label) {
-                return Err(RecipeError::invalid(format!("recipe {}", self.name), "label", &label, "labels must be unique"));
+                return Err(RecipeError::invalid(
+                    format!("recipe {}", self.name),
+                    "label",
+                    &label,
+                    "labels must be unique",
+                ));
             }
             let mut merged = self.defaults.clone();
             merge(&mut merged, run);
-            let settings: Settings = toml::Value::Table(merged)
-                .try_into()
-                .map_err(|e: toml::de::Error| RecipeError::Parse {
-                    path: format!("recipe {}, run '{label}'", self.name),
-                    message: e.to_string().trim().replace('\n', " "),
-                })?;
+            let settings: Settings =
+                toml::Value::Table(merged)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| RecipeError::Parse {
+                        path: format!("recipe {}, run '{label}'", self.name),
+                        message: e.to_string().trim().replace('\n', " "),
+                    })?;
             settings.validate().map_err(|e| context(&label, e))?;
             out.push(Configuration { label, settings });
         }
@@ -393,7 +450,10 @@ impl Recipe {
 
     /// Every (configuration, seed) pair, with `overrides` applied.
     pub fn runs(&self, overrides: &Overrides) -> Result<Vec<RunSpec>, RecipeError> {
-        let seeds = overrides.seeds.clone().unwrap_or_else(|| self.seeds.clone());
+        let seeds = overrides
+            .seeds
+            .clone()
+            .unwrap_or_else(|| self.seeds.clone());
         let mut out = Vec::new();
         for c in self.configurations()? {
             let mut settings = c.settings.clone();
@@ -440,7 +500,10 @@ mod tests {
         for name in builtin_names() {
             let r = Recipe::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(r.name, name);
-            assert!(r.configurations().unwrap().len() >= 2, "{name} compares at least two configurations");
+            assert!(
+                r.configurations().unwrap().len() >= 2,
+                "{name} compares at least two configurations"
+            );
         }
     }
 
@@ -462,15 +525,37 @@ mod tests {
 
     #[test]
     fn bad_recipes_name_the_run_and_field() {
-        let e = Recipe::from_toml(&recipe("[[runs]]\nlabel = \"x\"\noptimizer = { lr = -0.1 }\n"), "t").unwrap_err().to_string();
+        let e = Recipe::from_toml(
+            &recipe("[[runs]]\nlabel = \"x\"\noptimizer = { lr = -0.1 }\n"),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("run 'x'") && e.contains("lr"), "{e}");
-        let e = Recipe::from_toml(&recipe("[[runs]]\nlabel = \"x\"\nepochz = 3\n"), "t").unwrap_err().to_string();
+        let e = Recipe::from_toml(&recipe("[[runs]]\nlabel = \"x\"\nepochz = 3\n"), "t")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("epochz"), "{e}");
-        let e = Recipe::from_toml(&recipe("[[runs]]\nlabel = \"x\"\nmodel = { dropout = 1.5 }\n"), "t").unwrap_err().to_string();
+        let e = Recipe::from_toml(
+            &recipe("[[runs]]\nlabel = \"x\"\nmodel = { dropout = 1.5 }\n"),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("dropout"), "{e}");
-        let e = Recipe::from_toml(&recipe("[[runs]]\nlabel = \"x\"\noptimizer = { name = \"lbfgs\" }\n"), "t").unwrap_err().to_string();
+        let e = Recipe::from_toml(
+            &recipe("[[runs]]\nlabel = \"x\"\noptimizer = { name = \"lbfgs\" }\n"),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("lbfgs") && e.contains("adam"), "{e}");
-        let e = Recipe::from_toml(&recipe("[[runs]]\nlabel = \"x\"\ndataset = \"mnist\"\n"), "t").unwrap_err().to_string();
+        let e = Recipe::from_toml(
+            &recipe("[[runs]]\nlabel = \"x\"\ndataset = \"mnist\"\n"),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("mnist"), "{e}");
         let e = Recipe::load("no-such-recipe").unwrap_err().to_string();
         assert!(e.contains("optimizers") && e.contains("overfitting"), "{e}");

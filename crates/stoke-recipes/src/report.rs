@@ -45,10 +45,16 @@ fn colour(i: usize) -> RGBColor {
 }
 
 fn plot_err(path: &Path, e: impl std::fmt::Display) -> RecipeError {
-    RecipeError::Plot { path: path.to_path_buf(), message: e.to_string() }
+    RecipeError::Plot {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
-fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String>
+fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
@@ -63,8 +69,12 @@ where
     if all.is_empty() {
         return Err("no finite values to plot".into());
     }
-    let (x0, x1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| (a.min(*x), b.max(*x)));
-    let (y0, y1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| (a.min(*y), b.max(*y)));
+    let (x0, x1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| {
+        (a.min(*x), b.max(*x))
+    });
+    let (y0, y1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| {
+        (a.min(*y), b.max(*y))
+    });
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
     let mut builder = ChartBuilder::on(area);
     builder
@@ -87,21 +97,35 @@ where
             .map_err(|e| e.to_string())?;
         for (i, s) in chart.series.iter().enumerate() {
             let (label, col) = style(s, i);
-            let pts: Vec<(f64, f64)> = s.points.iter().map(|(x, m)| (*x, m.mean)).filter(|(_, y)| finite(*y)).collect();
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .map(|(x, m)| (*x, m.mean))
+                .filter(|(_, y)| finite(*y))
+                .collect();
             let band: Vec<(f64, f64)> = s
                 .points
                 .iter()
                 .filter(|(_, m)| finite(m.mean - m.std) && m.n > 1)
                 .map(|(x, m)| (*x, m.mean + m.std))
-                .chain(s.points.iter().rev().filter(|(_, m)| finite(m.mean - m.std) && m.n > 1).map(|(x, m)| (*x, m.mean - m.std)))
+                .chain(
+                    s.points
+                        .iter()
+                        .rev()
+                        .filter(|(_, m)| finite(m.mean - m.std) && m.n > 1)
+                        .map(|(x, m)| (*x, m.mean - m.std)),
+                )
                 .collect();
             if band.len() > 2 {
-                c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15)))).map_err(|e| e.to_string())?;
+                c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))
+                    .map_err(|e| e.to_string())?;
             }
             c.draw_series(LineSeries::new(pts, col.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3))
+                });
         }
         c.configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -124,21 +148,35 @@ where
             .map_err(|e| e.to_string())?;
         for (i, s) in chart.series.iter().enumerate() {
             let (label, col) = style(s, i);
-            let pts: Vec<(f64, f64)> = s.points.iter().map(|(x, m)| (*x, m.mean)).filter(|(_, y)| finite(*y)).collect();
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .map(|(x, m)| (*x, m.mean))
+                .filter(|(_, y)| finite(*y))
+                .collect();
             let band: Vec<(f64, f64)> = s
                 .points
                 .iter()
                 .filter(|(_, m)| m.n > 1 && m.mean.is_finite())
                 .map(|(x, m)| (*x, m.mean + m.std))
-                .chain(s.points.iter().rev().filter(|(_, m)| m.n > 1 && m.mean.is_finite()).map(|(x, m)| (*x, m.mean - m.std)))
+                .chain(
+                    s.points
+                        .iter()
+                        .rev()
+                        .filter(|(_, m)| m.n > 1 && m.mean.is_finite())
+                        .map(|(x, m)| (*x, m.mean - m.std)),
+                )
                 .collect();
             if band.len() > 2 {
-                c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15)))).map_err(|e| e.to_string())?;
+                c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))
+                    .map_err(|e| e.to_string())?;
             }
             c.draw_series(LineSeries::new(pts, col.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3))
+                });
         }
         c.configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -151,12 +189,23 @@ where
     area.present().map_err(|e| e.to_string())
 }
 
-fn draw_bars<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str, y_label: &str, bars: &[(String, MeanStd)]) -> Result<(), String>
+fn draw_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    bars: &[(String, MeanStd)],
+) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE).map_err(|e| e.to_string())?;
-    let top = bars.iter().map(|(_, m)| m.mean + m.std).filter(|v| v.is_finite()).fold(0.0f64, f64::max).max(1e-6) * 1.1;
+    let top = bars
+        .iter()
+        .map(|(_, m)| m.mean + m.std)
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max)
+        .max(1e-6)
+        * 1.1;
     let n = bars.len();
     let mut c = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 26))
@@ -171,7 +220,11 @@ where
         .x_labels(n.max(1) * 2 + 1)
         .x_label_formatter(&|x| {
             let i = x.floor() as usize;
-            if (x - i as f64 - 0.5).abs() < 0.26 && i < labels.len() { labels[i].clone() } else { String::new() }
+            if (x - i as f64 - 0.5).abs() < 0.26 && i < labels.len() {
+                labels[i].clone()
+            } else {
+                String::new()
+            }
         })
         .y_desc(y_label)
         .label_style(("sans-serif", 15))
@@ -181,14 +234,24 @@ where
     for (i, (_, m)) in bars.iter().enumerate() {
         let x = i as f64;
         let v = if m.mean.is_finite() { m.mean } else { 0.0 };
-        c.draw_series(std::iter::once(Rectangle::new([(x + 0.15, 0.0), (x + 0.85, v)], colour(i).filled())))
-            .map_err(|e| e.to_string())?;
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(x + 0.15, 0.0), (x + 0.85, v)],
+            colour(i).filled(),
+        )))
+        .map_err(|e| e.to_string())?;
         if m.n > 1 && m.std > 0.0 {
-            c.draw_series(std::iter::once(PathElement::new(vec![(x + 0.5, v - m.std), (x + 0.5, v + m.std)], BLACK.stroke_width(2))))
-                .map_err(|e| e.to_string())?;
-        }
-        c.draw_series(std::iter::once(Text::new(format!("{v:.3}"), (x + 0.3, v + top * 0.02), ("sans-serif", 15))))
+            c.draw_series(std::iter::once(PathElement::new(
+                vec![(x + 0.5, v - m.std), (x + 0.5, v + m.std)],
+                BLACK.stroke_width(2),
+            )))
             .map_err(|e| e.to_string())?;
+        }
+        c.draw_series(std::iter::once(Text::new(
+            format!("{v:.3}"),
+            (x + 0.3, v + top * 0.02),
+            ("sans-serif", 15),
+        )))
+        .map_err(|e| e.to_string())?;
     }
     area.present().map_err(|e| e.to_string())
 }
@@ -208,7 +271,12 @@ fn write_chart(base: &Path, chart: &Chart) -> Result<Vec<PathBuf>, RecipeError> 
     Ok(vec![svg, png])
 }
 
-fn write_bars(base: &Path, title: &str, y_label: &str, bars: &[(String, MeanStd)]) -> Result<Vec<PathBuf>, RecipeError> {
+fn write_bars(
+    base: &Path,
+    title: &str,
+    y_label: &str,
+    bars: &[(String, MeanStd)],
+) -> Result<Vec<PathBuf>, RecipeError> {
     crate::plot::ensure_fonts();
     let svg = base.with_extension("svg");
     let png = base.with_extension("png");
@@ -224,7 +292,10 @@ fn write_bars(base: &Path, title: &str, y_label: &str, bars: &[(String, MeanStd)
 }
 
 /// The configurations in recipe order (BTreeMap sorts them by name).
-fn ordered(recipe_runs: &[RunResult], map: std::collections::BTreeMap<String, Vec<(f64, MeanStd)>>) -> Vec<Series> {
+fn ordered(
+    recipe_runs: &[RunResult],
+    map: std::collections::BTreeMap<String, Vec<(f64, MeanStd)>>,
+) -> Vec<Series> {
     let mut labels: Vec<&str> = Vec::new();
     for r in recipe_runs {
         if !labels.contains(&r.spec.config.as_str()) {
@@ -233,19 +304,47 @@ fn ordered(recipe_runs: &[RunResult], map: std::collections::BTreeMap<String, Ve
     }
     labels
         .into_iter()
-        .filter_map(|l| map.get(l).map(|p| Series { label: l.to_string(), points: p.clone() }))
+        .filter_map(|l| {
+            map.get(l).map(|p| Series {
+                label: l.to_string(),
+                points: p.clone(),
+            })
+        })
         .collect()
 }
 
 /// Draws the recipe's plots into `out`; returns the files written.
-pub fn plots(recipe: &Recipe, records: &[Record], results: &[RunResult], out: &Path) -> Result<Vec<PathBuf>, RecipeError> {
+pub fn plots(
+    recipe: &Recipe,
+    records: &[Record],
+    results: &[RunResult],
+    out: &Path,
+) -> Result<Vec<PathBuf>, RecipeError> {
     let mut files = Vec::new();
-    let loss_log = matches!(recipe.kind, RecipeKind::LearningRate | RecipeKind::BatchSize | RecipeKind::Overfitting | RecipeKind::Optimizers);
+    let loss_log = matches!(
+        recipe.kind,
+        RecipeKind::LearningRate
+            | RecipeKind::BatchSize
+            | RecipeKind::Overfitting
+            | RecipeKind::Optimizers
+    );
     let charts = [
         ("train_loss", "train", "loss", "training loss", loss_log),
         ("valid_loss", "valid", "loss", "validation loss", loss_log),
-        ("valid_accuracy", "valid", "accuracy", "validation accuracy", false),
-        ("train_accuracy", "train", "accuracy", "training accuracy", false),
+        (
+            "valid_accuracy",
+            "valid",
+            "accuracy",
+            "validation accuracy",
+            false,
+        ),
+        (
+            "train_accuracy",
+            "train",
+            "accuracy",
+            "training accuracy",
+            false,
+        ),
     ];
     for (file, split, metric, y_label, log_y) in charts {
         // Epoch-level records only (iteration-level train loss is plotted separately).
@@ -272,13 +371,22 @@ pub fn plots(recipe: &Recipe, records: &[Record], results: &[RunResult], out: &P
         let mut series = Vec::new();
         for s in ordered(results, curves(records, "train", "wall_time")) {
             let losses = curves(records, "train", "loss");
-            let Some(loss) = losses.get(&s.label) else { continue };
+            let Some(loss) = losses.get(&s.label) else {
+                continue;
+            };
             let points = s
                 .points
                 .iter()
-                .filter_map(|(epoch, t)| loss.iter().find(|(e, _)| e == epoch).map(|(_, l)| (t.mean, *l)))
+                .filter_map(|(epoch, t)| {
+                    loss.iter()
+                        .find(|(e, _)| e == epoch)
+                        .map(|(_, l)| (t.mean, *l))
+                })
                 .collect();
-            series.push(Series { label: s.label.clone(), points });
+            series.push(Series {
+                label: s.label.clone(),
+                points,
+            });
         }
         let chart = Chart {
             title: format!("{}: training loss against wall time", recipe.title),
@@ -290,16 +398,33 @@ pub fn plots(recipe: &Recipe, records: &[Record], results: &[RunResult], out: &P
         files.extend(write_chart(&out.join("loss_vs_time"), &chart)?);
         // The first seed's loss at every iteration, against epochs (x = iteration / per-epoch).
         let mut series = Vec::new();
-        for r in results.iter().filter(|r| r.spec.seed == results[0].spec.seed) {
+        for r in results
+            .iter()
+            .filter(|r| r.spec.seed == results[0].spec.seed)
+        {
             let per = r.iterations_per_epoch.max(1) as f64;
             let points: Vec<(f64, MeanStd)> = r
                 .records
                 .iter()
-                .filter(|x| x.split == "train" && x.metric == "loss" && !is_epoch_record(x, &r.records))
-                .map(|x| (x.iteration as f64 / per, MeanStd { mean: x.value, std: 0.0, n: 1 }))
+                .filter(|x| {
+                    x.split == "train" && x.metric == "loss" && !is_epoch_record(x, &r.records)
+                })
+                .map(|x| {
+                    (
+                        x.iteration as f64 / per,
+                        MeanStd {
+                            mean: x.value,
+                            std: 0.0,
+                            n: 1,
+                        },
+                    )
+                })
                 .collect();
             if !points.is_empty() {
-                series.push(Series { label: r.spec.config.clone(), points: thin(points, 600) });
+                series.push(Series {
+                    label: r.spec.config.clone(),
+                    points: thin(points, 600),
+                });
             }
         }
         if !series.is_empty() {
@@ -316,7 +441,9 @@ pub fn plots(recipe: &Recipe, records: &[Record], results: &[RunResult], out: &P
     let bars: Vec<(String, MeanStd)> = ordered(results, {
         let mut m = std::collections::BTreeMap::new();
         for (c, v) in crate::metrics::final_values(records, "valid", "accuracy") {
-            if let Some(ms) = MeanStd::of(&v.into_iter().filter(|x| x.is_finite()).collect::<Vec<_>>()) {
+            if let Some(ms) =
+                MeanStd::of(&v.into_iter().filter(|x| x.is_finite()).collect::<Vec<_>>())
+            {
                 m.insert(c, vec![(0.0, ms)]);
             }
         }
@@ -326,7 +453,12 @@ pub fn plots(recipe: &Recipe, records: &[Record], results: &[RunResult], out: &P
     .map(|s| (s.label, s.points[0].1))
     .collect();
     if !bars.is_empty() {
-        files.extend(write_bars(&out.join("final_valid_accuracy"), &format!("{}: final validation accuracy", recipe.title), "validation accuracy", &bars)?);
+        files.extend(write_bars(
+            &out.join("final_valid_accuracy"),
+            &format!("{}: final validation accuracy", recipe.title),
+            "validation accuracy",
+            &bars,
+        )?);
     }
     Ok(files)
 }
@@ -334,7 +466,13 @@ pub fn plots(recipe: &Recipe, records: &[Record], results: &[RunResult], out: &P
 /// Whether a train-loss record is an epoch summary (taken at the epoch's last iteration, with
 /// an accuracy beside it) rather than a per-iteration value.
 fn is_epoch_record(r: &Record, all: &[Record]) -> bool {
-    all.iter().any(|a| a.run == r.run && a.epoch == r.epoch && a.iteration == r.iteration && a.split == "train" && a.metric == "accuracy")
+    all.iter().any(|a| {
+        a.run == r.run
+            && a.epoch == r.epoch
+            && a.iteration == r.iteration
+            && a.split == "train"
+            && a.metric == "accuracy"
+    })
 }
 
 /// At most `n` points, evenly spaced.
@@ -351,11 +489,20 @@ fn cell(m: &Option<MeanStd>) -> String {
 }
 
 /// The report: the claim, what the numbers show, the results table and the plots.
-pub fn markdown(recipe: &Recipe, summary: &Summary, plots: &[PathBuf], env: &Environment, out: &Path) -> String {
+pub fn markdown(
+    recipe: &Recipe,
+    summary: &Summary,
+    plots: &[PathBuf],
+    env: &Environment,
+    out: &Path,
+) -> String {
     let mut s = String::new();
     s.push_str(&format!("# {}\n\n", recipe.title));
     s.push_str(&format!("**Claim.** {}\n\n", recipe.claim));
-    s.push_str(&format!("**What the numbers show.** {}\n\n", summary.finding));
+    s.push_str(&format!(
+        "**What the numbers show.** {}\n\n",
+        summary.finding
+    ));
     s.push_str("## Results\n\nMean ± sample standard deviation over seeds; final values are at the last epoch.\n\n");
     s.push_str("| configuration | optimizer | batch | iterations/epoch | final train loss | final train accuracy | final valid loss | final valid accuracy | best valid accuracy | test accuracy | training time (s) | diverged |\n");
     s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -373,7 +520,11 @@ pub fn markdown(recipe: &Recipe, summary: &Summary, plots: &[PathBuf], env: &Env
             cell(&c.best_valid_accuracy),
             cell(&c.test_accuracy),
             c.wall_time.map_or("—".into(), |w| format!("{:.1}", w.mean)),
-            if c.diverged.is_empty() { "0".to_string() } else { format!("{} of {}", c.diverged.len(), c.runs) },
+            if c.diverged.is_empty() {
+                "0".to_string()
+            } else {
+                format!("{} of {}", c.diverged.len(), c.runs)
+            },
         ));
     }
     let diverged: Vec<&String> = summary.configs.iter().flat_map(|c| &c.diverged).collect();
@@ -384,7 +535,10 @@ pub fn markdown(recipe: &Recipe, summary: &Summary, plots: &[PathBuf], env: &Env
         }
     }
     s.push_str("\n## Plots\n\n");
-    for p in plots.iter().filter(|p| p.extension().is_some_and(|e| e == "png")) {
+    for p in plots
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+    {
         let rel = p.strip_prefix(out).unwrap_or(p).display().to_string();
         let name = rel.trim_end_matches(".png").replace('_', " ");
         s.push_str(&format!("![{name}]({rel})\n\n"));

@@ -79,7 +79,9 @@ pub fn run_one(
     let result_path = dir.join("result.json");
     if resume && result_path.exists() {
         if let Ok(done) = read_result(&result_path) {
-            if done.spec == *spec && !matches!(done.status, crate::train::RunStatus::Interrupted { .. }) {
+            if done.spec == *spec
+                && !matches!(done.status, crate::train::RunStatus::Interrupted { .. })
+            {
                 return Ok(done);
             }
         }
@@ -121,9 +123,17 @@ pub struct Outputs {
 }
 
 /// Writes a recipe's outputs from its runs' results.
-pub fn finish(recipe: &Recipe, results: &[RunResult], out: &Path, env: &Environment) -> Result<Outputs, RecipeError> {
+pub fn finish(
+    recipe: &Recipe,
+    results: &[RunResult],
+    out: &Path,
+    env: &Environment,
+) -> Result<Outputs, RecipeError> {
     std::fs::create_dir_all(out).map_err(|e| RecipeError::io(out, e))?;
-    let records: Vec<Record> = results.iter().flat_map(|r| r.records.iter().cloned()).collect();
+    let records: Vec<Record> = results
+        .iter()
+        .flat_map(|r| r.records.iter().cloned())
+        .collect();
     let metrics_csv = out.join("metrics.csv");
     write_csv(&metrics_csv, &records)?;
     let recipe_toml = toml::to_string_pretty(recipe).expect("recipes serialise");
@@ -132,12 +142,22 @@ pub fn finish(recipe: &Recipe, results: &[RunResult], out: &Path, env: &Environm
     write_atomic(&out.join("environment.json"), &env_json)?;
     let summary = Summary::new(recipe, results, &records);
     let summary_json = out.join("summary.json");
-    write_atomic(&summary_json, &serde_json::to_vec_pretty(&summary).expect("summary serialises"))?;
+    write_atomic(
+        &summary_json,
+        &serde_json::to_vec_pretty(&summary).expect("summary serialises"),
+    )?;
     let plots = crate::report::plots(recipe, &records, results, out)?;
     let report_md = out.join("report.md");
     let report = crate::report::markdown(recipe, &summary, &plots, env, out);
     write_atomic(&report_md, report.as_bytes())?;
-    Ok(Outputs { dir: out.to_path_buf(), metrics_csv, summary_json, report_md, plots, summary })
+    Ok(Outputs {
+        dir: out.to_path_buf(),
+        metrics_csv,
+        summary_json,
+        report_md,
+        plots,
+        summary,
+    })
 }
 
 /// Runs every run of `recipe` in this process, one after another, then writes the outputs.

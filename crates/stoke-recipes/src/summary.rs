@@ -85,7 +85,8 @@ impl Summary {
         let configs = labels
             .iter()
             .map(|label| {
-                let runs: Vec<&RunResult> = results.iter().filter(|r| &r.spec.config == label).collect();
+                let runs: Vec<&RunResult> =
+                    results.iter().filter(|r| &r.spec.config == label).collect();
                 let recs: Vec<&Record> = records.iter().filter(|r| &r.config == label).collect();
                 let first = runs[0];
                 let epoch_loss = crate::metrics::curves(
@@ -159,9 +160,20 @@ fn diverged_clause(configs: &[ConfigSummary]) -> String {
     let d: Vec<String> = configs
         .iter()
         .filter(|c| !c.diverged.is_empty())
-        .map(|c| format!("{} diverged in {} of {} runs", c.label, c.diverged.len(), c.runs))
+        .map(|c| {
+            format!(
+                "{} diverged in {} of {} runs",
+                c.label,
+                c.diverged.len(),
+                c.runs
+            )
+        })
         .collect();
-    if d.is_empty() { String::new() } else { format!(" {}.", d.join("; ")) }
+    if d.is_empty() {
+        String::new()
+    } else {
+        format!(" {}.", d.join("; "))
+    }
 }
 
 fn gap(c: &ConfigSummary) -> f64 {
@@ -186,7 +198,8 @@ pub fn finding(kind: RecipeKind, configs: &[ConfigSummary]) -> String {
                         c.batch_size,
                         c.iterations_per_epoch,
                         show(&c.final_train_loss),
-                        c.wall_time.map_or("n/a".into(), |w| format!("{:.1}", w.mean))
+                        c.wall_time
+                            .map_or("n/a".into(), |w| format!("{:.1}", w.mean))
                     )
                 })
                 .collect();
@@ -204,7 +217,10 @@ pub fn finding(kind: RecipeKind, configs: &[ConfigSummary]) -> String {
                 .min_by(|a, b| gap(a).total_cmp(&gap(b)))
                 .unwrap_or(best);
             let rise = |c: &ConfigSummary| match c.best_valid_loss_epoch {
-                Some(e) if e < c.epochs => format!(" (its validation loss was lowest at epoch {e} of {})", c.epochs),
+                Some(e) if e < c.epochs => format!(
+                    " (its validation loss was lowest at epoch {e} of {})",
+                    c.epochs
+                ),
                 _ => String::new(),
             };
             format!(
@@ -228,7 +244,11 @@ pub fn finding(kind: RecipeKind, configs: &[ConfigSummary]) -> String {
                     if c.diverged.len() == c.runs {
                         format!("{} diverged", c.label)
                     } else {
-                        format!("{} ended at train loss {}", c.label, show(&c.final_train_loss))
+                        format!(
+                            "{} ended at train loss {}",
+                            c.label,
+                            show(&c.final_train_loss)
+                        )
                     }
                 })
                 .collect();

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::store::ModuleRecord;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use stoke_optim::L2Regularizer;
@@ -118,7 +118,11 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 }
 
 /// Mean loss and accuracy of `model` (in eval mode) over `items`.
-pub fn evaluate(model: &TextClassifier, items: &std::sync::Arc<Vec<TextItem>>, device: &Device) -> (f64, f64) {
+pub fn evaluate(
+    model: &TextClassifier,
+    items: &std::sync::Arc<Vec<TextItem>>,
+    device: &Device,
+) -> (f64, f64) {
     if items.is_empty() {
         return (f64::NAN, f64::NAN);
     }
@@ -174,7 +178,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             if state.spec != *spec {
                 return Err(RecipeError::Checkpoint {
                     path: dir.join(STATE),
-                    message: "was written by a run with other settings; remove it or drop --resume".into(),
+                    message: "was written by a run with other settings; remove it or drop --resume"
+                        .into(),
                 });
             }
             let (m, o) = load_weights(dir, state.epoch, &config, &train_device)?;
@@ -193,7 +198,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         records.push(record(0, 0, "valid", "loss", vl));
         records.push(record(0, 0, "valid", "accuracy", va));
     }
-    opts.progress.started(spec, s.epochs * per_epoch, start_epoch * per_epoch);
+    opts.progress
+        .started(spec, s.epochs * per_epoch, start_epoch * per_epoch);
 
     let mut status = RunStatus::Completed;
     'epochs: for epoch in start_epoch + 1..=s.epochs {
@@ -226,7 +232,11 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                     iteration + 1,
                     epoch - 1
                 );
-                status = RunStatus::Diverged { epoch, iteration: i + 1, message };
+                status = RunStatus::Diverged {
+                    epoch,
+                    iteration: i + 1,
+                    message,
+                };
                 break 'epochs;
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -246,16 +256,40 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         wall_time += seconds;
         let (vl, va) = evaluate(&model, &data.valid, &device);
         let first = records.len();
-        records.push(record(epoch, iteration, "train", "loss", loss_sum / seen as f64));
-        records.push(record(epoch, iteration, "train", "accuracy", correct / seen as f64));
+        records.push(record(
+            epoch,
+            iteration,
+            "train",
+            "loss",
+            loss_sum / seen as f64,
+        ));
+        records.push(record(
+            epoch,
+            iteration,
+            "train",
+            "accuracy",
+            correct / seen as f64,
+        ));
         records.push(record(epoch, iteration, "valid", "loss", vl));
         records.push(record(epoch, iteration, "valid", "accuracy", va));
         records.push(record(epoch, iteration, "train", "lr", lr));
         records.push(record(epoch, iteration, "train", "wall_time", wall_time));
-        records.push(record(epoch, iteration, "train", "examples_per_sec", seen as f64 / seconds.max(1e-9)));
+        records.push(record(
+            epoch,
+            iteration,
+            "train",
+            "examples_per_sec",
+            seen as f64 / seconds.max(1e-9),
+        ));
         opts.progress.epoch(spec, epoch, &records[first..]);
         if let Some(dir) = &opts.checkpoint_dir {
-            let state = CheckpointState { epoch, iteration, wall_time, spec: spec.clone(), records: records.clone() };
+            let state = CheckpointState {
+                epoch,
+                iteration,
+                wall_time,
+                spec: spec.clone(),
+                records: records.clone(),
+            };
             write_checkpoint(dir, &model, &optim, &state)?;
         }
         if opts.stop_after_epoch == Some(epoch) && epoch < s.epochs {
@@ -276,7 +310,11 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         parameters,
         train_examples: n,
     };
-    Ok(Trained { model, config, result })
+    Ok(Trained {
+        model,
+        config,
+        result,
+    })
 }
 
 fn read_checkpoint(dir: &Path) -> Result<Option<CheckpointState>, RecipeError> {
@@ -287,7 +325,10 @@ fn read_checkpoint(dir: &Path) -> Result<Option<CheckpointState>, RecipeError> {
     let text = std::fs::read_to_string(&path).map_err(|e| RecipeError::io(&path, e))?;
     serde_json::from_str(&text)
         .map(Some)
-        .map_err(|e| RecipeError::Checkpoint { path, message: e.to_string() })
+        .map_err(|e| RecipeError::Checkpoint {
+            path,
+            message: e.to_string(),
+        })
 }
 
 fn load_weights(
@@ -301,12 +342,17 @@ fn load_weights(
         std::fs::read(&path).map_err(|e| RecipeError::io(&path, e))
     };
     let model_bytes = read(format!("model-{epoch}.bpk"))?;
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(model_bytes)).map_err(|e| {
-        RecipeError::Checkpoint { path: dir.to_path_buf(), message: e.to_string() }
-    })?;
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(model_bytes))
+        .map_err(|e| RecipeError::Checkpoint {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let model = config
         .try_init(device)
-        .map_err(|e| RecipeError::Checkpoint { path: dir.to_path_buf(), message: e.to_string() })?
+        .map_err(|e| RecipeError::Checkpoint {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?
         .load_record(record);
     let optim = burn::tensor::Bytes::from_bytes_vec(read(format!("optim-{epoch}.bpk"))?);
     Ok((model, optim))
@@ -322,15 +368,27 @@ fn write_checkpoint(
     state: &CheckpointState,
 ) -> Result<(), RecipeError> {
     std::fs::create_dir_all(dir).map_err(|e| RecipeError::io(dir, e))?;
-    let fail = |e: burn::store::RecordError| RecipeError::Checkpoint { path: dir.to_path_buf(), message: e.to_string() };
+    let fail = |e: burn::store::RecordError| RecipeError::Checkpoint {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    };
     let model_bytes = model.clone().into_record().into_bytes().map_err(fail)?;
-    write_atomic(&dir.join(format!("model-{}.bpk", state.epoch)), &model_bytes)?;
+    write_atomic(
+        &dir.join(format!("model-{}.bpk", state.epoch)),
+        &model_bytes,
+    )?;
     let optim_bytes = optim.into_bytes().map_err(fail)?;
-    write_atomic(&dir.join(format!("optim-{}.bpk", state.epoch)), &optim_bytes)?;
+    write_atomic(
+        &dir.join(format!("optim-{}.bpk", state.epoch)),
+        &optim_bytes,
+    )?;
     let json = serde_json::to_vec(state).expect("state serialises");
     write_atomic(&dir.join(STATE), &json)?;
     if state.epoch > 1 {
-        for name in [format!("model-{}.bpk", state.epoch - 1), format!("optim-{}.bpk", state.epoch - 1)] {
+        for name in [
+            format!("model-{}.bpk", state.epoch - 1),
+            format!("optim-{}.bpk", state.epoch - 1),
+        ] {
             let _ = std::fs::remove_file(dir.join(name));
         }
     }

@@ -50,9 +50,13 @@ fn dir(name: &str) -> PathBuf {
 fn weights(m: &stoke_text::model::TextClassifier) -> Vec<u32> {
     struct Collect(Vec<u32>);
     impl burn::module::ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<D>>) {
+        fn visit_float<const D: usize>(
+            &mut self,
+            p: &burn::module::Param<burn::tensor::Tensor<D>>,
+        ) {
             let d = p.val().into_data().convert::<f32>();
-            self.0.extend(d.as_slice::<f32>().unwrap().iter().map(|x| x.to_bits()));
+            self.0
+                .extend(d.as_slice::<f32>().unwrap().iter().map(|x| x.to_bits()));
         }
     }
     let mut c = Collect(Vec::new());
@@ -74,22 +78,78 @@ fn resuming_an_interrupted_run_ends_with_the_same_weights() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = spec(OptimizerSpec::new("adam", 0.01), 4);
     let data = prepare(&s.settings).unwrap();
-    let straight = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: None, resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
+    let straight = train(
+        &s,
+        &data,
+        &TrainOptions {
+            device: cpu(),
+            checkpoint_dir: None,
+            resume: false,
+            stop_after_epoch: None,
+            progress: &Silent,
+        },
+    )
+    .unwrap();
 
     let ck = dir("resume");
-    let first = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: Some(ck.clone()), resume: false, stop_after_epoch: Some(2), progress: &Silent }).unwrap();
+    let first = train(
+        &s,
+        &data,
+        &TrainOptions {
+            device: cpu(),
+            checkpoint_dir: Some(ck.clone()),
+            resume: false,
+            stop_after_epoch: Some(2),
+            progress: &Silent,
+        },
+    )
+    .unwrap();
     assert_eq!(first.result.status, RunStatus::Interrupted { epoch: 2 });
-    assert_ne!(weights(&first.model), weights(&straight.model), "stopped half-way");
-    let resumed = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: Some(ck.clone()), resume: true, stop_after_epoch: None, progress: &Silent }).unwrap();
+    assert_ne!(
+        weights(&first.model),
+        weights(&straight.model),
+        "stopped half-way"
+    );
+    let resumed = train(
+        &s,
+        &data,
+        &TrainOptions {
+            device: cpu(),
+            checkpoint_dir: Some(ck.clone()),
+            resume: true,
+            stop_after_epoch: None,
+            progress: &Silent,
+        },
+    )
+    .unwrap();
     assert_eq!(resumed.result.status, RunStatus::Completed);
-    assert_eq!(weights(&resumed.model), weights(&straight.model), "resumed run must end with identical weights");
+    assert_eq!(
+        weights(&resumed.model),
+        weights(&straight.model),
+        "resumed run must end with identical weights"
+    );
     let values = |r: &stoke_recipes::train::RunResult| -> Vec<(String, u64)> {
-        r.records.iter().filter(|x| x.metric != "wall_time" && x.metric != "examples_per_sec").map(|x| (format!("{} {} {}", x.epoch, x.split, x.metric), x.value.to_bits())).collect()
+        r.records
+            .iter()
+            .filter(|x| x.metric != "wall_time" && x.metric != "examples_per_sec")
+            .map(|x| {
+                (
+                    format!("{} {} {}", x.epoch, x.split, x.metric),
+                    x.value.to_bits(),
+                )
+            })
+            .collect()
     };
     assert_eq!(values(&resumed.result), values(&straight.result));
     // Only the last checkpoint is kept, and no temporary files are left behind.
-    let names: Vec<String> = std::fs::read_dir(&ck).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert!(names.contains(&"model-4.bpk".to_string()) && !names.contains(&"model-3.bpk".to_string()), "{names:?}");
+    let names: Vec<String> = std::fs::read_dir(&ck)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"model-4.bpk".to_string()) && !names.contains(&"model-3.bpk".to_string()),
+        "{names:?}"
+    );
     assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
 }
 
@@ -98,13 +158,41 @@ fn same_seed_same_numbers() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = spec(OptimizerSpec::new("momentum", 0.05), 2);
     let data = prepare(&s.settings).unwrap();
-    let run = || train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: None, resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
+    let run = || {
+        train(
+            &s,
+            &data,
+            &TrainOptions {
+                device: cpu(),
+                checkpoint_dir: None,
+                resume: false,
+                stop_after_epoch: None,
+                progress: &Silent,
+            },
+        )
+        .unwrap()
+    };
     let (a, b) = (run(), run());
     assert_eq!(weights(&a.model), weights(&b.model));
     let mut other = s.clone();
     other.seed = 6;
-    let c = train(&other, &data, &TrainOptions { device: cpu(), checkpoint_dir: None, resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
-    assert_ne!(weights(&a.model), weights(&c.model), "another seed gives other weights");
+    let c = train(
+        &other,
+        &data,
+        &TrainOptions {
+            device: cpu(),
+            checkpoint_dir: None,
+            resume: false,
+            stop_after_epoch: None,
+            progress: &Silent,
+        },
+    )
+    .unwrap();
+    assert_ne!(
+        weights(&a.model),
+        weights(&c.model),
+        "another seed gives other weights"
+    );
 }
 
 #[test]
@@ -116,15 +204,43 @@ fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint(
     s.settings.model.insert("batch_norm".into(), false.into());
     let data = prepare(&s.settings).unwrap();
     let ck = dir("diverge");
-    let r = train(&s, &data, &TrainOptions { device: cpu(), checkpoint_dir: Some(ck.clone()), resume: false, stop_after_epoch: None, progress: &Silent }).unwrap();
-    let RunStatus::Diverged { epoch, iteration, message } = &r.result.status else {
+    let r = train(
+        &s,
+        &data,
+        &TrainOptions {
+            device: cpu(),
+            checkpoint_dir: Some(ck.clone()),
+            resume: false,
+            stop_after_epoch: None,
+            progress: &Silent,
+        },
+    )
+    .unwrap();
+    let RunStatus::Diverged {
+        epoch,
+        iteration,
+        message,
+    } = &r.result.status
+    else {
         panic!("expected divergence, got {:?}", r.result.status);
     };
-    assert!(message.contains(&format!("epoch {epoch}")) && message.contains(&format!("iteration {iteration}")), "{message}");
+    assert!(
+        message.contains(&format!("epoch {epoch}"))
+            && message.contains(&format!("iteration {iteration}")),
+        "{message}"
+    );
     assert!(*epoch <= 5 && *iteration >= 1);
     if *epoch > 1 {
-        let state: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.join("state.json")).unwrap()).unwrap();
-        assert_eq!(state["epoch"].as_u64().unwrap() as usize, epoch - 1, "last good checkpoint kept");
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(ck.join("state.json")).unwrap()).unwrap();
+        assert_eq!(
+            state["epoch"].as_u64().unwrap() as usize,
+            epoch - 1,
+            "last good checkpoint kept"
+        );
     }
-    assert!(r.result.records.iter().all(|x| x.split != "test"), "no test score for a diverged run");
+    assert!(
+        r.result.records.iter().all(|x| x.split != "test"),
+        "no test score for a diverged run"
+    );
 }

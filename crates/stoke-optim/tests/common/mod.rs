@@ -48,7 +48,10 @@ pub fn config<C: serde::Serialize + serde::de::DeserializeOwned>(
 ) -> C {
     let mut value = serde_json::to_value(defaults).unwrap();
     for (k, v) in overrides.as_object().unwrap() {
-        assert!(value.get(k).is_some(), "fixture field {k} is not a config field");
+        assert!(
+            value.get(k).is_some(),
+            "fixture field {k} is not a config field"
+        );
         value[k] = v.clone();
     }
     serde_json::from_value(value).unwrap()
