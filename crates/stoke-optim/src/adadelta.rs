@@ -20,7 +20,7 @@
 //! | learning rate | `lr` (1.0) | `learning_rate` (0.001) |
 
 use burn::config::Config;
-use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
@@ -49,29 +49,6 @@ impl AdaDeltaConfig {
         r.positive("epsilon", self.epsilon)?;
         r.non_negative("weight_decay", self.weight_decay)
     }
-
-    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
-    pub fn try_build(&self) -> Result<AdaDelta, ConfigError> {
-        self.validate()?;
-        Ok(AdaDelta {
-            config: self.clone(),
-        })
-    }
-
-    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn build(&self) -> AdaDelta {
-        self.try_build().unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
-    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
-        Ok(self.try_build()?.into())
-    }
-
-    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn init(&self) -> ModuleOptimizer {
-        self.build().into()
-    }
 }
 
 /// AdaDelta; see the [module docs](self) for the equations.
@@ -80,12 +57,7 @@ pub struct AdaDelta {
     config: AdaDeltaConfig,
 }
 
-impl AdaDelta {
-    /// The validated configuration.
-    pub fn config(&self) -> &AdaDeltaConfig {
-        &self.config
-    }
-}
+crate::constructors!(AdaDeltaConfig, AdaDelta);
 
 /// The two running averages of one parameter.
 #[derive(Clone, Debug)]

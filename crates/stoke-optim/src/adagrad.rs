@@ -21,7 +21,7 @@
 //! | `weight_decay` (coupled L2) | `weight_decay` | — |
 
 use burn::config::Config;
-use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
@@ -73,29 +73,6 @@ impl AdaGradConfig {
         r.non_negative("lr_decay", self.lr_decay)?;
         r.non_negative("weight_decay", self.weight_decay)
     }
-
-    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
-    pub fn try_build(&self) -> Result<AdaGrad, ConfigError> {
-        self.validate()?;
-        Ok(AdaGrad {
-            config: self.clone(),
-        })
-    }
-
-    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn build(&self) -> AdaGrad {
-        self.try_build().unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
-    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
-        Ok(self.try_build()?.into())
-    }
-
-    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn init(&self) -> ModuleOptimizer {
-        self.build().into()
-    }
 }
 
 /// AdaGrad; see the [module docs](self) for the equations.
@@ -104,12 +81,7 @@ pub struct AdaGrad {
     config: AdaGradConfig,
 }
 
-impl AdaGrad {
-    /// The validated configuration.
-    pub fn config(&self) -> &AdaGradConfig {
-        &self.config
-    }
-}
+crate::constructors!(AdaGradConfig, AdaGrad);
 
 /// The accumulated squared gradients of one parameter.
 #[derive(Clone, Debug)]

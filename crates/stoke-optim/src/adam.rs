@@ -26,7 +26,7 @@
 //! Burn's own `AdamConfig` defaults to ε = 1e-5.
 
 use burn::config::Config;
-use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
@@ -72,29 +72,6 @@ impl AdamConfig {
         r.positive("epsilon", self.epsilon)?;
         r.non_negative("weight_decay", self.weight_decay)
     }
-
-    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
-    pub fn try_build(&self) -> Result<Adam, ConfigError> {
-        self.validate()?;
-        Ok(Adam {
-            config: self.clone(),
-        })
-    }
-
-    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn build(&self) -> Adam {
-        self.try_build().unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
-    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
-        Ok(self.try_build()?.into())
-    }
-
-    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn init(&self) -> ModuleOptimizer {
-        self.build().into()
-    }
 }
 
 /// Adam / AdamW; see the [module docs](self) for the equations.
@@ -103,12 +80,7 @@ pub struct Adam {
     config: AdamConfig,
 }
 
-impl Adam {
-    /// The validated configuration.
-    pub fn config(&self) -> &AdamConfig {
-        &self.config
-    }
-}
+crate::constructors!(AdamConfig, Adam);
 
 /// The moments of one parameter.
 #[derive(Clone, Debug)]

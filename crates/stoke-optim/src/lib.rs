@@ -34,6 +34,48 @@
 //! by step against PyTorch's `torch.optim` on recorded trajectories (`tests/torch_parity.rs`), and
 //! its state saves and restores exactly (`tests/state.rs`).
 
+/// The constructors every optimizer config shares: `try_build`/`build` (the bare optimizer, for
+/// `ModuleOptimizer::with_group`) and `try_init`/`init` (a whole-module `ModuleOptimizer`), all
+/// gated by the config's own `validate`; and the optimizer's `config()` accessor.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! constructors {
+    ($config:ident, $optim:ident) => {
+        impl $config {
+            /// The bare optimizer, for `ModuleOptimizer::with_group`, or the first rule it breaks.
+            pub fn try_build(&self) -> Result<$optim, $crate::ConfigError> {
+                self.validate()?;
+                Ok($optim {
+                    config: self.clone(),
+                })
+            }
+
+            /// The bare optimizer. Panics with the `ConfigError` message on an invalid config.
+            pub fn build(&self) -> $optim {
+                self.try_build().unwrap_or_else(|e| panic!("{e}"))
+            }
+
+            /// A `ModuleOptimizer` that updates every parameter of a module, or the first rule
+            /// broken.
+            pub fn try_init(&self) -> Result<burn::optim::ModuleOptimizer, $crate::ConfigError> {
+                Ok(self.try_build()?.into())
+            }
+
+            /// A `ModuleOptimizer`. Panics with the `ConfigError` message on an invalid config.
+            pub fn init(&self) -> burn::optim::ModuleOptimizer {
+                self.build().into()
+            }
+        }
+
+        impl $optim {
+            /// The validated configuration.
+            pub fn config(&self) -> &$config {
+                &self.config
+            }
+        }
+    };
+}
+
 mod adadelta;
 mod adagrad;
 mod adam;

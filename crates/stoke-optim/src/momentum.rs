@@ -23,7 +23,7 @@
 //! | `weight_decay` (coupled L2) | `weight_decay` | — (use a regularizer) |
 
 use burn::config::Config;
-use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
@@ -75,29 +75,6 @@ impl MomentumConfig {
             "Nesterov momentum needs dampening = 0",
         )
     }
-
-    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
-    pub fn try_build(&self) -> Result<Momentum, ConfigError> {
-        self.validate()?;
-        Ok(Momentum {
-            config: self.clone(),
-        })
-    }
-
-    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn build(&self) -> Momentum {
-        self.try_build().unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
-    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
-        Ok(self.try_build()?.into())
-    }
-
-    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn init(&self) -> ModuleOptimizer {
-        self.build().into()
-    }
 }
 
 /// Gradient descent with momentum; see the [module docs](self) for the equations.
@@ -106,12 +83,7 @@ pub struct Momentum {
     config: MomentumConfig,
 }
 
-impl Momentum {
-    /// The validated configuration.
-    pub fn config(&self) -> &MomentumConfig {
-        &self.config
-    }
-}
+crate::constructors!(MomentumConfig, Momentum);
 
 /// The velocity `v` of one parameter.
 #[derive(Clone, Debug)]

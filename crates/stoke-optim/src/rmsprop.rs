@@ -23,7 +23,7 @@
 //! `RmsPropConfig` defaults to momentum 0.9 and ε = 1e-5 outside the root.
 
 use burn::config::Config;
-use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
+use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
@@ -78,29 +78,6 @@ impl RmsPropConfig {
         r.unit_interval("momentum", self.momentum)?;
         r.non_negative("weight_decay", self.weight_decay)
     }
-
-    /// The bare optimizer, for [`ModuleOptimizer::with_group`], or the first rule it breaks.
-    pub fn try_build(&self) -> Result<RmsProp, ConfigError> {
-        self.validate()?;
-        Ok(RmsProp {
-            config: self.clone(),
-        })
-    }
-
-    /// The bare optimizer. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn build(&self) -> RmsProp {
-        self.try_build().unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// A [`ModuleOptimizer`] that updates every parameter of a module, or the first rule broken.
-    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
-        Ok(self.try_build()?.into())
-    }
-
-    /// A [`ModuleOptimizer`]. Panics with the [`ConfigError`] message on an invalid config.
-    pub fn init(&self) -> ModuleOptimizer {
-        self.build().into()
-    }
 }
 
 /// RMSProp; see the [module docs](self) for the equations.
@@ -109,12 +86,7 @@ pub struct RmsProp {
     config: RmsPropConfig,
 }
 
-impl RmsProp {
-    /// The validated configuration.
-    pub fn config(&self) -> &RmsPropConfig {
-        &self.config
-    }
-}
+crate::constructors!(RmsPropConfig, RmsProp);
 
 /// Running averages of one parameter.
 #[derive(Clone, Debug)]
