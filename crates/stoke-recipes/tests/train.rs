@@ -69,6 +69,21 @@ fn weights(m: &stoke_text::model::TextClassifier) -> Vec<u32> {
 /// would interleave their draws, so these tests train one at a time.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Training on the CPU backend, silently, with optional checkpoints, resume and a stop epoch.
+fn options(
+    checkpoint_dir: Option<PathBuf>,
+    resume: bool,
+    stop_after_epoch: Option<usize>,
+) -> TrainOptions<'static> {
+    TrainOptions {
+        device: cpu(),
+        checkpoint_dir,
+        resume,
+        stop_after_epoch,
+        progress: &Silent,
+    }
+}
+
 fn cpu() -> burn::tensor::Device {
     Backend::default_cpu().unwrap().device().unwrap()
 }
@@ -78,50 +93,17 @@ fn resuming_an_interrupted_run_ends_with_the_same_weights() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = spec(OptimizerSpec::new("adam", 0.01), 4);
     let data = prepare(&s.settings).unwrap();
-    let straight = train(
-        &s,
-        &data,
-        &TrainOptions {
-            device: cpu(),
-            checkpoint_dir: None,
-            resume: false,
-            stop_after_epoch: None,
-            progress: &Silent,
-        },
-    )
-    .unwrap();
+    let straight = train(&s, &data, &options(None, false, None)).unwrap();
 
     let ck = dir("resume");
-    let first = train(
-        &s,
-        &data,
-        &TrainOptions {
-            device: cpu(),
-            checkpoint_dir: Some(ck.clone()),
-            resume: false,
-            stop_after_epoch: Some(2),
-            progress: &Silent,
-        },
-    )
-    .unwrap();
+    let first = train(&s, &data, &options(Some(ck.clone()), false, Some(2))).unwrap();
     assert_eq!(first.result.status, RunStatus::Interrupted { epoch: 2 });
     assert_ne!(
         weights(&first.model),
         weights(&straight.model),
         "stopped half-way"
     );
-    let resumed = train(
-        &s,
-        &data,
-        &TrainOptions {
-            device: cpu(),
-            checkpoint_dir: Some(ck.clone()),
-            resume: true,
-            stop_after_epoch: None,
-            progress: &Silent,
-        },
-    )
-    .unwrap();
+    let resumed = train(&s, &data, &options(Some(ck.clone()), true, None)).unwrap();
     assert_eq!(resumed.result.status, RunStatus::Completed);
     assert_eq!(
         weights(&resumed.model),
@@ -158,36 +140,12 @@ fn same_seed_same_numbers() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = spec(OptimizerSpec::new("momentum", 0.05), 2);
     let data = prepare(&s.settings).unwrap();
-    let run = || {
-        train(
-            &s,
-            &data,
-            &TrainOptions {
-                device: cpu(),
-                checkpoint_dir: None,
-                resume: false,
-                stop_after_epoch: None,
-                progress: &Silent,
-            },
-        )
-        .unwrap()
-    };
+    let run = || train(&s, &data, &options(None, false, None)).unwrap();
     let (a, b) = (run(), run());
     assert_eq!(weights(&a.model), weights(&b.model));
     let mut other = s.clone();
     other.seed = 6;
-    let c = train(
-        &other,
-        &data,
-        &TrainOptions {
-            device: cpu(),
-            checkpoint_dir: None,
-            resume: false,
-            stop_after_epoch: None,
-            progress: &Silent,
-        },
-    )
-    .unwrap();
+    let c = train(&other, &data, &options(None, false, None)).unwrap();
     assert_ne!(
         weights(&a.model),
         weights(&c.model),
@@ -204,18 +162,7 @@ fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint(
     s.settings.model.insert("batch_norm".into(), false.into());
     let data = prepare(&s.settings).unwrap();
     let ck = dir("diverge");
-    let r = train(
-        &s,
-        &data,
-        &TrainOptions {
-            device: cpu(),
-            checkpoint_dir: Some(ck.clone()),
-            resume: false,
-            stop_after_epoch: None,
-            progress: &Silent,
-        },
-    )
-    .unwrap();
+    let r = train(&s, &data, &options(Some(ck.clone()), false, None)).unwrap();
     let RunStatus::Diverged {
         epoch,
         iteration,
