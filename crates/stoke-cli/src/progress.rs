@@ -46,11 +46,6 @@ impl Bars {
         }
     }
 
-    /// Marks a run as done without training it (e.g. resumed from a finished result).
-    pub fn skip(&self, iterations: u64) {
-        self.total.inc(iterations);
-    }
-
     /// Ends the display.
     pub fn finish(&self) {
         self.total.finish_and_clear();

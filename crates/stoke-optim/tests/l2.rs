@@ -43,7 +43,7 @@ fn data(device: &Device) -> (Tensor<2>, Tensor<2>) {
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec().unwrap()
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
 fn sum_sq<const D: usize>(t: Tensor<D>) -> f64 {

@@ -82,111 +82,81 @@ where
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(72);
-    let style = |s: &Series, i: usize| (s.label.clone(), colour(i));
     if chart.log_y {
         let (lo, hi) = (y0 * 0.8, y1 * 1.25);
         let mut c = builder
             .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
             .map_err(|e| e.to_string())?;
-        c.configure_mesh()
-            .x_desc(chart.x_label)
-            .y_desc(chart.y_label)
-            .label_style(("sans-serif", 16))
-            .axis_desc_style(("sans-serif", 18))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (i, s) in chart.series.iter().enumerate() {
-            let (label, col) = style(s, i);
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .map(|(x, m)| (*x, m.mean))
-                .filter(|(_, y)| finite(*y))
-                .collect();
-            let band: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .filter(|(_, m)| finite(m.mean - m.std) && m.n > 1)
-                .map(|(x, m)| (*x, m.mean + m.std))
-                .chain(
-                    s.points
-                        .iter()
-                        .rev()
-                        .filter(|(_, m)| finite(m.mean - m.std) && m.n > 1)
-                        .map(|(x, m)| (*x, m.mean - m.std)),
-                )
-                .collect();
-            if band.len() > 2 {
-                c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))
-                    .map_err(|e| e.to_string())?;
-            }
-            c.draw_series(LineSeries::new(pts, col.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3))
-                });
-        }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_body(&mut c, chart, &finite, SeriesLabelPosition::UpperRight)?;
     } else {
         let pad = ((y1 - y0) * 0.05).max(1e-6);
         let mut c = builder
             .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
             .map_err(|e| e.to_string())?;
-        c.configure_mesh()
-            .x_desc(chart.x_label)
-            .y_desc(chart.y_label)
-            .label_style(("sans-serif", 16))
-            .axis_desc_style(("sans-serif", 18))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (i, s) in chart.series.iter().enumerate() {
-            let (label, col) = style(s, i);
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .map(|(x, m)| (*x, m.mean))
-                .filter(|(_, y)| finite(*y))
-                .collect();
-            let band: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .filter(|(_, m)| m.n > 1 && m.mean.is_finite())
-                .map(|(x, m)| (*x, m.mean + m.std))
-                .chain(
-                    s.points
-                        .iter()
-                        .rev()
-                        .filter(|(_, m)| m.n > 1 && m.mean.is_finite())
-                        .map(|(x, m)| (*x, m.mean - m.std)),
-                )
-                .collect();
-            if band.len() > 2 {
-                c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))
-                    .map_err(|e| e.to_string())?;
-            }
-            c.draw_series(LineSeries::new(pts, col.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3))
-                });
-        }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_body(&mut c, chart, &finite, SeriesLabelPosition::LowerRight)?;
     }
     area.present().map_err(|e| e.to_string())
+}
+
+/// Mesh, one line per configuration with its mean ± std band, and the legend — on a linear or a
+/// logarithmic y axis.
+fn draw_body<'a, DB, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    chart: &Chart,
+    finite: &dyn Fn(f64) -> bool,
+    legend: SeriesLabelPosition,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    c.configure_mesh()
+        .x_desc(chart.x_label)
+        .y_desc(chart.y_label)
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (i, s) in chart.series.iter().enumerate() {
+        let col = colour(i);
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .map(|(x, m)| (*x, m.mean))
+            .filter(|(_, y)| finite(*y))
+            .collect();
+        let banded = |m: &MeanStd| m.n > 1 && finite(m.mean - m.std);
+        let band: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|(_, m)| banded(m))
+            .map(|(x, m)| (*x, m.mean + m.std))
+            .chain(
+                s.points
+                    .iter()
+                    .rev()
+                    .filter(|(_, m)| banded(m))
+                    .map(|(x, m)| (*x, m.mean - m.std)),
+            )
+            .collect();
+        if band.len() > 2 {
+            c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))
+                .map_err(|e| e.to_string())?;
+        }
+        c.draw_series(LineSeries::new(pts, col.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(s.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
+    }
+    c.configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .position(legend)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 fn draw_bars<DB: DrawingBackend>(
