@@ -24,6 +24,7 @@ use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
+use crate::host::{Lanes, on_host, update};
 use crate::rmsprop::ema;
 use crate::state::{put, take};
 
@@ -55,6 +56,7 @@ impl AdaDeltaConfig {
 #[derive(Clone, Debug)]
 pub struct AdaDelta {
     config: AdaDeltaConfig,
+    fused: bool,
 }
 
 crate::constructors!(AdaDeltaConfig, AdaDelta);
@@ -82,16 +84,15 @@ impl<const D: usize> RecordState for AdaDeltaState<D> {
     }
 }
 
-impl Optimizer for AdaDelta {
-    type State<const D: usize> = AdaDeltaState<D>;
-
-    fn step<const D: usize>(
+impl AdaDelta {
+    /// The tensor-op form of the step, for every device.
+    fn step_tensors<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         mut g: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        state: Option<AdaDeltaState<D>>,
+    ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
         let c = &self.config;
         if c.weight_decay != 0.0 {
             // g ← g + wd·w
@@ -121,6 +122,70 @@ impl Optimizer for AdaDelta {
                 acc_delta,
             }),
         )
+    }
+
+    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
+    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
+    /// A zero `E[g²]` gives the tensor path's first step exactly.
+    fn step_host<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<AdaDeltaState<D>>,
+    ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
+        let c = &self.config;
+        let (square_avg, acc_delta) = match state {
+            Some(s) => (s.square_avg, s.acc_delta),
+            None => (w.zeros_like(), w.zeros_like()),
+        };
+        let wd = (c.weight_decay != 0.0).then_some(c.weight_decay as f32);
+        let (rho, keep) = (c.rho as f32, (1.0 - c.rho) as f32);
+        let (eps, eta) = (c.epsilon as f32, lr as f32);
+        let (w, mut buffers) = update(w, g, vec![square_avg, acc_delta], |l: Lanes<'_>| {
+            let n = l.w.len();
+            let [e, a, _] = l.s;
+            let (w, g, e, a) = (&mut l.w[..n], &l.g[..n], &mut e[..n], &mut a[..n]);
+            for i in 0..n {
+                let gi = match wd {
+                    Some(wd) => g[i] + w[i] * wd,
+                    None => g[i],
+                };
+                // E[g²] ← ρ·E[g²] + (1−ρ)·g²
+                let ei = e[i] * rho + (gi * gi) * keep;
+                e[i] = ei;
+                // Δ = √(E[Δx²] + ε) / √(E[g²] + ε) · g;  E[Δx²] ← ρ·E[Δx²] + (1−ρ)·Δ²
+                let delta = ((a[i] + eps).sqrt() / (ei + eps).sqrt()) * gi;
+                a[i] = a[i] * rho + (delta * delta) * keep;
+                // w ← w − η·Δ
+                w[i] = w[i] - delta * eta;
+            }
+        });
+        let acc_delta = buffers.pop().expect("E[Δx²]");
+        let square_avg = buffers.pop().expect("E[g²]");
+        let state = AdaDeltaState {
+            square_avg,
+            acc_delta,
+        };
+        (w, Some(state))
+    }
+}
+
+impl Optimizer for AdaDelta {
+    type State<const D: usize> = AdaDeltaState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if self.fused && on_host(&w) {
+            self.step_host(lr, w, g, state)
+        } else {
+            self.step_tensors(lr, w, g, state)
+        }
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

@@ -26,6 +26,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
 use crate::forms::EpsilonPlacement;
+use crate::host::{Lanes, on_host, update};
 use crate::state::{put, put_step, take, take_step};
 
 /// Configuration of [`AdaGrad`].
@@ -79,6 +80,7 @@ impl AdaGradConfig {
 #[derive(Clone, Debug)]
 pub struct AdaGrad {
     config: AdaGradConfig,
+    fused: bool,
 }
 
 crate::constructors!(AdaGradConfig, AdaGrad);
@@ -106,16 +108,15 @@ impl<const D: usize> RecordState for AdaGradState<D> {
     }
 }
 
-impl Optimizer for AdaGrad {
-    type State<const D: usize> = AdaGradState<D>;
-
-    fn step<const D: usize>(
+impl AdaGrad {
+    /// The tensor-op form of the step, for every device.
+    fn step_tensors<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         mut g: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        state: Option<AdaGradState<D>>,
+    ) -> (Tensor<D>, Option<AdaGradState<D>>) {
         let c = &self.config;
         if c.weight_decay != 0.0 {
             // g ← g + wd·w
@@ -127,12 +128,75 @@ impl Optimizer for AdaGrad {
         };
         // S ← S + g²
         let sum = sum.add(g.clone().square());
-        // ηₜ = η / (1 + (t−1)·lr_decay)
-        let lr_t = lr / (1.0 + (step - 1) as f64 * c.lr_decay);
+        let lr_t = self.decayed(lr, step);
         // w ← w − ηₜ·g / √(S + ε)   or   w − ηₜ·g / (√S + ε)
         let denominator = c.epsilon_placement.denominator(sum.clone(), c.epsilon);
         let w = w.sub(g.div(denominator).mul_scalar(lr_t));
         (w, Some(AdaGradState { sum, step }))
+    }
+
+    /// ηₜ = η / (1 + (t−1)·lr_decay)
+    fn decayed(&self, lr: LearningRate, step: u64) -> f64 {
+        lr / (1.0 + (step - 1) as f64 * self.config.lr_decay)
+    }
+
+    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
+    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
+    fn step_host<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<AdaGradState<D>>,
+    ) -> (Tensor<D>, Option<AdaGradState<D>>) {
+        let c = &self.config;
+        let (sum, step) = match state {
+            Some(s) => (s.sum, s.step + 1),
+            None => (w.zeros_like().add_scalar(c.initial_accumulator), 1),
+        };
+        let wd = (c.weight_decay != 0.0).then_some(c.weight_decay as f32);
+        let (eps, eta) = (c.epsilon as f32, self.decayed(lr, step) as f32);
+        let inside = c.epsilon_placement == EpsilonPlacement::InsideSqrt;
+        let (w, mut sum) = update(w, g, vec![sum], |l: Lanes<'_>| {
+            let n = l.w.len();
+            let [s, _, _] = l.s;
+            let (w, g, s) = (&mut l.w[..n], &l.g[..n], &mut s[..n]);
+            for i in 0..n {
+                let gi = match wd {
+                    Some(wd) => g[i] + w[i] * wd,
+                    None => g[i],
+                };
+                // S ← S + g²;  w ← w − ηₜ·g / √(S + ε)  or  w − ηₜ·g / (√S + ε)
+                let si = s[i] + gi * gi;
+                s[i] = si;
+                let den = if inside {
+                    (si + eps).sqrt()
+                } else {
+                    si.sqrt() + eps
+                };
+                w[i] = w[i] - (gi / den) * eta;
+            }
+        });
+        let sum = sum.pop().expect("S");
+        (w, Some(AdaGradState { sum, step }))
+    }
+}
+
+impl Optimizer for AdaGrad {
+    type State<const D: usize> = AdaGradState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if self.fused && on_host(&w) {
+            self.step_host(lr, w, g, state)
+        } else {
+            self.step_tensors(lr, w, g, state)
+        }
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

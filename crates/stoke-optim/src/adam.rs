@@ -30,6 +30,7 @@ use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
+use crate::host::{Lanes, on_host, update};
 use crate::rmsprop::ema;
 use crate::state::{move_opt, put, put_step, take, take_step};
 
@@ -78,6 +79,7 @@ impl AdamConfig {
 #[derive(Clone, Debug)]
 pub struct Adam {
     config: AdamConfig,
+    fused: bool,
 }
 
 crate::constructors!(AdamConfig, Adam);
@@ -115,16 +117,15 @@ impl<const D: usize> RecordState for AdamState<D> {
     }
 }
 
-impl Optimizer for Adam {
-    type State<const D: usize> = AdamState<D>;
-
-    fn step<const D: usize>(
+impl Adam {
+    /// The tensor-op form of the step, for every device.
+    fn step_tensors<const D: usize>(
         &self,
         lr: LearningRate,
         mut w: Tensor<D>,
         mut g: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        state: Option<AdamState<D>>,
+    ) -> (Tensor<D>, Option<AdamState<D>>) {
         let c = &self.config;
         if c.weight_decay != 0.0 {
             if c.decoupled_weight_decay {
@@ -152,13 +153,11 @@ impl Optimizer for Adam {
             Some(v_max) => v_max.max_pair(v.clone()),
             None => v.clone(),
         });
-        let t = step as i32;
-        let bias_1 = 1.0 - c.beta_1.powi(t);
-        let bias_2_sqrt = (1.0 - c.beta_2.powi(t)).sqrt();
+        let (bias_2_sqrt, step_size) = self.corrections(lr, step);
         // w ← w − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
         let second = v_max.clone().unwrap_or_else(|| v.clone());
         let denominator = second.sqrt().div_scalar(bias_2_sqrt).add_scalar(c.epsilon);
-        let w = w.sub(m.clone().div(denominator).mul_scalar(lr / bias_1));
+        let w = w.sub(m.clone().div(denominator).mul_scalar(step_size));
         let state = AdamState {
             exp_avg: m,
             exp_avg_sq: v,
@@ -166,6 +165,101 @@ impl Optimizer for Adam {
             step,
         };
         (w, Some(state))
+    }
+
+    /// `(√(1−β₂ᵗ), η/(1−β₁ᵗ))`, the bias corrections of step `t`.
+    fn corrections(&self, lr: LearningRate, step: u64) -> (f64, f64) {
+        let t = step as i32;
+        let bias_1 = 1.0 - self.config.beta_1.powi(t);
+        let bias_2_sqrt = (1.0 - self.config.beta_2.powi(t)).sqrt();
+        (bias_2_sqrt, lr / bias_1)
+    }
+
+    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
+    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
+    fn step_host<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<AdamState<D>>,
+    ) -> (Tensor<D>, Option<AdamState<D>>) {
+        let c = &self.config;
+        let zeros = || w.zeros_like();
+        // Zero moments give the same first step as the tensor path's `(1−β)·g`.
+        let (m, v, v_max, step) = match state {
+            Some(s) => (s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, s.step + 1),
+            None => (zeros(), zeros(), None, 1),
+        };
+        let v_max = c.amsgrad.then(|| v_max.unwrap_or_else(zeros));
+        let (bias_2_sqrt, step_size) = self.corrections(lr, step);
+        let decay = c.weight_decay != 0.0;
+        let coupled = (decay && !c.decoupled_weight_decay).then_some(c.weight_decay as f32);
+        let shrink =
+            (decay && c.decoupled_weight_decay).then_some((1.0 - lr * c.weight_decay) as f32);
+        let (b1, nb1) = (c.beta_1 as f32, (1.0 - c.beta_1) as f32);
+        let (b2, nb2) = (c.beta_2 as f32, (1.0 - c.beta_2) as f32);
+        let (bc2, eps, size) = (bias_2_sqrt as f32, c.epsilon as f32, step_size as f32);
+        let amsgrad = c.amsgrad;
+        let mut buffers = vec![m, v];
+        buffers.extend(v_max);
+        let (w, mut buffers) = update(w, g, buffers, |l: Lanes<'_>| {
+            let n = l.w.len();
+            let [m, v, v_max] = l.s;
+            let (w, g, m, v) = (&mut l.w[..n], &l.g[..n], &mut m[..n], &mut v[..n]);
+            let v_max = if amsgrad { &mut v_max[..n] } else { v_max };
+            for i in 0..n {
+                let mut gi = g[i];
+                let mut wi = w[i];
+                if let Some(wd) = coupled {
+                    gi = gi + wi * wd;
+                }
+                if let Some(k) = shrink {
+                    wi = wi * k;
+                }
+                let mi = m[i] * b1 + gi * nb1;
+                let vi = v[i] * b2 + (gi * gi) * nb2;
+                m[i] = mi;
+                v[i] = vi;
+                let second = if amsgrad {
+                    // max_pair: the new value only where the old one is lower
+                    let x = if v_max[i] < vi { vi } else { v_max[i] };
+                    v_max[i] = x;
+                    x
+                } else {
+                    vi
+                };
+                w[i] = wi - (mi / (second.sqrt() / bc2 + eps)) * size;
+            }
+        });
+        let max_exp_avg_sq = amsgrad.then(|| buffers.pop().expect("v̂"));
+        let exp_avg_sq = buffers.pop().expect("v");
+        let exp_avg = buffers.pop().expect("m");
+        let state = AdamState {
+            exp_avg,
+            exp_avg_sq,
+            max_exp_avg_sq,
+            step,
+        };
+        (w, Some(state))
+    }
+}
+
+impl Optimizer for Adam {
+    type State<const D: usize> = AdamState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if self.fused && on_host(&w) {
+            self.step_host(lr, w, g, state)
+        } else {
+            self.step_tensors(lr, w, g, state)
+        }
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

@@ -47,6 +47,7 @@ macro_rules! constructors {
                 self.validate()?;
                 Ok($optim {
                     config: self.clone(),
+                    fused: true,
                 })
             }
 
@@ -72,6 +73,19 @@ macro_rules! constructors {
             pub fn config(&self) -> &$config {
                 &self.config
             }
+
+            /// Whether steps on a CPU backend (Flex, NdArray) run as one in-place pass over the
+            /// raw buffers (the default; see `host.rs`) instead of as tensor ops. Both give the
+            /// same bits; `false` is for comparing the two.
+            pub fn with_fused(mut self, fused: bool) -> Self {
+                self.fused = fused;
+                self
+            }
+
+            /// Whether the CPU fast path is on (see [`with_fused`](Self::with_fused)).
+            pub fn fused(&self) -> bool {
+                self.fused
+            }
         }
     };
 }
@@ -82,6 +96,7 @@ mod adam;
 pub mod device;
 mod error;
 mod forms;
+mod host;
 mod l2;
 mod momentum;
 mod rmsprop;

@@ -28,6 +28,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
 use crate::forms::MomentumForm;
+use crate::host::{Lanes, on_host, update};
 use crate::state::{put, take};
 
 /// Configuration of [`Momentum`].
@@ -81,6 +82,7 @@ impl MomentumConfig {
 #[derive(Clone, Debug)]
 pub struct Momentum {
     config: MomentumConfig,
+    fused: bool,
 }
 
 crate::constructors!(MomentumConfig, Momentum);
@@ -105,16 +107,15 @@ impl<const D: usize> RecordState for MomentumState<D> {
     }
 }
 
-impl Optimizer for Momentum {
-    type State<const D: usize> = MomentumState<D>;
-
-    fn step<const D: usize>(
+impl Momentum {
+    /// The tensor-op form of the step, for every device.
+    fn step_tensors<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         mut g: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        state: Option<MomentumState<D>>,
+    ) -> (Tensor<D>, Option<MomentumState<D>>) {
         let c = &self.config;
         if c.weight_decay != 0.0 {
             // g ← g + wd·w
@@ -160,6 +161,94 @@ impl Optimizer for Momentum {
                     Some(MomentumState { velocity: v }),
                 )
             }
+        }
+    }
+
+    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
+    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
+    fn step_host<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<MomentumState<D>>,
+    ) -> (Tensor<D>, Option<MomentumState<D>>) {
+        let c = &self.config;
+        let wd = (c.weight_decay != 0.0).then_some(c.weight_decay as f32);
+        let eta = lr as f32;
+        if c.momentum == 0.0 {
+            let (w, _) = update(w, g, Vec::new(), |l: Lanes<'_>| {
+                let n = l.w.len();
+                let (w, g) = (&mut l.w[..n], &l.g[..n]);
+                for i in 0..n {
+                    let gi = match wd {
+                        Some(wd) => g[i] + w[i] * wd,
+                        None => g[i],
+                    };
+                    w[i] = w[i] - gi * eta;
+                }
+            });
+            return (w, None);
+        }
+        // A zero velocity gives the classic form's first step exactly; PyTorch's first step
+        // (v = g, no dampening) is its own branch.
+        let (v, first) = match state {
+            Some(s) => (s.velocity, false),
+            None => (w.zeros_like(), true),
+        };
+        let (gamma, nesterov) = (c.momentum as f32, c.nesterov);
+        let classic = c.form == MomentumForm::Classic;
+        let scale = if classic {
+            ((1.0 - c.dampening) * lr) as f32
+        } else {
+            (1.0 - c.dampening) as f32
+        };
+        let (w, mut v) = update(w, g, vec![v], |l: Lanes<'_>| {
+            let n = l.w.len();
+            let [v, _, _] = l.s;
+            let (w, g, v) = (&mut l.w[..n], &l.g[..n], &mut v[..n]);
+            for i in 0..n {
+                let gi = match wd {
+                    Some(wd) => g[i] + w[i] * wd,
+                    None => g[i],
+                };
+                if classic {
+                    // v ← γ·v + (1−d)·η·g;  w ← w − v  or  w − (γ·v + η·g)
+                    let vi = v[i] * gamma + gi * scale;
+                    v[i] = vi;
+                    w[i] = if nesterov {
+                        w[i] - (vi * gamma + gi * eta)
+                    } else {
+                        w[i] - vi
+                    };
+                } else {
+                    // v ← γ·v + (1−d)·g (first step v = g);  w ← w − η·v  or  w − η·(g + γ·v)
+                    let vi = if first { gi } else { v[i] * gamma + gi * scale };
+                    v[i] = vi;
+                    let direction = if nesterov { gi + vi * gamma } else { vi };
+                    w[i] = w[i] - direction * eta;
+                }
+            }
+        });
+        let velocity = v.pop().expect("v");
+        (w, Some(MomentumState { velocity }))
+    }
+}
+
+impl Optimizer for Momentum {
+    type State<const D: usize> = MomentumState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if self.fused && on_host(&w) {
+            self.step_host(lr, w, g, state)
+        } else {
+            self.step_tensors(lr, w, g, state)
         }
     }
 

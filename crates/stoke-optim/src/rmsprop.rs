@@ -28,6 +28,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
 use crate::forms::EpsilonPlacement;
+use crate::host::{Lanes, on_host, update};
 use crate::state::{move_opt, put, take};
 
 /// Configuration of [`RmsProp`].
@@ -84,6 +85,7 @@ impl RmsPropConfig {
 #[derive(Clone, Debug)]
 pub struct RmsProp {
     config: RmsPropConfig,
+    fused: bool,
 }
 
 crate::constructors!(RmsPropConfig, RmsProp);
@@ -128,16 +130,15 @@ pub(crate) fn ema<const D: usize>(avg: Option<Tensor<D>>, x: Tensor<D>, gamma: f
     }
 }
 
-impl Optimizer for RmsProp {
-    type State<const D: usize> = RmsPropState<D>;
-
-    fn step<const D: usize>(
+impl RmsProp {
+    /// The tensor-op form of the step, for every device.
+    fn step_tensors<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         mut g: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        state: Option<RmsPropState<D>>,
+    ) -> (Tensor<D>, Option<RmsPropState<D>>) {
         let c = &self.config;
         if c.weight_decay != 0.0 {
             // g ← g + wd·w
@@ -179,6 +180,104 @@ impl Optimizer for RmsProp {
             momentum_buffer,
         };
         (w, Some(state))
+    }
+
+    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
+    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
+    /// Zero-initialised averages give the tensor path's first step exactly.
+    fn step_host<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<RmsPropState<D>>,
+    ) -> (Tensor<D>, Option<RmsPropState<D>>) {
+        let c = &self.config;
+        let (centered, with_momentum) = (c.centered, c.momentum > 0.0);
+        let zeros = || w.zeros_like();
+        let (square_avg, grad_avg, buffer) = match state {
+            Some(s) => (s.square_avg, s.grad_avg, s.momentum_buffer),
+            None => (zeros(), None, None),
+        };
+        let mut buffers = vec![square_avg];
+        if centered {
+            buffers.push(grad_avg.unwrap_or_else(zeros));
+        }
+        if with_momentum {
+            buffers.push(buffer.unwrap_or_else(zeros));
+        }
+        let wd = (c.weight_decay != 0.0).then_some(c.weight_decay as f32);
+        let (gamma, keep) = (c.decay as f32, (1.0 - c.decay) as f32);
+        let (eps, mu, eta) = (c.epsilon as f32, c.momentum as f32, lr as f32);
+        let inside = c.epsilon_placement == EpsilonPlacement::InsideSqrt;
+        let (w, mut buffers) = update(w, g, buffers, |l: Lanes<'_>| {
+            let n = l.w.len();
+            let [e, a, b] = l.s;
+            // grad_avg is the second buffer when centered; the momentum buffer comes after it.
+            let (gbar, b) = if centered { (a, b) } else { (b, a) };
+            let (w, g, e) = (&mut l.w[..n], &l.g[..n], &mut e[..n]);
+            let gbar = if centered { &mut gbar[..n] } else { gbar };
+            let b = if with_momentum { &mut b[..n] } else { b };
+            for i in 0..n {
+                let gi = match wd {
+                    Some(wd) => g[i] + w[i] * wd,
+                    None => g[i],
+                };
+                // E ← γ·E + (1−γ)·g²
+                let ei = e[i] * gamma + (gi * gi) * keep;
+                e[i] = ei;
+                // V = E − ḡ² with ḡ ← γ·ḡ + (1−γ)·g, when centered
+                let var = if centered {
+                    let gb = gbar[i] * gamma + gi * keep;
+                    gbar[i] = gb;
+                    ei - gb * gb
+                } else {
+                    ei
+                };
+                let u = gi
+                    / if inside {
+                        (var + eps).sqrt()
+                    } else {
+                        var.sqrt() + eps
+                    };
+                // b ← μ·b + u
+                let step = if with_momentum {
+                    let bi = b[i] * mu + u;
+                    b[i] = bi;
+                    bi
+                } else {
+                    u
+                };
+                w[i] = w[i] - step * eta;
+            }
+        });
+        let momentum_buffer = with_momentum.then(|| buffers.pop().expect("b"));
+        let grad_avg = centered.then(|| buffers.pop().expect("ḡ"));
+        let square_avg = buffers.pop().expect("E");
+        let state = RmsPropState {
+            square_avg,
+            grad_avg,
+            momentum_buffer,
+        };
+        (w, Some(state))
+    }
+}
+
+impl Optimizer for RmsProp {
+    type State<const D: usize> = RmsPropState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if self.fused && on_host(&w) {
+            self.step_host(lr, w, g, state)
+        } else {
+            self.step_tensors(lr, w, g, state)
+        }
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

@@ -1,0 +1,295 @@
+//! The CPU fast path: one in-place pass over a parameter's raw buffer.
+//!
+//! Written as tensor ops, an optimizer step on an eager CPU backend (Flex, NdArray) runs one loop
+//! per op and allocates a fresh buffer for most of them: Adam is about fifteen passes over memory.
+//! Here each optimizer instead gives a per-chunk kernel that reads `w`, `g` and its state once and
+//! writes `w` and the state once, in place, split over the rayon pool's threads. The kernels do
+//! the same `f32` operations in the same order as the tensor-op path, so both paths give the same
+//! bits (`tests/fused.rs`).
+//!
+//! Burn exposes the buffers through `Tensor::try_into_primitive::<B>()` /
+//! `Tensor::from_primitive::<B>()`. On any other device (wgpu, where Burn's fusion already
+//! merges the element-wise chain into one kernel) the optimizers keep their tensor-op path.
+
+// Burn 0.22 marks its NdArray backend deprecated; stoke keeps supporting it.
+#![allow(deprecated)]
+
+use burn::tensor::{DType, Tensor};
+
+#[cfg(feature = "flex")]
+use burn::backend::{Flex, flex::FlexTensor};
+#[cfg(feature = "ndarray")]
+use burn::backend::{NdArray, ndarray::NdArrayTensor};
+
+/// Below this many elements per chunk a kernel runs on one thread (splitting costs more).
+const GRAIN: usize = 1 << 15;
+
+/// The slices one kernel call works on: the parameter, its gradient, and up to three state
+/// buffers (unused ones are empty). All non-empty slices have the same length.
+pub(crate) struct Lanes<'a> {
+    pub w: &'a mut [f32],
+    pub g: &'a [f32],
+    pub s: [&'a mut [f32]; 3],
+}
+
+fn cut(s: &mut [f32], mid: usize) -> (&mut [f32], &mut [f32]) {
+    if s.is_empty() {
+        (&mut [], &mut [])
+    } else {
+        s.split_at_mut(mid)
+    }
+}
+
+impl<'a> Lanes<'a> {
+    fn len(&self) -> usize {
+        self.w.len()
+    }
+
+    fn split_at(self, mid: usize) -> (Lanes<'a>, Lanes<'a>) {
+        let (w0, w1) = self.w.split_at_mut(mid);
+        let (g0, g1) = self.g.split_at(mid);
+        let [a, b, c] = self.s;
+        let ((a0, a1), (b0, b1), (c0, c1)) = (cut(a, mid), cut(b, mid), cut(c, mid));
+        (
+            Lanes {
+                w: w0,
+                g: g0,
+                s: [a0, b0, c0],
+            },
+            Lanes {
+                w: w1,
+                g: g1,
+                s: [a1, b1, c1],
+            },
+        )
+    }
+}
+
+/// Runs `kernel` over `lanes`, halving them recursively over the rayon pool while each half is
+/// at least [`GRAIN`] long. One thread: a single call over everything.
+pub(crate) fn for_chunks(lanes: Lanes<'_>, kernel: &(dyn Fn(Lanes<'_>) + Sync)) {
+    let n = lanes.len();
+    if n < 2 * GRAIN || rayon::current_num_threads() == 1 {
+        kernel(lanes);
+    } else {
+        let (a, b) = lanes.split_at(n / 2);
+        rayon::join(|| for_chunks(a, kernel), || for_chunks(b, kernel));
+    }
+}
+
+/// A float tensor's buffer on a CPU backend, owned, contiguous, `f32`.
+enum Host {
+    #[cfg(feature = "flex")]
+    Flex(FlexTensor),
+    /// Always the `F32` variant.
+    #[cfg(feature = "ndarray")]
+    NdArray(NdArrayTensor),
+}
+
+impl Host {
+    /// The buffer of `t` if it is an `f32` tensor on a CPU backend, else `t` back. A strided
+    /// view is first copied into a contiguous buffer.
+    fn from_tensor<const D: usize>(t: Tensor<D>) -> Result<Self, Tensor<D>> {
+        if t.dtype() != DType::F32 {
+            return Err(t);
+        }
+        // `try_into_primitive` consumes its receiver even when it fails, so probe a clone (a
+        // reference-count increment) and drop the original once the probe succeeds.
+        #[cfg(feature = "flex")]
+        if let Ok(p) = t.clone().try_into_primitive::<Flex>() {
+            drop(t);
+            if p.is_contiguous() {
+                return Ok(Host::Flex(p));
+            }
+            return Self::from_tensor(contiguous(Tensor::<D>::from_primitive::<Flex>(p)));
+        }
+        #[cfg(feature = "ndarray")]
+        if let Ok(p) = t.clone().try_into_primitive::<NdArray>() {
+            drop(t);
+            return match p {
+                NdArrayTensor::F32(s) if s.view().is_standard_layout() => {
+                    Ok(Host::NdArray(NdArrayTensor::F32(s)))
+                }
+                other => {
+                    Self::from_tensor(contiguous(Tensor::<D>::from_primitive::<NdArray>(other)))
+                }
+            };
+        }
+        Err(t)
+    }
+
+    fn into_tensor<const D: usize>(self) -> Tensor<D> {
+        match self {
+            #[cfg(feature = "flex")]
+            Host::Flex(p) => Tensor::from_primitive::<Flex>(p),
+            #[cfg(feature = "ndarray")]
+            Host::NdArray(p) => Tensor::from_primitive::<NdArray>(p),
+        }
+    }
+
+    fn slice(&self) -> &[f32] {
+        match self {
+            #[cfg(feature = "flex")]
+            Host::Flex(p) => p
+                .as_slice::<f32>()
+                .expect("contiguous f32 (checked on entry)"),
+            #[cfg(feature = "ndarray")]
+            Host::NdArray(NdArrayTensor::F32(s)) => s
+                .view()
+                .to_slice()
+                .expect("standard layout (checked on entry)"),
+            #[cfg(feature = "ndarray")]
+            Host::NdArray(_) => unreachable!("only F32 tensors are taken"),
+        }
+    }
+
+    /// The buffer, writable; a buffer shared with another tensor is copied first.
+    fn slice_mut(&mut self) -> &mut [f32] {
+        match self {
+            #[cfg(feature = "flex")]
+            Host::Flex(p) => {
+                let (start, end) = p.layout().contiguous_offsets().expect("contiguous");
+                &mut p.storage_mut::<f32>()[start..end]
+            }
+            #[cfg(feature = "ndarray")]
+            Host::NdArray(NdArrayTensor::F32(s)) => s
+                .ensure_owned()
+                .as_slice_mut()
+                .expect("standard layout (checked on entry)"),
+            #[cfg(feature = "ndarray")]
+            Host::NdArray(_) => unreachable!("only F32 tensors are taken"),
+        }
+    }
+}
+
+fn contiguous<const D: usize>(t: Tensor<D>) -> Tensor<D> {
+    let device = t.device();
+    Tensor::from_data(t.into_data(), &device)
+}
+
+/// Whether `w` is an `f32` tensor whose buffer the CPU fast path can update in place.
+pub(crate) fn on_host<const D: usize>(w: &Tensor<D>) -> bool {
+    Host::from_tensor(w.clone()).is_ok()
+}
+
+/// Runs `kernel` in place over `w`, `g` and `state` (at most three tensors, each shaped like
+/// `w`); returns the updated `w` and `state`. Call only when [`on_host`]`(&w)`.
+pub(crate) fn update<const D: usize>(
+    w: Tensor<D>,
+    g: Tensor<D>,
+    state: Vec<Tensor<D>>,
+    kernel: impl Fn(Lanes<'_>) + Sync,
+) -> (Tensor<D>, Vec<Tensor<D>>) {
+    assert!(state.len() <= 3, "at most three state buffers");
+    let host = |t: Tensor<D>| {
+        Host::from_tensor(t).unwrap_or_else(|_| {
+            panic!("a gradient or state tensor is not on its parameter's CPU device")
+        })
+    };
+    let mut w = host(w);
+    let g = host(g);
+    let mut state: Vec<Host> = state.into_iter().map(host).collect();
+    {
+        let mut bufs = state.iter_mut().map(Host::slice_mut);
+        let mut next = || bufs.next().unwrap_or(&mut []);
+        let s = [next(), next(), next()];
+        let lanes = Lanes {
+            w: w.slice_mut(),
+            g: g.slice(),
+            s,
+        };
+        assert!(
+            lanes.g.len() == lanes.len()
+                && lanes
+                    .s
+                    .iter()
+                    .all(|s| s.is_empty() || s.len() == lanes.len()),
+            "parameter, gradient and state shapes differ"
+        );
+        for_chunks(lanes, &kernel);
+    }
+    (
+        w.into_tensor(),
+        state.into_iter().map(Host::into_tensor).collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Backend;
+
+    fn cpu_backends() -> Vec<Backend> {
+        Backend::compiled()
+            .into_iter()
+            .filter(|b| b.is_cpu())
+            .collect()
+    }
+
+    #[test]
+    fn cpu_tensors_take_the_fast_path() {
+        let backends = cpu_backends();
+        assert!(!backends.is_empty(), "no CPU backend compiled in");
+        for backend in backends {
+            let device = backend.device().unwrap();
+            let w = Tensor::<2>::ones([3, 4], &device);
+            assert!(on_host(&w), "{backend:?}");
+            // A transposed view is copied into a contiguous buffer, not refused.
+            assert!(on_host(&w.swap_dims(0, 1)), "{backend:?} transposed");
+        }
+    }
+
+    #[test]
+    fn a_shared_buffer_is_copied_not_overwritten() {
+        for backend in cpu_backends() {
+            let device = backend.device().unwrap();
+            let w = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
+            let kept = w.clone();
+            let g = Tensor::<1>::from_floats([1.0, 1.0, 1.0], &device);
+            let (w, _) = update(w, g, Vec::new(), |l: Lanes<'_>| {
+                for (w, g) in l.w.iter_mut().zip(l.g) {
+                    *w -= g;
+                }
+            });
+            let got: Vec<f32> = w.into_data().to_vec().unwrap();
+            let old: Vec<f32> = kept.into_data().to_vec().unwrap();
+            assert_eq!(got, [0.0, 1.0, 2.0], "{backend:?}");
+            assert_eq!(
+                old,
+                [1.0, 2.0, 3.0],
+                "{backend:?}: the caller's copy changed"
+            );
+        }
+    }
+
+    #[test]
+    fn long_buffers_are_split_over_threads_without_gaps() {
+        let n = 5 * GRAIN + 7;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let mut w = vec![0.0f32; n];
+        let g: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let mut s0 = vec![1.0f32; n];
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        pool.install(|| {
+            let lanes = Lanes {
+                w: &mut w,
+                g: &g,
+                s: [&mut s0, &mut [], &mut []],
+            };
+            for_chunks(lanes, &|l: Lanes<'_>| {
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let [s, _, _] = l.s;
+                for ((w, g), s) in l.w.iter_mut().zip(l.g).zip(s.iter_mut()) {
+                    *w = *g;
+                    *s += 1.0;
+                }
+            });
+        });
+        assert!(calls.into_inner() > 1, "the buffer was not split");
+        assert!(w.iter().enumerate().all(|(i, &x)| x == i as f32));
+        assert!(s0.iter().all(|&x| x == 2.0));
+    }
+}
