@@ -28,16 +28,16 @@ pub struct Cli {
 }
 
 #[derive(Args, Debug, Clone, Default)]
-struct Common {
+pub(crate) struct Common {
     /// Backend: ndarray, flex or wgpu (among those compiled in); default: the CPU backend.
     #[arg(long, global = true)]
-    backend: Option<String>,
+    pub backend: Option<String>,
     /// No progress bars.
     #[arg(long, short, global = true)]
-    quiet: bool,
+    pub quiet: bool,
     /// Print results as JSON on stdout.
     #[arg(long, global = true)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -57,6 +57,10 @@ enum Command {
     /// Optimizer paths on 2-D loss surfaces: contour and loss plots, trajectories.csv and an
     /// interactive page (surfaces.html).
     Surfaces(SurfacesArgs),
+    /// Benchmarks: optimizer steps against Burn's built-ins and the memory-bandwidth floor,
+    /// training throughput.
+    #[command(subcommand_value_name = "BENCHMARK")]
+    Bench(crate::bench::BenchArgs),
     /// (internal) Train one run of a recipe, reporting progress as JSON lines.
     #[command(hide = true)]
     RunOne(RunOneArgs),
@@ -206,7 +210,7 @@ struct PredictArgs {
 
 /// The chosen backend. It also becomes Burn's default device (`BURN_DEVICE`), where Burn puts
 /// loaded optimizer state, so a CPU run never starts a GPU device it does not use.
-fn backend(common: &Common) -> Result<Backend> {
+pub(crate) fn backend(common: &Common) -> Result<Backend> {
     let b = match &common.backend {
         Some(name) => {
             let b: Backend = name.parse()?;
@@ -233,10 +237,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => predict_cmd(a),
         Command::DataSummary(a) => data_summary(a),
         Command::Surfaces(a) => surfaces(a),
+        Command::Bench(a) => crate::bench::run(a),
     }
 }
 
-fn out_line(s: &str) {
+pub(crate) fn out_line(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{s}");
 }

@@ -1,5 +1,6 @@
 //! `stoke`: run the course's experiments, train and use text classifiers, from the command line.
 
+mod bench;
 mod commands;
 mod progress;
 

@@ -24,7 +24,7 @@ use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
-use crate::host::{Lanes, on_host, update};
+use crate::host::{Lanes, on_host, specialize, update};
 use crate::rmsprop::ema;
 use crate::state::{put, take};
 
@@ -139,27 +139,16 @@ impl AdaDelta {
             Some(s) => (s.square_avg, s.acc_delta),
             None => (w.zeros_like(), w.zeros_like()),
         };
-        let wd = (c.weight_decay != 0.0).then_some(c.weight_decay as f32);
-        let (rho, keep) = (c.rho as f32, (1.0 - c.rho) as f32);
-        let (eps, eta) = (c.epsilon as f32, lr as f32);
+        let k = AdaDeltaCoefs {
+            wd: c.weight_decay as f32,
+            rho: c.rho as f32,
+            keep: (1.0 - c.rho) as f32,
+            eps: c.epsilon as f32,
+            eta: lr as f32,
+        };
+        let decay = c.weight_decay != 0.0;
         let (w, mut buffers) = update(w, g, vec![square_avg, acc_delta], |l: Lanes<'_>| {
-            let n = l.w.len();
-            let [e, a, _] = l.s;
-            let (w, g, e, a) = (&mut l.w[..n], &l.g[..n], &mut e[..n], &mut a[..n]);
-            for i in 0..n {
-                let gi = match wd {
-                    Some(wd) => g[i] + w[i] * wd,
-                    None => g[i],
-                };
-                // E[g²] ← ρ·E[g²] + (1−ρ)·g²
-                let ei = e[i] * rho + (gi * gi) * keep;
-                e[i] = ei;
-                // Δ = √(E[Δx²] + ε) / √(E[g²] + ε) · g;  E[Δx²] ← ρ·E[Δx²] + (1−ρ)·Δ²
-                let delta = ((a[i] + eps).sqrt() / (ei + eps).sqrt()) * gi;
-                a[i] = a[i] * rho + (delta * delta) * keep;
-                // w ← w − η·Δ
-                w[i] = w[i] - delta * eta;
-            }
+            specialize!(adadelta_chunk[decay](&k, l))
         });
         let acc_delta = buffers.pop().expect("E[Δx²]");
         let square_avg = buffers.pop().expect("E[g²]");
@@ -168,6 +157,35 @@ impl AdaDelta {
             acc_delta,
         };
         (w, Some(state))
+    }
+}
+
+/// The `f32` constants of one step, each rounded from `f64` as the tensor ops round them.
+struct AdaDeltaCoefs {
+    wd: f32,
+    rho: f32,
+    keep: f32,
+    eps: f32,
+    eta: f32,
+}
+
+/// One chunk of the fused AdaDelta step (`DECAY`: weight decay on, as a loop of its own).
+#[inline(always)]
+fn adadelta_chunk<const DECAY: bool>(k: &AdaDeltaCoefs, l: Lanes<'_>) {
+    let n = l.w.len();
+    let [e, a, _] = l.s;
+    let (w, g, e, a) = (&mut l.w[..n], &l.g[..n], &mut e[..n], &mut a[..n]);
+    for i in 0..n {
+        // g ← g + wd·w
+        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
+        // E[g²] ← ρ·E[g²] + (1−ρ)·g²
+        let ei = e[i] * k.rho + (gi * gi) * k.keep;
+        e[i] = ei;
+        // Δ = √(E[Δx²] + ε) / √(E[g²] + ε) · g;  E[Δx²] ← ρ·E[Δx²] + (1−ρ)·Δ²
+        let delta = ((a[i] + k.eps).sqrt() / (ei + k.eps).sqrt()) * gi;
+        a[i] = a[i] * k.rho + (delta * delta) * k.keep;
+        // w ← w − η·Δ
+        w[i] = w[i] - delta * k.eta;
     }
 }
 

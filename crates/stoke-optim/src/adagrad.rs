@@ -26,7 +26,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
 use crate::forms::EpsilonPlacement;
-use crate::host::{Lanes, on_host, update};
+use crate::host::{Lanes, on_host, specialize, update};
 use crate::state::{put, put_step, take, take_step};
 
 /// Configuration of [`AdaGrad`].
@@ -154,31 +154,51 @@ impl AdaGrad {
             Some(s) => (s.sum, s.step + 1),
             None => (w.zeros_like().add_scalar(c.initial_accumulator), 1),
         };
-        let wd = (c.weight_decay != 0.0).then_some(c.weight_decay as f32);
-        let (eps, eta) = (c.epsilon as f32, self.decayed(lr, step) as f32);
+        let k = AdaGradCoefs {
+            wd: c.weight_decay as f32,
+            eps: c.epsilon as f32,
+            eta: self.decayed(lr, step) as f32,
+        };
+        let decay = c.weight_decay != 0.0;
         let inside = c.epsilon_placement == EpsilonPlacement::InsideSqrt;
-        let (w, mut sum) = update(w, g, vec![sum], |l: Lanes<'_>| {
-            let n = l.w.len();
-            let [s, _, _] = l.s;
-            let (w, g, s) = (&mut l.w[..n], &l.g[..n], &mut s[..n]);
-            for i in 0..n {
-                let gi = match wd {
-                    Some(wd) => g[i] + w[i] * wd,
-                    None => g[i],
-                };
-                // S ← S + g²;  w ← w − ηₜ·g / √(S + ε)  or  w − ηₜ·g / (√S + ε)
-                let si = s[i] + gi * gi;
-                s[i] = si;
-                let den = if inside {
-                    (si + eps).sqrt()
-                } else {
-                    si.sqrt() + eps
-                };
-                w[i] = w[i] - (gi / den) * eta;
-            }
-        });
+        let (w, mut sum) = update(
+            w,
+            g,
+            vec![sum],
+            |l: Lanes<'_>| specialize!(adagrad_chunk[decay, inside](&k, l)),
+        );
         let sum = sum.pop().expect("S");
         (w, Some(AdaGradState { sum, step }))
+    }
+}
+
+/// The `f32` constants of one step, each rounded from `f64` as the tensor ops round them.
+struct AdaGradCoefs {
+    wd: f32,
+    eps: f32,
+    /// ηₜ
+    eta: f32,
+}
+
+/// One chunk of the fused AdaGrad step; the options are const so each combination is a loop
+/// without branches.
+#[inline(always)]
+fn adagrad_chunk<const DECAY: bool, const INSIDE: bool>(k: &AdaGradCoefs, l: Lanes<'_>) {
+    let n = l.w.len();
+    let [s, _, _] = l.s;
+    let (w, g, s) = (&mut l.w[..n], &l.g[..n], &mut s[..n]);
+    for i in 0..n {
+        // g ← g + wd·w
+        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
+        // S ← S + g²;  w ← w − ηₜ·g / √(S + ε)  or  w − ηₜ·g / (√S + ε)
+        let si = s[i] + gi * gi;
+        s[i] = si;
+        let den = if INSIDE {
+            (si + k.eps).sqrt()
+        } else {
+            si.sqrt() + k.eps
+        };
+        w[i] = w[i] - (gi / den) * k.eta;
     }
 }
 

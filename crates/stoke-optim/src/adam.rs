@@ -30,7 +30,7 @@ use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
-use crate::host::{Lanes, on_host, update};
+use crate::host::{Lanes, on_host, specialize, update};
 use crate::rmsprop::ema;
 use crate::state::{move_opt, put, put_step, take, take_step};
 
@@ -194,44 +194,30 @@ impl Adam {
         let v_max = c.amsgrad.then(|| v_max.unwrap_or_else(zeros));
         let (bias_2_sqrt, step_size) = self.corrections(lr, step);
         let decay = c.weight_decay != 0.0;
-        let coupled = (decay && !c.decoupled_weight_decay).then_some(c.weight_decay as f32);
-        let shrink =
-            (decay && c.decoupled_weight_decay).then_some((1.0 - lr * c.weight_decay) as f32);
-        let (b1, nb1) = (c.beta_1 as f32, (1.0 - c.beta_1) as f32);
-        let (b2, nb2) = (c.beta_2 as f32, (1.0 - c.beta_2) as f32);
-        let (bc2, eps, size) = (bias_2_sqrt as f32, c.epsilon as f32, step_size as f32);
-        let amsgrad = c.amsgrad;
+        let (coupled, decoupled, amsgrad) = (
+            decay && !c.decoupled_weight_decay,
+            decay && c.decoupled_weight_decay,
+            c.amsgrad,
+        );
+        let k = AdamCoefs {
+            wd: c.weight_decay as f32,
+            shrink: (1.0 - lr * c.weight_decay) as f32,
+            b1: c.beta_1 as f32,
+            nb1: (1.0 - c.beta_1) as f32,
+            b2: c.beta_2 as f32,
+            nb2: (1.0 - c.beta_2) as f32,
+            bc2: bias_2_sqrt as f32,
+            eps: c.epsilon as f32,
+            size: step_size as f32,
+        };
         let mut buffers = vec![m, v];
         buffers.extend(v_max);
-        let (w, mut buffers) = update(w, g, buffers, |l: Lanes<'_>| {
-            let n = l.w.len();
-            let [m, v, v_max] = l.s;
-            let (w, g, m, v) = (&mut l.w[..n], &l.g[..n], &mut m[..n], &mut v[..n]);
-            let v_max = if amsgrad { &mut v_max[..n] } else { v_max };
-            for i in 0..n {
-                let mut gi = g[i];
-                let mut wi = w[i];
-                if let Some(wd) = coupled {
-                    gi = gi + wi * wd;
-                }
-                if let Some(k) = shrink {
-                    wi = wi * k;
-                }
-                let mi = m[i] * b1 + gi * nb1;
-                let vi = v[i] * b2 + (gi * gi) * nb2;
-                m[i] = mi;
-                v[i] = vi;
-                let second = if amsgrad {
-                    // max_pair: the new value only where the old one is lower
-                    let x = if v_max[i] < vi { vi } else { v_max[i] };
-                    v_max[i] = x;
-                    x
-                } else {
-                    vi
-                };
-                w[i] = wi - (mi / (second.sqrt() / bc2 + eps)) * size;
-            }
-        });
+        let (w, mut buffers) = update(
+            w,
+            g,
+            buffers,
+            |l: Lanes<'_>| specialize!(adam_chunk[coupled, decoupled, amsgrad](&k, l)),
+        );
         let max_exp_avg_sq = amsgrad.then(|| buffers.pop().expect("v̂"));
         let exp_avg_sq = buffers.pop().expect("v");
         let exp_avg = buffers.pop().expect("m");
@@ -242,6 +228,58 @@ impl Adam {
             step,
         };
         (w, Some(state))
+    }
+}
+
+/// The `f32` constants of one Adam step, each rounded from `f64` as the tensor ops round them.
+struct AdamCoefs {
+    wd: f32,
+    shrink: f32,
+    b1: f32,
+    nb1: f32,
+    b2: f32,
+    nb2: f32,
+    bc2: f32,
+    eps: f32,
+    size: f32,
+}
+
+/// One chunk of the fused Adam step; the options are const so each combination is a loop
+/// without branches.
+#[inline(always)]
+fn adam_chunk<const COUPLED: bool, const DECOUPLED: bool, const AMSGRAD: bool>(
+    k: &AdamCoefs,
+    l: Lanes<'_>,
+) {
+    let n = l.w.len();
+    let [m, v, v_max] = l.s;
+    let (w, g, m, v) = (&mut l.w[..n], &l.g[..n], &mut m[..n], &mut v[..n]);
+    let v_max = if AMSGRAD { &mut v_max[..n] } else { v_max };
+    for i in 0..n {
+        let (mut gi, mut wi) = (g[i], w[i]);
+        if COUPLED {
+            // g ← g + wd·w
+            gi = gi + wi * k.wd;
+        }
+        if DECOUPLED {
+            // w ← w·(1 − η·wd)
+            wi = wi * k.shrink;
+        }
+        // m ← β₁·m + (1−β₁)·g;   v ← β₂·v + (1−β₂)·g²
+        let mi = m[i] * k.b1 + gi * k.nb1;
+        let vi = v[i] * k.b2 + (gi * gi) * k.nb2;
+        m[i] = mi;
+        v[i] = vi;
+        let second = if AMSGRAD {
+            // v̂ ← max(v̂, v), as max_pair: the new value only where the old one is lower
+            let x = if v_max[i] < vi { vi } else { v_max[i] };
+            v_max[i] = x;
+            x
+        } else {
+            vi
+        };
+        // w ← w − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
+        w[i] = wi - (mi / (second.sqrt() / k.bc2 + k.eps)) * k.size;
     }
 }
 

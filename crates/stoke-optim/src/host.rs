@@ -67,15 +67,54 @@ impl<'a> Lanes<'a> {
 
 /// Runs `kernel` over `lanes`, halving them recursively over the rayon pool while each half is
 /// at least [`GRAIN`] long. One thread: a single call over everything.
-pub(crate) fn for_chunks(lanes: Lanes<'_>, kernel: &(dyn Fn(Lanes<'_>) + Sync)) {
+pub(crate) fn for_chunks<F: Fn(Lanes<'_>) + Sync>(lanes: Lanes<'_>, kernel: &F) {
     let n = lanes.len();
     if n < 2 * GRAIN || rayon::current_num_threads() == 1 {
-        kernel(lanes);
+        leaf(lanes, kernel);
     } else {
         let (a, b) = lanes.split_at(n / 2);
         rayon::join(|| for_chunks(a, kernel), || for_chunks(b, kernel));
     }
 }
+
+/// One kernel call, compiled for AVX2 when the CPU has it (the kernels are plain loops that the
+/// compiler vectorises; wider vectors matter for the `sqrt` and division in the adaptive ones).
+/// Only instruction selection changes: no fused multiply-add is enabled, so the rounding of every
+/// operation, and the result, is the same on every x86-64 CPU.
+fn leaf<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, kernel: &F) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { leaf_avx2(lanes, kernel) };
+    }
+    kernel(lanes)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn leaf_avx2<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, kernel: &F) {
+    kernel(lanes)
+}
+
+/// Calls `$kernel::<B₁, …, Bₖ>($args…)` with the const `bool` parameters set to the runtime
+/// values `$flag₁ … $flagₖ`, so each combination of options gets a loop without branches (which
+/// the compiler can vectorise).
+macro_rules! specialize {
+    ($kernel:ident [$($done:tt)*] [] ($($args:expr),*)) => {
+        $kernel::<$($done)*>($($args),*)
+    };
+    ($kernel:ident [$($done:tt)*] [$flag:expr $(, $rest:expr)*] ($($args:expr),*)) => {
+        if $flag {
+            specialize!($kernel [$($done)* true,] [$($rest),*] ($($args),*))
+        } else {
+            specialize!($kernel [$($done)* false,] [$($rest),*] ($($args),*))
+        }
+    };
+    ($kernel:ident [$($flag:expr),*] ($($args:expr),*)) => {
+        specialize!($kernel [] [$($flag),*] ($($args),*))
+    };
+}
+pub(crate) use specialize;
 
 /// A float tensor's buffer on a CPU backend, owned, contiguous, `f32`.
 enum Host {

@@ -93,6 +93,7 @@ macro_rules! constructors {
 mod adadelta;
 mod adagrad;
 mod adam;
+pub mod bench;
 pub mod device;
 mod error;
 mod forms;

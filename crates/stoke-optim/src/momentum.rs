@@ -28,7 +28,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
 use crate::forms::MomentumForm;
-use crate::host::{Lanes, on_host, update};
+use crate::host::{Lanes, on_host, specialize, update};
 use crate::state::{put, take};
 
 /// Configuration of [`Momentum`].
@@ -174,64 +174,100 @@ impl Momentum {
         state: Option<MomentumState<D>>,
     ) -> (Tensor<D>, Option<MomentumState<D>>) {
         let c = &self.config;
-        let wd = (c.weight_decay != 0.0).then_some(c.weight_decay as f32);
-        let eta = lr as f32;
+        let k = MomentumCoefs {
+            wd: c.weight_decay as f32,
+            eta: lr as f32,
+            gamma: c.momentum as f32,
+            scale: match c.form {
+                MomentumForm::Classic => ((1.0 - c.dampening) * lr) as f32,
+                MomentumForm::PyTorch => (1.0 - c.dampening) as f32,
+            },
+        };
+        let decay = c.weight_decay != 0.0;
         if c.momentum == 0.0 {
             let (w, _) = update(w, g, Vec::new(), |l: Lanes<'_>| {
-                let n = l.w.len();
-                let (w, g) = (&mut l.w[..n], &l.g[..n]);
-                for i in 0..n {
-                    let gi = match wd {
-                        Some(wd) => g[i] + w[i] * wd,
-                        None => g[i],
-                    };
-                    w[i] = w[i] - gi * eta;
-                }
+                specialize!(sgd_chunk[decay](&k, l))
             });
             return (w, None);
         }
         // A zero velocity gives the classic form's first step exactly; PyTorch's first step
-        // (v = g, no dampening) is its own branch.
+        // (v = g, no dampening) is its own loop.
         let (v, first) = match state {
             Some(s) => (s.velocity, false),
             None => (w.zeros_like(), true),
         };
-        let (gamma, nesterov) = (c.momentum as f32, c.nesterov);
         let classic = c.form == MomentumForm::Classic;
-        let scale = if classic {
-            ((1.0 - c.dampening) * lr) as f32
-        } else {
-            (1.0 - c.dampening) as f32
-        };
-        let (w, mut v) = update(w, g, vec![v], |l: Lanes<'_>| {
-            let n = l.w.len();
-            let [v, _, _] = l.s;
-            let (w, g, v) = (&mut l.w[..n], &l.g[..n], &mut v[..n]);
-            for i in 0..n {
-                let gi = match wd {
-                    Some(wd) => g[i] + w[i] * wd,
-                    None => g[i],
-                };
-                if classic {
-                    // v ← γ·v + (1−d)·η·g;  w ← w − v  or  w − (γ·v + η·g)
-                    let vi = v[i] * gamma + gi * scale;
-                    v[i] = vi;
-                    w[i] = if nesterov {
-                        w[i] - (vi * gamma + gi * eta)
-                    } else {
-                        w[i] - vi
-                    };
-                } else {
-                    // v ← γ·v + (1−d)·g (first step v = g);  w ← w − η·v  or  w − η·(g + γ·v)
-                    let vi = if first { gi } else { v[i] * gamma + gi * scale };
-                    v[i] = vi;
-                    let direction = if nesterov { gi + vi * gamma } else { vi };
-                    w[i] = w[i] - direction * eta;
-                }
-            }
-        });
+        let pytorch_first = !classic && first;
+        let nesterov = c.nesterov;
+        let (w, mut v) = update(
+            w,
+            g,
+            vec![v],
+            |l: Lanes<'_>| specialize!(momentum_chunk[decay, classic, nesterov, pytorch_first](&k, l)),
+        );
         let velocity = v.pop().expect("v");
         (w, Some(MomentumState { velocity }))
+    }
+}
+
+/// The `f32` constants of one step, each rounded from `f64` as the tensor ops round them.
+struct MomentumCoefs {
+    wd: f32,
+    eta: f32,
+    gamma: f32,
+    /// `(1−d)·η` (classic) or `1−d` (PyTorch).
+    scale: f32,
+}
+
+/// One chunk of plain gradient descent: `w ← w − η·g`.
+#[inline(always)]
+fn sgd_chunk<const DECAY: bool>(k: &MomentumCoefs, l: Lanes<'_>) {
+    let n = l.w.len();
+    let (w, g) = (&mut l.w[..n], &l.g[..n]);
+    for i in 0..n {
+        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
+        w[i] = w[i] - gi * k.eta;
+    }
+}
+
+/// One chunk of the fused momentum step; the options are const so each combination is a loop
+/// without branches.
+#[inline(always)]
+fn momentum_chunk<
+    const DECAY: bool,
+    const CLASSIC: bool,
+    const NESTEROV: bool,
+    const FIRST: bool,
+>(
+    k: &MomentumCoefs,
+    l: Lanes<'_>,
+) {
+    let n = l.w.len();
+    let [v, _, _] = l.s;
+    let (w, g, v) = (&mut l.w[..n], &l.g[..n], &mut v[..n]);
+    for i in 0..n {
+        // g ← g + wd·w
+        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
+        if CLASSIC {
+            // v ← γ·v + (1−d)·η·g;  w ← w − v  or  w − (γ·v + η·g)
+            let vi = v[i] * k.gamma + gi * k.scale;
+            v[i] = vi;
+            w[i] = if NESTEROV {
+                w[i] - (vi * k.gamma + gi * k.eta)
+            } else {
+                w[i] - vi
+            };
+        } else {
+            // v ← γ·v + (1−d)·g (first step v = g);  w ← w − η·v  or  w − η·(g + γ·v)
+            let vi = if FIRST {
+                gi
+            } else {
+                v[i] * k.gamma + gi * k.scale
+            };
+            v[i] = vi;
+            let direction = if NESTEROV { gi + vi * k.gamma } else { vi };
+            w[i] = w[i] - direction * k.eta;
+        }
     }
 }
 

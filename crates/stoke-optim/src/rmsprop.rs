@@ -28,7 +28,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
 use crate::forms::EpsilonPlacement;
-use crate::host::{Lanes, on_host, update};
+use crate::host::{Lanes, on_host, specialize, update};
 use crate::state::{move_opt, put, take};
 
 /// Configuration of [`RmsProp`].
@@ -206,51 +206,22 @@ impl RmsProp {
         if with_momentum {
             buffers.push(buffer.unwrap_or_else(zeros));
         }
-        let wd = (c.weight_decay != 0.0).then_some(c.weight_decay as f32);
-        let (gamma, keep) = (c.decay as f32, (1.0 - c.decay) as f32);
-        let (eps, mu, eta) = (c.epsilon as f32, c.momentum as f32, lr as f32);
+        let k = RmsPropCoefs {
+            wd: c.weight_decay as f32,
+            gamma: c.decay as f32,
+            keep: (1.0 - c.decay) as f32,
+            eps: c.epsilon as f32,
+            mu: c.momentum as f32,
+            eta: lr as f32,
+        };
+        let decay = c.weight_decay != 0.0;
         let inside = c.epsilon_placement == EpsilonPlacement::InsideSqrt;
-        let (w, mut buffers) = update(w, g, buffers, |l: Lanes<'_>| {
-            let n = l.w.len();
-            let [e, a, b] = l.s;
-            // grad_avg is the second buffer when centered; the momentum buffer comes after it.
-            let (gbar, b) = if centered { (a, b) } else { (b, a) };
-            let (w, g, e) = (&mut l.w[..n], &l.g[..n], &mut e[..n]);
-            let gbar = if centered { &mut gbar[..n] } else { gbar };
-            let b = if with_momentum { &mut b[..n] } else { b };
-            for i in 0..n {
-                let gi = match wd {
-                    Some(wd) => g[i] + w[i] * wd,
-                    None => g[i],
-                };
-                // E ← γ·E + (1−γ)·g²
-                let ei = e[i] * gamma + (gi * gi) * keep;
-                e[i] = ei;
-                // V = E − ḡ² with ḡ ← γ·ḡ + (1−γ)·g, when centered
-                let var = if centered {
-                    let gb = gbar[i] * gamma + gi * keep;
-                    gbar[i] = gb;
-                    ei - gb * gb
-                } else {
-                    ei
-                };
-                let u = gi
-                    / if inside {
-                        (var + eps).sqrt()
-                    } else {
-                        var.sqrt() + eps
-                    };
-                // b ← μ·b + u
-                let step = if with_momentum {
-                    let bi = b[i] * mu + u;
-                    b[i] = bi;
-                    bi
-                } else {
-                    u
-                };
-                w[i] = w[i] - step * eta;
-            }
-        });
+        let (w, mut buffers) = update(
+            w,
+            g,
+            buffers,
+            |l: Lanes<'_>| specialize!(rmsprop_chunk[decay, centered, with_momentum, inside](&k, l)),
+        );
         let momentum_buffer = with_momentum.then(|| buffers.pop().expect("b"));
         let grad_avg = centered.then(|| buffers.pop().expect("ḡ"));
         let square_avg = buffers.pop().expect("E");
@@ -260,6 +231,67 @@ impl RmsProp {
             momentum_buffer,
         };
         (w, Some(state))
+    }
+}
+
+/// The `f32` constants of one step, each rounded from `f64` as the tensor ops round them.
+struct RmsPropCoefs {
+    wd: f32,
+    gamma: f32,
+    keep: f32,
+    eps: f32,
+    mu: f32,
+    eta: f32,
+}
+
+/// One chunk of the fused RMSProp step; the options are const so each combination is a loop
+/// without branches. State buffers: `E`, then `ḡ` when centered, then `b` with momentum.
+#[inline(always)]
+fn rmsprop_chunk<
+    const DECAY: bool,
+    const CENTERED: bool,
+    const MOMENTUM: bool,
+    const INSIDE: bool,
+>(
+    k: &RmsPropCoefs,
+    l: Lanes<'_>,
+) {
+    let n = l.w.len();
+    let [e, a, b] = l.s;
+    let (gbar, b) = if CENTERED { (a, b) } else { (b, a) };
+    let (w, g, e) = (&mut l.w[..n], &l.g[..n], &mut e[..n]);
+    let gbar = if CENTERED { &mut gbar[..n] } else { gbar };
+    let b = if MOMENTUM { &mut b[..n] } else { b };
+    for i in 0..n {
+        // g ← g + wd·w
+        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
+        // E ← γ·E + (1−γ)·g²
+        let ei = e[i] * k.gamma + (gi * gi) * k.keep;
+        e[i] = ei;
+        // V = E − ḡ² with ḡ ← γ·ḡ + (1−γ)·g, when centered
+        let var = if CENTERED {
+            let gb = gbar[i] * k.gamma + gi * k.keep;
+            gbar[i] = gb;
+            ei - gb * gb
+        } else {
+            ei
+        };
+        // u = g / √(V + ε)  or  g / (√V + ε)
+        let u = gi
+            / if INSIDE {
+                (var + k.eps).sqrt()
+            } else {
+                var.sqrt() + k.eps
+            };
+        // b ← μ·b + u;  w ← w − η·b  (or w − η·u)
+        let step = if MOMENTUM {
+            let bi = b[i] * k.mu + u;
+            b[i] = bi;
+            bi
+        } else {
+            u
+        };
+        w[i] = w[i] - step * k.eta;
     }
 }
 

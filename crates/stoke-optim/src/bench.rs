@@ -1,0 +1,372 @@
+//! `stoke bench optim`: the time of one optimizer step over a realistic parameter set, next to
+//! Burn's built-in equivalent and the memory-bandwidth floor, all measured in the same process.
+//!
+//! The parameter set is a text classifier's: one embedding table of `rows × 64` plus dense layers
+//! `64×256 + 256 → BatchNorm(256) → 256×4 + 4`, `rows` chosen so the total is about `params`.
+//! Every step gets fresh gradient buffers, made before the clock starts and freed after it
+//! stops (as a backward pass would make them), and the device is synchronised before the clock
+//! stops.
+//!
+//! The **floor** is a plain-Rust loop that reads and writes, in place and in one pass, exactly
+//! the bytes an update must touch: it reads `w`, `g` and `k` state buffers and writes `w` and the
+//! `k` state buffers, `(2 + k)·4 + (1 + k)·4` bytes per parameter (Adam: `k = 2`, 28 B), split
+//! over the same threads as the fused optimizer steps. No implementation of the update can move
+//! less memory, so `stoke_ms / floor_ms` is how far a step is from the hardware's limit.
+
+use std::time::Instant;
+
+use burn::optim::{Optimizer, momentum::MomentumConfig as BurnMomentumConfig};
+use burn::tensor::{Device, Distribution, Tensor};
+use serde::Serialize;
+
+use crate::host::{Lanes, for_chunks};
+use crate::{
+    AdaDeltaConfig, AdaGradConfig, AdamConfig, MomentumConfig, MomentumForm, RmsPropConfig,
+};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct OptimBenchOptions {
+    /// About how many parameters (floats) to update per step.
+    pub params: usize,
+    /// Steps run and discarded before timing (state allocation, caches).
+    pub warmup: usize,
+    /// Timed steps; the median is reported.
+    pub repeats: usize,
+    /// Only the variants whose optimizer or variant name contains this (all when `None`).
+    pub only: Option<String>,
+}
+
+impl Default for OptimBenchOptions {
+    fn default() -> Self {
+        Self {
+            params: 10_000_000,
+            warmup: 2,
+            repeats: 7,
+            only: None,
+        }
+    }
+}
+
+/// One optimizer configuration, measured three ways plus its floor.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptimBenchResult {
+    /// `sgd`, `momentum`, `rmsprop`, `adagrad`, `adam`, `adadelta`.
+    pub optimizer: String,
+    /// `plain`, `momentum`, `centered`, `amsgrad`, `adamw`.
+    pub variant: String,
+    /// Bytes the update must read and write per parameter.
+    pub bytes_per_param: usize,
+    /// stoke's step as run by default (the fused in-place pass on a CPU backend), median ms.
+    pub stoke_ms: f64,
+    /// stoke's step as tensor ops (`with_fused(false)`, the path every other device uses).
+    pub tensor_ops_ms: f64,
+    /// Burn's built-in optimizer configured to compute the same update, if Burn has one.
+    pub burn_ms: Option<f64>,
+    /// The memory-bandwidth floor for `bytes_per_param`.
+    pub floor_ms: f64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptimBenchReport {
+    /// Parameters actually updated per step.
+    pub params: usize,
+    /// Threads of the rayon pool the steps ran in.
+    pub threads: usize,
+    /// The device, as Burn prints it.
+    pub device: String,
+    /// One row per optimizer configuration.
+    pub results: Vec<OptimBenchResult>,
+}
+
+/// The parameter set: shapes of the rank-2 and rank-1 tensors.
+struct Shapes {
+    matrices: Vec<[usize; 2]>,
+    vectors: Vec<usize>,
+}
+
+impl Shapes {
+    const DIM: usize = 64;
+    const HIDDEN: usize = 256;
+    const CLASSES: usize = 4;
+
+    fn for_total(params: usize) -> Self {
+        let (d, h, c) = (Self::DIM, Self::HIDDEN, Self::CLASSES);
+        let dense = d * h + h + 2 * h + h * c + c;
+        let rows = params.saturating_sub(dense).div_ceil(d).max(1);
+        Self {
+            matrices: vec![[rows, d], [d, h], [h, c]],
+            vectors: vec![h, h, h, c],
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.matrices.iter().map(|[a, b]| a * b).sum::<usize>() + self.vectors.iter().sum::<usize>()
+    }
+}
+
+/// Parameters and one set of gradients on a device.
+struct Set {
+    w2: Vec<Tensor<2>>,
+    w1: Vec<Tensor<1>>,
+    g2: Vec<Tensor<2>>,
+    g1: Vec<Tensor<1>>,
+}
+
+impl Set {
+    fn new(shapes: &Shapes, device: &Device) -> Self {
+        let normal = |std| Distribution::Normal(0.0, std);
+        Self {
+            w2: shapes
+                .matrices
+                .iter()
+                .map(|s| Tensor::random(*s, normal(0.1), device))
+                .collect(),
+            w1: shapes
+                .vectors
+                .iter()
+                .map(|s| Tensor::random([*s], normal(0.1), device))
+                .collect(),
+            g2: shapes
+                .matrices
+                .iter()
+                .map(|s| Tensor::random(*s, normal(1e-3), device))
+                .collect(),
+            g1: shapes
+                .vectors
+                .iter()
+                .map(|s| Tensor::random([*s], normal(1e-3), device))
+                .collect(),
+        }
+    }
+}
+
+/// A buffer of its own with the values of `t` (so a step may update it in place).
+fn fresh<const D: usize>(t: &Tensor<D>) -> Tensor<D> {
+    t.clone().mul_scalar(1.0)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// Median milliseconds of one step of `optim` over every tensor of `set`.
+fn time_steps<O: Optimizer>(
+    optim: &O,
+    set: &Set,
+    device: &Device,
+    opts: &OptimBenchOptions,
+) -> f64 {
+    let lr = 1e-3;
+    let mut w2: Vec<Tensor<2>> = set.w2.iter().map(fresh).collect();
+    let mut w1: Vec<Tensor<1>> = set.w1.iter().map(fresh).collect();
+    let mut s2: Vec<Option<O::State<2>>> = w2.iter().map(|_| None).collect();
+    let mut s1: Vec<Option<O::State<1>>> = w1.iter().map(|_| None).collect();
+    let mut times = Vec::with_capacity(opts.repeats);
+    for round in 0..opts.warmup + opts.repeats {
+        let g2: Vec<Tensor<2>> = set.g2.iter().map(fresh).collect();
+        let g1: Vec<Tensor<1>> = set.g1.iter().map(fresh).collect();
+        let _ = device.sync();
+        let start = Instant::now();
+        // Steps get handles to the gradients; the buffers are freed after the clock stops
+        // (freeing them belongs to the backward pass that made them, not to the step).
+        for (i, g) in g2.iter().enumerate() {
+            // Move the parameter out so the step holds its only handle, as in a training loop.
+            let w = std::mem::replace(&mut w2[i], Tensor::empty([0, 0], device));
+            let (w, s) = optim.step(lr, w, g.clone(), s2[i].take());
+            w2[i] = w;
+            s2[i] = s;
+        }
+        for (i, g) in g1.iter().enumerate() {
+            let w = std::mem::replace(&mut w1[i], Tensor::empty([0], device));
+            let (w, s) = optim.step(lr, w, g.clone(), s1[i].take());
+            w1[i] = w;
+            s1[i] = s;
+        }
+        let _ = device.sync();
+        let elapsed = start.elapsed().as_secs_f64() * 1e3;
+        drop((g2, g1));
+        if round >= opts.warmup {
+            times.push(elapsed);
+        }
+    }
+    median(times)
+}
+
+/// Median milliseconds of the floor loop over `n` parameters with `k` state buffers.
+fn time_floor(n: usize, k: usize, opts: &OptimBenchOptions) -> f64 {
+    let mut w = vec![0.5f32; n];
+    let g = vec![1e-3f32; n];
+    let mut state: Vec<Vec<f32>> = (0..k).map(|_| vec![0.1f32; n]).collect();
+    let mut times = Vec::with_capacity(opts.repeats);
+    for round in 0..opts.warmup + opts.repeats {
+        let mut bufs = state.iter_mut().map(|s| s.as_mut_slice());
+        let mut next = || bufs.next().unwrap_or(&mut []);
+        let lanes = Lanes {
+            w: &mut w,
+            g: &g,
+            s: [next(), next(), next()],
+        };
+        let start = Instant::now();
+        for_chunks(lanes, &|l: Lanes<'_>| {
+            let n = l.w.len();
+            let [a, b, c] = l.s;
+            let (w, g) = (&mut l.w[..n], &l.g[..n]);
+            // Each state buffer: s ← 0.9·s + g; the parameter: w ← w − 1e-3·Σ s.
+            match (a.len(), b.len(), c.len()) {
+                (0, _, _) => (0..n).for_each(|i| w[i] -= 1e-3 * g[i]),
+                (_, 0, _) => {
+                    let a = &mut a[..n];
+                    for i in 0..n {
+                        a[i] = 0.9 * a[i] + g[i];
+                        w[i] -= 1e-3 * a[i];
+                    }
+                }
+                (_, _, 0) => {
+                    let (a, b) = (&mut a[..n], &mut b[..n]);
+                    for i in 0..n {
+                        a[i] = 0.9 * a[i] + g[i];
+                        b[i] = 0.9 * b[i] + g[i];
+                        w[i] -= 1e-3 * (a[i] + b[i]);
+                    }
+                }
+                _ => {
+                    let (a, b, c) = (&mut a[..n], &mut b[..n], &mut c[..n]);
+                    for i in 0..n {
+                        a[i] = 0.9 * a[i] + g[i];
+                        b[i] = 0.9 * b[i] + g[i];
+                        c[i] = 0.9 * c[i] + g[i];
+                        w[i] -= 1e-3 * (a[i] + b[i] + c[i]);
+                    }
+                }
+            }
+        });
+        let elapsed = start.elapsed().as_secs_f64() * 1e3;
+        if round >= opts.warmup {
+            times.push(elapsed);
+        }
+    }
+    std::hint::black_box(&w);
+    median(times)
+}
+
+/// Runs every configuration on `device`, in the current rayon pool (see
+/// `rayon::ThreadPool::install` to choose the number of threads).
+pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
+    let shapes = Shapes::for_total(opts.params);
+    let n = shapes.total();
+    let set = Set::new(&shapes, device);
+    let mut results = Vec::new();
+    let mut measure = |optimizer: &str,
+                       variant: &str,
+                       k: usize,
+                       stoke: &dyn Fn() -> (f64, f64),
+                       burn: Option<&dyn Fn() -> f64>| {
+        if let Some(only) = &opts.only
+            && !optimizer.contains(only.as_str())
+            && !variant.contains(only.as_str())
+        {
+            return;
+        }
+        let (stoke_ms, tensor_ops_ms) = stoke();
+        results.push(OptimBenchResult {
+            optimizer: optimizer.into(),
+            variant: variant.into(),
+            bytes_per_param: 4 * (2 + k) + 4 * (1 + k),
+            stoke_ms,
+            tensor_ops_ms,
+            burn_ms: burn.map(|f| f()),
+            floor_ms: time_floor(n, k, opts),
+        });
+    };
+    let t = |o: &dyn Fn(bool) -> f64| (o(true), o(false));
+    macro_rules! stoke {
+        ($config:expr) => {
+            &|| t(&|fused| time_steps(&$config.build().with_fused(fused), &set, device, opts))
+        };
+    }
+    macro_rules! burn {
+        ($config:expr) => {
+            Some(&|| time_steps(&$config.build(), &set, device, opts))
+        };
+    }
+    use burn::optim as b;
+
+    let sgd = MomentumConfig::new().with_momentum(0.0);
+    measure("sgd", "plain", 0, stoke!(sgd), burn!(b::SgdConfig::new()));
+    let momentum = MomentumConfig::new().with_form(MomentumForm::PyTorch);
+    let burn_momentum = BurnMomentumConfig::new().with_dampening(0.0);
+    measure(
+        "momentum",
+        "momentum",
+        1,
+        stoke!(momentum),
+        burn!(b::SgdConfig::new().with_momentum(Some(burn_momentum.clone()))),
+    );
+    let rms = RmsPropConfig::pytorch();
+    let burn_rms = b::RmsPropConfig::new()
+        .with_momentum(0.0)
+        .with_epsilon(1e-8);
+    measure("rmsprop", "plain", 1, stoke!(rms), burn!(burn_rms));
+    measure(
+        "rmsprop",
+        "centered",
+        2,
+        stoke!(rms.clone().with_centered(true)),
+        burn!(burn_rms.clone().with_centered(true)),
+    );
+    measure(
+        "rmsprop",
+        "momentum",
+        2,
+        stoke!(rms.clone().with_momentum(0.9)),
+        burn!(burn_rms.clone().with_momentum(0.9)),
+    );
+    measure(
+        "adagrad",
+        "plain",
+        1,
+        stoke!(AdaGradConfig::pytorch()),
+        burn!(b::AdaGradConfig::new().with_epsilon(1e-10)),
+    );
+    let burn_adam = b::AdamConfig::new().with_epsilon(1e-8);
+    measure(
+        "adam",
+        "plain",
+        2,
+        stoke!(AdamConfig::new()),
+        burn!(burn_adam),
+    );
+    measure(
+        "adam",
+        "amsgrad",
+        3,
+        stoke!(AdamConfig::new().with_amsgrad(true)),
+        burn!(burn_adam.clone().with_amsgrad(true)),
+    );
+    measure(
+        "adam",
+        "adamw",
+        2,
+        stoke!(AdamConfig::adamw()),
+        burn!(
+            b::AdamWConfig::new()
+                .with_epsilon(1e-8)
+                .with_weight_decay(1e-2)
+        ),
+    );
+    measure("adadelta", "plain", 2, stoke!(AdaDeltaConfig::new()), None);
+    OptimBenchReport {
+        params: n,
+        threads: rayon::current_num_threads(),
+        device: format!("{device:?}"),
+        results,
+    }
+}
