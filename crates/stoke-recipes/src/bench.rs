@@ -1,0 +1,328 @@
+//! `stoke bench train`: training throughput (examples per second) and peak memory of the text
+//! classifier with each optimizer, on a bundled data set or on synthetic AG-News-sized data.
+//!
+//! Data are loaded and tokenised before anything is timed; each optimizer then trains a fresh
+//! model for `warmup` iterations (not timed: first allocations, optimizer state) and `iterations`
+//! timed iterations, each a full step: batching, forward, loss (plus the L2 penalty when `l2 >
+//! 0`), backward, optimizer step. `scripts/bench_torch_textclf.py` runs the same model, sizes,
+//! batch size and optimizer in PyTorch.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::optim::GradientsParams;
+use burn::tensor::Device;
+use serde::Serialize;
+use stoke_optim::L2Regularizer;
+use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader};
+use stoke_text::model::TextClassifierConfig;
+
+use crate::RecipeError;
+use crate::optimizer::OptimizerSpec;
+
+/// Where the training texts come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BenchData {
+    /// Tokenised training split of a bundled data set, default tokenizer.
+    Bundled(String),
+    /// `texts` texts of `tokens` ids each, drawn uniformly from `[0, 2^bucket_bits)`, `classes`
+    /// labels (AG News: 120,000 texts, ~40 tokens, 4 classes).
+    Synthetic {
+        /// Number of texts.
+        texts: usize,
+        /// Ids per text.
+        tokens: usize,
+        /// log₂ of the number of embedding rows.
+        bucket_bits: u32,
+        /// Number of classes.
+        classes: usize,
+    },
+}
+
+impl BenchData {
+    /// AG-News-sized synthetic data: 120,000 texts × 40 ids in 2^18 buckets, 4 classes.
+    pub fn ag_news_sized() -> Self {
+        BenchData::Synthetic {
+            texts: 120_000,
+            tokens: 40,
+            bucket_bits: 18,
+            classes: 4,
+        }
+    }
+
+    /// `synthetic` (AG-News-sized) or the name of a bundled data set.
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "synthetic" | "ag-news-sized" => Self::ag_news_sized(),
+            other => BenchData::Bundled(other.to_string()),
+        }
+    }
+}
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct TrainBenchOptions {
+    /// The texts.
+    pub data: BenchData,
+    /// Optimizers (names as in recipes) and their learning rates.
+    pub optimizers: Vec<OptimizerSpec>,
+    /// Embedding width.
+    pub embed_dim: usize,
+    /// Hidden block width (one block: Linear → BatchNorm → ReLU → Dropout 0.2).
+    pub hidden: usize,
+    /// Texts per batch.
+    pub batch_size: usize,
+    /// β of the L2 penalty `β Σ w²` added to the loss (0 = none).
+    pub l2: f64,
+    /// Untimed iterations first.
+    pub warmup: usize,
+    /// Timed iterations.
+    pub iterations: usize,
+    /// Seed of the model initialisation and the batch order.
+    pub seed: u64,
+}
+
+impl Default for TrainBenchOptions {
+    fn default() -> Self {
+        Self {
+            data: BenchData::Bundled("langid".into()),
+            optimizers: ["sgd", "momentum", "rmsprop", "adagrad", "adam", "adadelta"]
+                .iter()
+                .map(|n| OptimizerSpec::new(n, default_lr(n)))
+                .collect(),
+            embed_dim: 64,
+            hidden: 256,
+            batch_size: 64,
+            l2: 0.0,
+            warmup: 10,
+            iterations: 100,
+            seed: 1,
+        }
+    }
+}
+
+/// A learning rate that trains the classifier with optimizer `name`.
+pub fn default_lr(name: &str) -> f64 {
+    match name {
+        "sgd" | "momentum" | "nesterov" | "adagrad" => 0.1,
+        "adadelta" => 1.0,
+        _ => 1e-3,
+    }
+}
+
+/// One optimizer's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainBenchResult {
+    /// The optimizer's label.
+    pub optimizer: String,
+    /// Training examples per second over the timed iterations.
+    pub examples_per_s: f64,
+    /// Mean milliseconds per iteration.
+    pub ms_per_step: f64,
+    /// Peak resident memory of the process during this optimizer's run, MiB.
+    pub peak_rss_mib: f64,
+    /// Resident memory before the model was built (data loaded), MiB.
+    pub base_rss_mib: f64,
+    /// Parameters + gradients + optimizer state + one batch, MiB: what training must hold.
+    pub working_set_mib: f64,
+    /// Mean training loss over the timed iterations (to see the run trains).
+    pub mean_loss: f64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainBenchReport {
+    /// Data description.
+    pub data: String,
+    /// Training texts available (the iterations cycle through them).
+    pub texts: usize,
+    /// Model parameters.
+    pub params: usize,
+    /// Texts per batch.
+    pub batch_size: usize,
+    /// L2 β in the loss.
+    pub l2: f64,
+    /// Threads of the rayon pool.
+    pub threads: usize,
+    /// The device, as Burn prints it.
+    pub device: String,
+    /// One row per optimizer.
+    pub results: Vec<TrainBenchResult>,
+}
+
+/// xorshift64*, for synthetic ids.
+fn synthetic(
+    texts: usize,
+    tokens: usize,
+    bucket_bits: u32,
+    classes: usize,
+    seed: u64,
+) -> Vec<TextItem> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = move || {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    (0..texts)
+        .map(|_| {
+            let ids = (0..tokens)
+                .map(|_| (next() >> (64 - bucket_bits)) as u32)
+                .collect();
+            TextItem {
+                ids,
+                label: (next() % classes as u64) as usize,
+            }
+        })
+        .collect()
+}
+
+/// Resident set size now and its peak (`VmRSS`, `VmHWM`), MiB; zeros where /proc is missing.
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Resets the peak (`VmHWM`) to the current RSS (Linux; ignored elsewhere).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Runs each optimizer on `device` in the current rayon pool.
+pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport, RecipeError> {
+    let (items, classes, num_ids, data) = match &opts.data {
+        BenchData::Bundled(name) => {
+            let settings = crate::Settings {
+                dataset: name.clone(),
+                data: None,
+                epochs: 1,
+                batch_size: crate::recipe::BatchSize::Size(opts.batch_size),
+                optimizer: OptimizerSpec::new("sgd", 0.1),
+                l2: 0.0,
+                model: Default::default(),
+                tokenizer: Default::default(),
+                train_subset: None,
+                record_iterations: false,
+            };
+            let prepared = crate::data::prepare(&settings)?;
+            let num_ids = prepared.tokenizer.num_ids();
+            let classes = prepared.classes.len();
+            (prepared.train, classes, num_ids, name.clone())
+        }
+        BenchData::Synthetic {
+            texts,
+            tokens,
+            bucket_bits,
+            classes,
+        } => (
+            Arc::new(synthetic(
+                *texts,
+                *tokens,
+                *bucket_bits,
+                *classes,
+                opts.seed,
+            )),
+            *classes,
+            1usize << bucket_bits,
+            format!(
+                "synthetic: {texts} texts × {tokens} ids, 2^{bucket_bits} buckets, {classes} classes"
+            ),
+        ),
+    };
+    let config = TextClassifierConfig::new(num_ids, classes)
+        .with_embed_dim(opts.embed_dim)
+        .with_hidden(opts.hidden);
+    let invalid = |e: stoke_text::ConfigError| {
+        RecipeError::invalid("bench train", "model", "…", e.to_string())
+    };
+    config.validate().map_err(invalid)?;
+    let l2 = (opts.l2 > 0.0).then(|| L2Regularizer::new(opts.l2));
+    let ad = device.clone().autodiff();
+    let mut results = Vec::new();
+    let mut params = 0;
+    for spec in &opts.optimizers {
+        let mut optim = spec.build()?;
+        let (base_rss, _) = rss_mib();
+        ad.seed(opts.seed);
+        let mut model = config.try_init(&ad).map_err(invalid)?;
+        params = burn::module::Module::num_params(&model);
+        let loader_opts = LoaderOptions::new(opts.batch_size, opts.seed);
+        let total = opts.warmup + opts.iterations;
+        let (mut loss_sum, mut done, mut epoch) = (0.0, 0usize, 0usize);
+        let mut start = Instant::now();
+        reset_peak_rss();
+        'epochs: loop {
+            let loader = epoch_loader(items.clone(), &loader_opts, epoch, &ad);
+            for batch in loader.iter() {
+                let batch = batch.map_err(|e| RecipeError::Invalid {
+                    context: "bench train".into(),
+                    field: "data loader".into(),
+                    value: data.clone(),
+                    rule: e.to_string(),
+                })?;
+                if done == opts.warmup {
+                    start = Instant::now();
+                }
+                let (mut loss, _) = model.loss(&batch);
+                if let Some(penalty) = l2.as_ref().and_then(|r| r.penalty(&model)) {
+                    loss = loss + penalty;
+                }
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(spec.lr, model, grads);
+                if done >= opts.warmup {
+                    loss_sum += loss.into_scalar::<f32>() as f64;
+                }
+                done += 1;
+                if done == total {
+                    break 'epochs;
+                }
+            }
+            epoch += 1;
+        }
+        let _ = ad.sync();
+        let seconds = start.elapsed().as_secs_f64();
+        let (_, peak_rss) = rss_mib();
+        let state_copies = state_copies(&spec.name);
+        // parameters + gradients + state (f32), one batch of ids (i64) and mask (f32)
+        let batch_bytes = opts.batch_size * 64 * 12;
+        let working_set =
+            (params * 4 * (2 + state_copies) + batch_bytes) as f64 / (1024.0 * 1024.0);
+        results.push(TrainBenchResult {
+            optimizer: spec.label(),
+            examples_per_s: (opts.iterations * opts.batch_size) as f64 / seconds,
+            ms_per_step: seconds * 1e3 / opts.iterations as f64,
+            peak_rss_mib: peak_rss,
+            base_rss_mib: base_rss,
+            working_set_mib: working_set,
+            mean_loss: loss_sum / opts.iterations as f64,
+        });
+        drop(model);
+    }
+    Ok(TrainBenchReport {
+        data,
+        texts: items.len(),
+        params,
+        batch_size: opts.batch_size,
+        l2: opts.l2,
+        threads: rayon::current_num_threads(),
+        device: format!("{device:?}"),
+        results,
+    })
+}
+
+/// State buffers per parameter that optimizer `name` keeps with its default settings.
+fn state_copies(name: &str) -> usize {
+    match name {
+        "sgd" => 0,
+        "momentum" | "nesterov" | "rmsprop" | "adagrad" => 1,
+        _ => 2,
+    }
+}
