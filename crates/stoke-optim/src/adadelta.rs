@@ -127,12 +127,13 @@ impl AdaDelta {
     /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
     /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
     /// A zero `E[g²]` gives the tensor path's first step exactly.
-    fn step_host<const D: usize>(
+    pub(crate) fn step_host<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         g: Tensor<D>,
         state: Option<AdaDeltaState<D>>,
+        rows: Option<&[u32]>,
     ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
         let c = &self.config;
         let (square_avg, acc_delta) = match state {
@@ -147,7 +148,7 @@ impl AdaDelta {
             eta: lr as f32,
         };
         let decay = c.weight_decay != 0.0;
-        let (w, mut buffers) = update(w, g, vec![square_avg, acc_delta], |l: Lanes<'_>| {
+        let (w, mut buffers) = update(w, g, vec![square_avg, acc_delta], rows, |l: Lanes<'_>| {
             specialize!(adadelta_chunk[decay](&k, l))
         });
         let acc_delta = buffers.pop().expect("E[Δx²]");
@@ -200,7 +201,7 @@ impl Optimizer for AdaDelta {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         if self.fused && on_host(&w) {
-            self.step_host(lr, w, g, state)
+            self.step_host(lr, w, g, state, None)
         } else {
             self.step_tensors(lr, w, g, state)
         }

@@ -142,12 +142,13 @@ impl AdaGrad {
 
     /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
     /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
-    fn step_host<const D: usize>(
+    pub(crate) fn step_host<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         g: Tensor<D>,
         state: Option<AdaGradState<D>>,
+        rows: Option<&[u32]>,
     ) -> (Tensor<D>, Option<AdaGradState<D>>) {
         let c = &self.config;
         let (sum, step) = match state {
@@ -165,6 +166,7 @@ impl AdaGrad {
             w,
             g,
             vec![sum],
+            rows,
             |l: Lanes<'_>| specialize!(adagrad_chunk[decay, inside](&k, l)),
         );
         let sum = sum.pop().expect("S");
@@ -213,7 +215,7 @@ impl Optimizer for AdaGrad {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         if self.fused && on_host(&w) {
-            self.step_host(lr, w, g, state)
+            self.step_host(lr, w, g, state, None)
         } else {
             self.step_tensors(lr, w, g, state)
         }

@@ -177,12 +177,13 @@ impl Adam {
 
     /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
     /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
-    fn step_host<const D: usize>(
+    pub(crate) fn step_host<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         g: Tensor<D>,
         state: Option<AdamState<D>>,
+        rows: Option<&[u32]>,
     ) -> (Tensor<D>, Option<AdamState<D>>) {
         let c = &self.config;
         let zeros = || w.zeros_like();
@@ -216,6 +217,7 @@ impl Adam {
             w,
             g,
             buffers,
+            rows,
             |l: Lanes<'_>| specialize!(adam_chunk[coupled, decoupled, amsgrad](&k, l)),
         );
         let max_exp_avg_sq = amsgrad.then(|| buffers.pop().expect("v̂"));
@@ -294,7 +296,7 @@ impl Optimizer for Adam {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         if self.fused && on_host(&w) {
-            self.step_host(lr, w, g, state)
+            self.step_host(lr, w, g, state, None)
         } else {
             self.step_tensors(lr, w, g, state)
         }

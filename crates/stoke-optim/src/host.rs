@@ -96,6 +96,48 @@ unsafe fn leaf_avx2<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, kernel: &F) {
     kernel(lanes)
 }
 
+/// Runs `kernel` on each listed row: `w` and the state buffers are `[rows, width]` tables,
+/// `g` holds one row of `width` per entry of `rows`.
+fn for_rows<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kernel: &F) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { for_rows_avx2(lanes, rows, width, kernel) };
+    }
+    each_row(lanes, rows, width, kernel)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn for_rows_avx2<F: Fn(Lanes<'_>)>(
+    lanes: Lanes<'_>,
+    rows: &[u32],
+    width: usize,
+    kernel: &F,
+) {
+    each_row(lanes, rows, width, kernel)
+}
+
+#[inline(always)]
+fn each_row<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kernel: &F) {
+    let Lanes { w, g, s: [a, b, c] } = lanes;
+    fn window(s: &mut [f32], span: std::ops::Range<usize>) -> &mut [f32] {
+        if s.is_empty() { &mut [] } else { &mut s[span] }
+    }
+    for (i, &r) in rows.iter().enumerate() {
+        let span = r as usize * width..(r as usize + 1) * width;
+        kernel(Lanes {
+            w: &mut w[span.clone()],
+            g: &g[i * width..(i + 1) * width],
+            s: [
+                window(a, span.clone()),
+                window(b, span.clone()),
+                window(c, span),
+            ],
+        });
+    }
+}
+
 /// Calls `$kernel::<B₁, …, Bₖ>($args…)` with the const `bool` parameters set to the runtime
 /// values `$flag₁ … $flagₖ`, so each combination of options gets a loop without branches (which
 /// the compiler can vectorise).
@@ -213,12 +255,18 @@ pub(crate) fn on_host<const D: usize>(w: &Tensor<D>) -> bool {
 
 /// Runs `kernel` in place over `w`, `g` and `state` (at most three tensors, each shaped like
 /// `w`); returns the updated `w` and `state`. Call only when [`on_host`]`(&w)`.
+///
+/// With `rows`, `w` and the state are tables of rows (the last dimension) and `g` holds the
+/// gradients of those rows only, in order: the kernel then runs on each listed row and nothing
+/// else is read or written.
 pub(crate) fn update<const D: usize>(
     w: Tensor<D>,
     g: Tensor<D>,
     state: Vec<Tensor<D>>,
+    rows: Option<&[u32]>,
     kernel: impl Fn(Lanes<'_>) + Sync,
 ) -> (Tensor<D>, Vec<Tensor<D>>) {
+    let width = w.dims()[D - 1];
     assert!(state.len() <= 3, "at most three state buffers");
     let host = |t: Tensor<D>| {
         Host::from_tensor(t).unwrap_or_else(|_| {
@@ -238,14 +286,35 @@ pub(crate) fn update<const D: usize>(
             s,
         };
         assert!(
-            lanes.g.len() == lanes.len()
-                && lanes
-                    .s
-                    .iter()
-                    .all(|s| s.is_empty() || s.len() == lanes.len()),
-            "parameter, gradient and state shapes differ"
+            lanes
+                .s
+                .iter()
+                .all(|s| s.is_empty() || s.len() == lanes.len()),
+            "parameter and state shapes differ"
         );
-        for_chunks(lanes, &kernel);
+        match rows {
+            None => {
+                assert_eq!(
+                    lanes.g.len(),
+                    lanes.len(),
+                    "parameter and gradient shapes differ"
+                );
+                for_chunks(lanes, &kernel);
+            }
+            Some(rows) => {
+                assert_eq!(
+                    lanes.g.len(),
+                    rows.len() * width,
+                    "one gradient row per listed row"
+                );
+                let n_rows = lanes.len() / width.max(1);
+                assert!(
+                    rows.iter().all(|&r| (r as usize) < n_rows),
+                    "row out of range"
+                );
+                for_rows(lanes, rows, width, &kernel);
+            }
+        }
     }
     (
         w.into_tensor(),
@@ -285,13 +354,13 @@ mod tests {
             let w = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
             let kept = w.clone();
             let g = Tensor::<1>::from_floats([1.0, 1.0, 1.0], &device);
-            let (w, _) = update(w, g, Vec::new(), |l: Lanes<'_>| {
+            let (w, _) = update(w, g, Vec::new(), None, |l: Lanes<'_>| {
                 for (w, g) in l.w.iter_mut().zip(l.g) {
                     *w -= g;
                 }
             });
-            let got: Vec<f32> = w.into_data().to_vec().unwrap();
-            let old: Vec<f32> = kept.into_data().to_vec().unwrap();
+            let got: Vec<f32> = w.into_data().try_to_vec::<f32>().unwrap();
+            let old: Vec<f32> = kept.into_data().try_to_vec::<f32>().unwrap();
             assert_eq!(got, [0.0, 1.0, 2.0], "{backend:?}");
             assert_eq!(
                 old,

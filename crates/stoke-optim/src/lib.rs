@@ -101,6 +101,7 @@ mod host;
 mod l2;
 mod momentum;
 mod rmsprop;
+pub mod rows;
 mod state;
 
 pub use adadelta::{AdaDelta, AdaDeltaConfig, AdaDeltaState};
@@ -112,3 +113,4 @@ pub use forms::{EpsilonPlacement, MomentumForm};
 pub use l2::{Criterion, L2Regularized, L2Regularizer};
 pub use momentum::{Momentum, MomentumConfig, MomentumState};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
+pub use rows::{RowOptimizer, RowStep};

@@ -166,12 +166,13 @@ impl Momentum {
 
     /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
     /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
-    fn step_host<const D: usize>(
+    pub(crate) fn step_host<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         g: Tensor<D>,
         state: Option<MomentumState<D>>,
+        rows: Option<&[u32]>,
     ) -> (Tensor<D>, Option<MomentumState<D>>) {
         let c = &self.config;
         let k = MomentumCoefs {
@@ -185,7 +186,7 @@ impl Momentum {
         };
         let decay = c.weight_decay != 0.0;
         if c.momentum == 0.0 {
-            let (w, _) = update(w, g, Vec::new(), |l: Lanes<'_>| {
+            let (w, _) = update(w, g, Vec::new(), rows, |l: Lanes<'_>| {
                 specialize!(sgd_chunk[decay](&k, l))
             });
             return (w, None);
@@ -203,6 +204,7 @@ impl Momentum {
             w,
             g,
             vec![v],
+            rows,
             |l: Lanes<'_>| specialize!(momentum_chunk[decay, classic, nesterov, pytorch_first](&k, l)),
         );
         let velocity = v.pop().expect("v");
@@ -282,7 +284,7 @@ impl Optimizer for Momentum {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         if self.fused && on_host(&w) {
-            self.step_host(lr, w, g, state)
+            self.step_host(lr, w, g, state, None)
         } else {
             self.step_tensors(lr, w, g, state)
         }

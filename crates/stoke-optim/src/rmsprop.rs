@@ -185,12 +185,13 @@ impl RmsProp {
     /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
     /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
     /// Zero-initialised averages give the tensor path's first step exactly.
-    fn step_host<const D: usize>(
+    pub(crate) fn step_host<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
         g: Tensor<D>,
         state: Option<RmsPropState<D>>,
+        rows: Option<&[u32]>,
     ) -> (Tensor<D>, Option<RmsPropState<D>>) {
         let c = &self.config;
         let (centered, with_momentum) = (c.centered, c.momentum > 0.0);
@@ -220,6 +221,7 @@ impl RmsProp {
             w,
             g,
             buffers,
+            rows,
             |l: Lanes<'_>| specialize!(rmsprop_chunk[decay, centered, with_momentum, inside](&k, l)),
         );
         let momentum_buffer = with_momentum.then(|| buffers.pop().expect("b"));
@@ -306,7 +308,7 @@ impl Optimizer for RmsProp {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         if self.fused && on_host(&w) {
-            self.step_host(lr, w, g, state)
+            self.step_host(lr, w, g, state, None)
         } else {
             self.step_tensors(lr, w, g, state)
         }

@@ -1,0 +1,148 @@
+//! Row-sparse steps: update only the rows of an embedding table that a batch used.
+//!
+//! A text batch touches a few thousand of an embedding table's rows (2¹⁸ in an AG-News-sized
+//! model); a dense step reads and writes every row, its parameter, gradient and state, to
+//! change those few. [`RowStep::step_rows`] takes the gradients of the used rows only (strictly
+//! increasing row ids) and updates those rows and their optimizer state in place, with the same
+//! per-coordinate arithmetic as the dense step.
+//!
+//! What this means per optimizer:
+//!
+//! * **SGD and AdaGrad: exact.** A row with zero gradient does not move under the dense step
+//!   either (`w ← w − η·0`; `S ← S + 0`), so the row-sparse trajectory equals the dense one,
+//!   bit for bit (`tests/rows.rs`). With `weight_decay > 0` the dense step also shrinks unused
+//!   rows; the row-sparse step decays a row only when it is used ("lazy" decay).
+//! * **Momentum, RMSProp, Adam, AdaDelta: lazy** (as PyTorch's `SparseAdam`): an unused row keeps
+//!   its weights *and* its state; the dense step would still move it (by its velocity, or by
+//!   `m/√v`). A row's state thus only decays on the steps that use it. Step counts (Adam's bias
+//!   correction, AdaGrad's `lr_decay`) count the table's steps.
+//!
+//! On a CPU backend the rows are updated in place on the raw buffers; on any other device the
+//! row gradients are scattered into a dense gradient and the dense step runs (exact for SGD and
+//! AdaGrad, not lazy for the others).
+
+use burn::optim::{LearningRate, Optimizer};
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
+
+use crate::host::on_host;
+use crate::{AdaDelta, AdaGrad, Adam, Momentum, RmsProp};
+
+/// An optimizer that can update selected rows of a matrix.
+pub trait RowStep: Optimizer {
+    /// One step on `rows` of `w` (`[n, d]`) with their gradients `g_rows` (`[rows.len(), d]`,
+    /// in the order of `rows`). `rows` must be strictly increasing and `< n`; other rows and
+    /// their state are not touched (on a CPU backend; see the [module docs](self)).
+    fn step_rows(
+        &self,
+        lr: LearningRate,
+        w: Tensor<2>,
+        rows: &[u32],
+        g_rows: Tensor<2>,
+        state: Option<Self::State<2>>,
+    ) -> (Tensor<2>, Option<Self::State<2>>);
+}
+
+fn check_rows(w: &Tensor<2>, rows: &[u32], g_rows: &Tensor<2>) {
+    let [n, d] = w.dims();
+    assert!(
+        rows.windows(2).all(|p| p[0] < p[1]),
+        "step_rows: row ids must be strictly increasing"
+    );
+    assert!(
+        rows.last().is_none_or(|&r| (r as usize) < n),
+        "step_rows: a row id is ≥ the table's {n} rows"
+    );
+    assert_eq!(
+        g_rows.dims(),
+        [rows.len(), d],
+        "step_rows: the gradient must have one row of width {d} per row id"
+    );
+}
+
+/// The dense gradient with `g_rows` at `rows` and zeros elsewhere.
+fn scatter(w: &Tensor<2>, rows: &[u32], g_rows: Tensor<2>) -> Tensor<2> {
+    let device: Device = w.device();
+    let ids: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+    let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [rows.len()]), &device);
+    Tensor::<2>::zeros(w.shape(), &device).select_assign(0, ids, g_rows, IndexingUpdateOp::Add)
+}
+
+macro_rules! row_step {
+    ($($optim:ty),*) => {$(
+        impl RowStep for $optim {
+            fn step_rows(
+                &self,
+                lr: LearningRate,
+                w: Tensor<2>,
+                rows: &[u32],
+                g_rows: Tensor<2>,
+                state: Option<Self::State<2>>,
+            ) -> (Tensor<2>, Option<Self::State<2>>) {
+                check_rows(&w, rows, &g_rows);
+                if self.fused() && on_host(&w) {
+                    self.step_host(lr, w, g_rows, state, Some(rows))
+                } else {
+                    let g = scatter(&w, rows, g_rows);
+                    self.step(lr, w, g, state)
+                }
+            }
+        }
+    )*};
+}
+
+row_step!(Momentum, RmsProp, AdaGrad, Adam, AdaDelta);
+
+/// Any [`RowStep`] optimizer together with the state of one table: what a training loop holds
+/// for its embedding table, whichever optimizer was chosen at run time.
+pub struct RowOptimizer {
+    inner: Box<dyn Rows>,
+}
+
+trait Rows: Send {
+    fn step(&mut self, lr: LearningRate, w: Tensor<2>, rows: &[u32], g: Tensor<2>) -> Tensor<2>;
+}
+
+struct Held<O: RowStep> {
+    optim: O,
+    state: Option<O::State<2>>,
+}
+
+impl<O: RowStep + Send> Rows for Held<O>
+where
+    O::State<2>: Send,
+{
+    fn step(&mut self, lr: LearningRate, w: Tensor<2>, rows: &[u32], g: Tensor<2>) -> Tensor<2> {
+        let (w, state) = self.optim.step_rows(lr, w, rows, g, self.state.take());
+        self.state = state;
+        w
+    }
+}
+
+impl RowOptimizer {
+    /// Holds `optim`, with no state yet.
+    pub fn new<O: RowStep + Send + 'static>(optim: O) -> Self
+    where
+        O::State<2>: Send,
+    {
+        Self {
+            inner: Box::new(Held { optim, state: None }),
+        }
+    }
+
+    /// One step on `rows` of the table `w`; see [`RowStep::step_rows`].
+    pub fn step(
+        &mut self,
+        lr: LearningRate,
+        w: Tensor<2>,
+        rows: &[u32],
+        g_rows: Tensor<2>,
+    ) -> Tensor<2> {
+        self.inner.step(lr, w, rows, g_rows)
+    }
+}
+
+impl std::fmt::Debug for RowOptimizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowOptimizer")
+    }
+}
