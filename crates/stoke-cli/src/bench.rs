@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use stoke_optim::bench::{OptimBenchOptions, OptimBenchReport};
 use stoke_recipes::OptimizerSpec;
 use stoke_recipes::bench::{BenchData, TrainBenchOptions, TrainBenchReport, default_lr};
+use stoke_recipes::step::EmbeddingUpdate;
 
 use crate::commands::{Common, backend, out_line};
 
@@ -37,6 +38,9 @@ struct TrainArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Embedding updates to measure: sparse (only the rows a batch uses), dense, or both.
+    #[arg(long, default_value = "both")]
+    embedding: String,
     /// Texts per batch.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
@@ -108,6 +112,10 @@ fn train(a: TrainArgs) -> Result<()> {
         iterations: a.iterations,
         ..Default::default()
     };
+    opts.embedding = match a.embedding.as_str() {
+        "both" => vec![EmbeddingUpdate::Sparse, EmbeddingUpdate::Dense],
+        other => vec![other.parse()?],
+    };
     if !a.optimizers.is_empty() {
         opts.optimizers = a
             .optimizers
@@ -133,13 +141,21 @@ fn print_train(r: &TrainBenchReport) {
         r.data, r.texts, r.params, r.batch_size, r.l2, r.threads, r.device
     ));
     out_line(&format!(
-        "{:<10} {:>10} {:>9} {:>10} {:>10} {:>11} {:>9}",
-        "optimizer", "examples/s", "ms/step", "peak MiB", "base MiB", "needed MiB", "loss"
+        "{:<18} {:<9} {:>10} {:>9} {:>10} {:>10} {:>11} {:>9}",
+        "optimizer",
+        "embedding",
+        "examples/s",
+        "ms/step",
+        "peak MiB",
+        "base MiB",
+        "needed MiB",
+        "loss"
     ));
     for x in &r.results {
         out_line(&format!(
-            "{:<10} {:>10.0} {:>9.2} {:>10.0} {:>10.0} {:>11.0} {:>9.4}",
+            "{:<18} {:<9} {:>10.0} {:>9.2} {:>10.0} {:>10.0} {:>11.0} {:>9.4}",
             x.optimizer,
+            format!("{:?}", x.embedding).to_lowercase(),
             x.examples_per_s,
             x.ms_per_step,
             x.peak_rss_mib,

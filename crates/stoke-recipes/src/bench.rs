@@ -4,21 +4,20 @@
 //! Data are loaded and tokenised before anything is timed; each optimizer then trains a fresh
 //! model for `warmup` iterations (not timed: first allocations, optimizer state) and `iterations`
 //! timed iterations, each a full step: batching, forward, loss (plus the L2 penalty when `l2 >
-//! 0`), backward, optimizer step. `scripts/bench_torch_textclf.py` runs the same model, sizes,
+//! 0`), backward, optimizer step ([`Stepper`], with a dense or row-sparse embedding update). `scripts/bench_torch_textclf.py` runs the same model, sizes,
 //! batch size and optimizer in PyTorch.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use serde::Serialize;
-use stoke_optim::L2Regularizer;
 use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader};
 use stoke_text::model::TextClassifierConfig;
 
 use crate::RecipeError;
 use crate::optimizer::OptimizerSpec;
+use crate::step::{EmbeddingUpdate, Stepper};
 
 /// Where the training texts come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +65,8 @@ pub struct TrainBenchOptions {
     pub data: BenchData,
     /// Optimizers (names as in recipes) and their learning rates.
     pub optimizers: Vec<OptimizerSpec>,
+    /// Embedding updates to measure, each with every optimizer.
+    pub embedding: Vec<EmbeddingUpdate>,
     /// Embedding width.
     pub embed_dim: usize,
     /// Hidden block width (one block: Linear → BatchNorm → ReLU → Dropout 0.2).
@@ -90,6 +91,7 @@ impl Default for TrainBenchOptions {
                 .iter()
                 .map(|n| OptimizerSpec::new(n, default_lr(n)))
                 .collect(),
+            embedding: vec![EmbeddingUpdate::Sparse, EmbeddingUpdate::Dense],
             embed_dim: 64,
             hidden: 256,
             batch_size: 64,
@@ -115,6 +117,8 @@ pub fn default_lr(name: &str) -> f64 {
 pub struct TrainBenchResult {
     /// The optimizer's label.
     pub optimizer: String,
+    /// How the embedding table was updated.
+    pub embedding: EmbeddingUpdate,
     /// Training examples per second over the timed iterations.
     pub examples_per_s: f64,
     /// Mean milliseconds per iteration.
@@ -244,12 +248,15 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
         RecipeError::invalid("bench train", "model", "…", e.to_string())
     };
     config.validate().map_err(invalid)?;
-    let l2 = (opts.l2 > 0.0).then(|| L2Regularizer::new(opts.l2));
     let ad = device.clone().autodiff();
     let mut results = Vec::new();
     let mut params = 0;
-    for spec in &opts.optimizers {
-        let mut optim = spec.build()?;
+    let runs = opts
+        .embedding
+        .iter()
+        .flat_map(|e| opts.optimizers.iter().map(move |o| (*e, o)));
+    for (embedding, spec) in runs {
+        let mut stepper = Stepper::new(spec, opts.l2, embedding)?;
         let (base_rss, _) = rss_mib();
         ad.seed(opts.seed);
         let mut model = config.try_init(&ad).map_err(invalid)?;
@@ -271,14 +278,10 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
                 if done == opts.warmup {
                     start = Instant::now();
                 }
-                let (mut loss, _) = model.loss(&batch);
-                if let Some(penalty) = l2.as_ref().and_then(|r| r.penalty(&model)) {
-                    loss = loss + penalty;
-                }
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optim.step(spec.lr, model, grads);
+                let stepped = stepper.step(model, &batch, spec.lr);
+                model = stepped.model;
                 if done >= opts.warmup {
-                    loss_sum += loss.into_scalar::<f32>() as f64;
+                    loss_sum += stepped.loss;
                 }
                 done += 1;
                 if done == total {
@@ -297,6 +300,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
             (params * 4 * (2 + state_copies) + batch_bytes) as f64 / (1024.0 * 1024.0);
         results.push(TrainBenchResult {
             optimizer: spec.label(),
+            embedding,
             examples_per_s: (opts.iterations * opts.batch_size) as f64 / seconds,
             ms_per_step: seconds * 1e3 / opts.iterations as f64,
             peak_rss_mib: peak_rss,

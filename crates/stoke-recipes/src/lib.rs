@@ -15,6 +15,7 @@ pub mod plot;
 pub mod recipe;
 pub mod report;
 pub mod runner;
+pub mod step;
 pub mod summary;
 pub mod surfaces;
 pub mod train;

@@ -7,6 +7,7 @@ use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 use stoke_optim::{
     AdaDeltaConfig, AdaGradConfig, AdamConfig, MomentumConfig, MomentumForm, RmsPropConfig,
+    RowOptimizer,
 };
 
 use crate::error::RecipeError;
@@ -77,6 +78,59 @@ impl OptimizerSpec {
             "adam" => self.config(AdamConfig::new())?.try_init()?,
             "adamw" => self.config(AdamConfig::adamw())?.try_init()?,
             "adadelta" => self.config(AdaDeltaConfig::new())?.try_init()?,
+            other => {
+                return Err(RecipeError::UnknownOptimizer {
+                    name: other.to_string(),
+                    known: OPTIMIZERS.join(", "),
+                });
+            }
+        };
+        Ok(optim)
+    }
+
+    /// The same optimizer as a row-sparse one, for an embedding table (see `stoke_optim::rows`).
+    pub fn build_rows(&self) -> Result<RowOptimizer, RecipeError> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(RecipeError::invalid(
+                format!("optimizer {}", self.name),
+                "lr",
+                self.lr,
+                "must be finite and > 0",
+            ));
+        }
+        let optim = match self.name.as_str() {
+            "sgd" => self
+                .config(MomentumConfig::sgd())?
+                .try_build()
+                .map(RowOptimizer::new)?,
+            "momentum" => self
+                .config(MomentumConfig::new())?
+                .try_build()
+                .map(RowOptimizer::new)?,
+            "nesterov" => self
+                .config(MomentumConfig::new().with_nesterov(true))?
+                .try_build()
+                .map(RowOptimizer::new)?,
+            "rmsprop" => self
+                .config(RmsPropConfig::new())?
+                .try_build()
+                .map(RowOptimizer::new)?,
+            "adagrad" => self
+                .config(AdaGradConfig::new())?
+                .try_build()
+                .map(RowOptimizer::new)?,
+            "adam" => self
+                .config(AdamConfig::new())?
+                .try_build()
+                .map(RowOptimizer::new)?,
+            "adamw" => self
+                .config(AdamConfig::adamw())?
+                .try_build()
+                .map(RowOptimizer::new)?,
+            "adadelta" => self
+                .config(AdaDeltaConfig::new())?
+                .try_build()
+                .map(RowOptimizer::new)?,
             other => {
                 return Err(RecipeError::UnknownOptimizer {
                     name: other.to_string(),

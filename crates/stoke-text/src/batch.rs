@@ -48,6 +48,10 @@ pub struct TextBatch {
     pub mask: Tensor<2>,
     /// `[batch]` class indices.
     pub labels: Tensor<1, Int>,
+    /// The distinct ids of the batch, ascending (the embedding rows it uses).
+    pub rows: Vec<u32>,
+    /// `[batch, max_len]`: each id's position in [`rows`](Self::rows) (0 for padding).
+    pub local: Tensor<2, Int>,
 }
 
 impl TextBatch {
@@ -82,10 +86,29 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
             }
             labels.push(item.label as i64);
         }
+        let mut rows: Vec<u32> = items.iter().flat_map(|i| i.ids.iter().copied()).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        if rows.is_empty() {
+            rows.push(0); // the masked padding column still looks one row up
+        }
+        let local: Vec<i64> = tokens
+            .iter()
+            .zip(&mask)
+            .map(|(&id, &m)| {
+                if m > 0.0 {
+                    rows.binary_search(&(id as u32)).expect("id is in rows") as i64
+                } else {
+                    0
+                }
+            })
+            .collect();
         TextBatch {
             tokens: Tensor::from_data(TensorData::new(tokens, [b, len]), device),
             mask: Tensor::from_data(TensorData::new(mask, [b, len]), device),
             labels: Tensor::from_data(TensorData::new(labels, [b]), device),
+            rows,
+            local: Tensor::from_data(TensorData::new(local, [b, len]), device),
         }
     }
 }

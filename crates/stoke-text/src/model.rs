@@ -158,6 +158,15 @@ impl TextClassifierConfig {
     }
 }
 
+/// `h_b = Σ_t m_bt · e_bt / max(1, Σ_t m_bt)` for embeddings `[B, L, D]` and mask `[B, L]`:
+/// the batched product `m_b (1×L) · e_b (L×D)` divided by the count. `[B, D]`.
+fn mean_pool(emb: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
+    let [b, l, d] = emb.dims();
+    let summed = mask.clone().reshape([b, 1, l]).matmul(emb).reshape([b, d]);
+    let count = mask.sum_dim(1).clamp_min(1.0); // [B, 1]
+    summed.div(count)
+}
+
 /// `Linear → BatchNorm? → ReLU → Dropout?`
 #[derive(Module, Debug)]
 pub struct HiddenBlock {
@@ -193,17 +202,73 @@ impl TextClassifier {
     /// EmbeddingBag(mean): `h_b = Σ_t m_bt · E[x_bt] / max(1, Σ_t m_bt)`, computed as the
     /// batched product `m_b (1×L) · E[x_b] (L×D)` divided by the count. `[B, embed_dim]`.
     pub fn pool(&self, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
-        let [b, l] = tokens.dims();
-        let emb = self.embedding.forward(tokens); // [B, L, D]
-        let d = emb.dims()[2];
-        let summed = mask.clone().reshape([b, 1, l]).matmul(emb).reshape([b, d]);
-        let count = mask.sum_dim(1).clamp_min(1.0); // [B, 1]
-        summed.div(count)
+        mean_pool(self.embedding.forward(tokens), mask)
+    }
+
+    /// The embedding rows `batch` uses ([`TextBatch::rows`]), `[rows, embed_dim]`, as a leaf of
+    /// its own that collects their gradient: the table itself stays out of the autodiff graph,
+    /// so backward produces the gradient of these rows only, not of the whole table. Pass it to
+    /// [`forward_rows`](Self::forward_rows), then to the row-sparse optimizer step.
+    pub fn gather_rows(&self, batch: &TextBatch) -> Tensor<2> {
+        let table = self.embedding.weight.val();
+        let device = table.device();
+        let ids: Vec<i64> = batch.rows.iter().map(|&r| r as i64).collect();
+        let ids = Tensor::<1, Int>::from_data(
+            TensorData::new(ids, [batch.rows.len()]),
+            &device.clone().without_autodiff(),
+        );
+        let rows = table.inner().select(0, ids);
+        if device.is_autodiff() {
+            rows.autodiff().require_grad()
+        } else {
+            rows
+        }
+    }
+
+    /// Logits from the rows gathered by [`gather_rows`](Self::gather_rows): the same function
+    /// as [`forward_batch`](Self::forward_batch), with the rows looked up by
+    /// [`TextBatch::local`].
+    pub fn forward_rows(&self, rows: Tensor<2>, batch: &TextBatch) -> Tensor<2> {
+        let [b, l] = batch.local.dims();
+        let d = rows.dims()[1];
+        let emb = rows
+            .select(0, batch.local.clone().reshape([b * l]))
+            .reshape([b, l, d]);
+        self.forward_pooled(mean_pool(emb, batch.mask.clone()))
+    }
+
+    /// Mean cross-entropy and logits of the batch from its gathered rows; see
+    /// [`gather_rows`](Self::gather_rows).
+    pub fn loss_rows(&self, rows: Tensor<2>, batch: &TextBatch) -> (Tensor<1>, Tensor<2>) {
+        let logits = self.forward_rows(rows, batch);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits.clone(), batch.labels.clone());
+        (loss, logits)
+    }
+
+    /// Replaces the embedding table by `update(table)`; the table is passed by value and
+    /// without autodiff, so an in-place update needs no copy.
+    pub fn map_embedding(mut self, update: impl FnOnce(Tensor<2>) -> Tensor<2>) -> Self {
+        self.embedding.weight = self.embedding.weight.map(|t| {
+            let (autodiff, require_grad) = (t.is_autodiff(), t.is_require_grad());
+            let t = update(t.inner());
+            match (autodiff, require_grad) {
+                (true, true) => t.autodiff().require_grad(),
+                (true, false) => t.autodiff(),
+                _ => t,
+            }
+        });
+        self
     }
 
     /// Logits `[batch, n_classes]` for padded ids and their mask.
     pub fn forward(&self, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
-        let mut x = self.pool(tokens, mask);
+        self.forward_pooled(self.pool(tokens, mask))
+    }
+
+    /// Logits from pooled embeddings `[batch, embed_dim]`: the hidden blocks and the output.
+    fn forward_pooled(&self, mut x: Tensor<2>) -> Tensor<2> {
         for block in &self.blocks {
             x = block.forward(x);
         }

@@ -1,0 +1,153 @@
+//! One training step of the text classifier — forward, loss (+ L2), backward, optimizer step —
+//! with the embedding table updated densely or row-sparsely.
+//!
+//! **Dense** (the default of recipes, the course's semantics): the table is a parameter like any
+//! other; backward produces its full gradient (`[rows, dim]`, mostly zeros) and the optimizer
+//! updates every row; an L2 penalty in the loss covers every weight.
+//!
+//! **Sparse**: the rows a batch uses are gathered into a leaf of their own
+//! ([`TextClassifier::gather_rows`]), so backward produces the gradient of those rows only, and
+//! a [`RowOptimizer`] updates only them (exact for SGD and AdaGrad, lazy for the others; see
+//! [`stoke_optim::rows`]). The L2 penalty covers the other weights through the loss and adds
+//! `2β·w` to the gradient of each used row (the gradient of `β Σ w²` over those rows), so rows
+//! decay when they are used. Nothing per step is as large as the table.
+
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+use stoke_optim::{L2Regularizer, RowOptimizer};
+use stoke_text::batch::TextBatch;
+use stoke_text::model::TextClassifier;
+
+use crate::RecipeError;
+use crate::optimizer::OptimizerSpec;
+
+/// How the embedding table is updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbeddingUpdate {
+    /// Full-table gradient and update.
+    #[default]
+    Dense,
+    /// Only the rows each batch uses.
+    Sparse,
+}
+
+impl std::str::FromStr for EmbeddingUpdate {
+    type Err = RecipeError;
+
+    fn from_str(s: &str) -> Result<Self, RecipeError> {
+        match s {
+            "dense" => Ok(Self::Dense),
+            "sparse" => Ok(Self::Sparse),
+            other => Err(RecipeError::invalid(
+                "embedding update",
+                "embedding",
+                other,
+                "must be dense or sparse",
+            )),
+        }
+    }
+}
+
+/// The parameter path of the embedding table in [`TextClassifier`].
+const TABLE: &str = "embedding.weight";
+
+/// Optimizers and regulariser of a training run; see the [module docs](self).
+pub struct Stepper {
+    optim: ModuleOptimizer,
+    rows: Option<RowOptimizer>,
+    l2: Option<L2Regularizer>,
+    beta: f64,
+}
+
+/// What one step gives back.
+pub struct Stepped {
+    /// The updated model (unchanged when the loss was not finite).
+    pub model: TextClassifier,
+    /// The batch's loss, penalty included.
+    pub loss: f64,
+    /// The batch's logits (before the update).
+    pub logits: Tensor<2>,
+}
+
+impl Stepper {
+    /// The optimizer of `spec` for the whole model, or for all but the table plus a row-sparse
+    /// one for the table; `l2` is β of `β Σ w²` (0 = none).
+    pub fn new(
+        spec: &OptimizerSpec,
+        l2: f64,
+        update: EmbeddingUpdate,
+    ) -> Result<Self, RecipeError> {
+        let mut reg = (l2 > 0.0).then(|| L2Regularizer::new(l2));
+        let rows = match update {
+            EmbeddingUpdate::Dense => None,
+            EmbeddingUpdate::Sparse => {
+                reg = reg.map(|r| r.excluding(TABLE));
+                Some(spec.build_rows()?)
+            }
+        };
+        Ok(Self {
+            optim: spec.build()?,
+            rows,
+            l2: reg,
+            beta: l2,
+        })
+    }
+
+    /// The optimizer of the dense parameters (all of them when the update is dense).
+    pub fn module_optimizer(&self) -> &ModuleOptimizer {
+        &self.optim
+    }
+
+    /// The same, to restore its state.
+    pub fn module_optimizer_mut(&mut self) -> &mut ModuleOptimizer {
+        &mut self.optim
+    }
+
+    /// One step on `batch` with learning rate `lr`. A non-finite loss leaves the model as it was.
+    pub fn step(&mut self, model: TextClassifier, batch: &TextBatch, lr: f64) -> Stepped {
+        let gathered = self.rows.as_ref().map(|_| model.gather_rows(batch));
+        let (loss, logits) = match &gathered {
+            Some(rows) => model.loss_rows(rows.clone(), batch),
+            None => model.loss(batch),
+        };
+        let loss = match self.l2.as_ref().and_then(|r| r.penalty(&model)) {
+            Some(p) => loss.add(p),
+            None => loss,
+        };
+        let value = loss.clone().into_scalar::<f32>() as f64;
+        if !value.is_finite() {
+            return Stepped {
+                model,
+                loss: value,
+                logits,
+            };
+        }
+        let mut grads = loss.backward();
+        let model = match (&mut self.rows, gathered) {
+            (Some(optim), Some(rows)) => {
+                let mut g = rows
+                    .grad_remove(&mut grads)
+                    .expect("the gathered rows are a leaf");
+                if self.beta > 0.0 {
+                    // ∂(β Σ w²)/∂w = 2β·w on the used rows
+                    g = g.add(rows.inner().mul_scalar(2.0 * self.beta));
+                }
+                let params = GradientsParams::from_grads(grads, &model);
+                let model = self.optim.step(lr, model, params);
+                let ids = batch.rows.clone();
+                model.map_embedding(|table| optim.step(lr, table, &ids, g))
+            }
+            _ => {
+                let params = GradientsParams::from_grads(grads, &model);
+                self.optim.step(lr, model, params)
+            }
+        };
+        Stepped {
+            model,
+            loss: value,
+            logits,
+        }
+    }
+}
