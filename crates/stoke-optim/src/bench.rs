@@ -19,7 +19,7 @@ use burn::optim::{Optimizer, momentum::MomentumConfig as BurnMomentumConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::Serialize;
 
-use crate::host::{Lanes, for_chunks};
+use crate::host::{Lanes, for_chunks, simd};
 use crate::{
     AdaDeltaConfig, AdaGradConfig, AdamConfig, MomentumConfig, MomentumForm, RmsPropConfig,
 };
@@ -215,38 +215,11 @@ fn time_floor(n: usize, k: usize, opts: &OptimBenchOptions) -> f64 {
             s: [next(), next(), next()],
         };
         let start = Instant::now();
-        for_chunks(lanes, &|l: Lanes<'_>| {
-            let n = l.w.len();
-            let [a, b, c] = l.s;
-            let (w, g) = (&mut l.w[..n], &l.g[..n]);
-            // Each state buffer: s ← 0.9·s + g; the parameter: w ← w − 1e-3·Σ s.
-            match (a.len(), b.len(), c.len()) {
-                (0, _, _) => (0..n).for_each(|i| w[i] -= 1e-3 * g[i]),
-                (_, 0, _) => {
-                    let a = &mut a[..n];
-                    for i in 0..n {
-                        a[i] = 0.9 * a[i] + g[i];
-                        w[i] -= 1e-3 * a[i];
-                    }
-                }
-                (_, _, 0) => {
-                    let (a, b) = (&mut a[..n], &mut b[..n]);
-                    for i in 0..n {
-                        a[i] = 0.9 * a[i] + g[i];
-                        b[i] = 0.9 * b[i] + g[i];
-                        w[i] -= 1e-3 * (a[i] + b[i]);
-                    }
-                }
-                _ => {
-                    let (a, b, c) = (&mut a[..n], &mut b[..n], &mut c[..n]);
-                    for i in 0..n {
-                        a[i] = 0.9 * a[i] + g[i];
-                        b[i] = 0.9 * b[i] + g[i];
-                        c[i] = 0.9 * c[i] + g[i];
-                        w[i] -= 1e-3 * (a[i] + b[i] + c[i]);
-                    }
-                }
-            }
+        for_chunks(lanes, &|l: Lanes<'_>| match k {
+            0 => simd(floor_chunk::<0>, &(), l),
+            1 => simd(floor_chunk::<1>, &(), l),
+            2 => simd(floor_chunk::<2>, &(), l),
+            _ => simd(floor_chunk::<3>, &(), l),
         });
         let elapsed = start.elapsed().as_secs_f64() * 1e3;
         if round >= opts.warmup {
@@ -255,6 +228,41 @@ fn time_floor(n: usize, k: usize, opts: &OptimBenchOptions) -> f64 {
     }
     std::hint::black_box(&w);
     median(times)
+}
+
+/// The floor's loop with `K` state buffers: each `s ← 0.9·s + g`, then `w ← w − 1e-3·Σ s`.
+#[inline(always)]
+fn floor_chunk<const K: usize>(_: &(), l: Lanes<'_>) {
+    let n = l.w.len();
+    let [a, b, c] = l.s;
+    let (w, g) = (&mut l.w[..n], &l.g[..n]);
+    match K {
+        0 => (0..n).for_each(|i| w[i] -= 1e-3 * g[i]),
+        1 => {
+            let a = &mut a[..n];
+            for i in 0..n {
+                a[i] = 0.9 * a[i] + g[i];
+                w[i] -= 1e-3 * a[i];
+            }
+        }
+        2 => {
+            let (a, b) = (&mut a[..n], &mut b[..n]);
+            for i in 0..n {
+                a[i] = 0.9 * a[i] + g[i];
+                b[i] = 0.9 * b[i] + g[i];
+                w[i] -= 1e-3 * (a[i] + b[i]);
+            }
+        }
+        _ => {
+            let (a, b, c) = (&mut a[..n], &mut b[..n], &mut c[..n]);
+            for i in 0..n {
+                a[i] = 0.9 * a[i] + g[i];
+                b[i] = 0.9 * b[i] + g[i];
+                c[i] = 0.9 * c[i] + g[i];
+                w[i] -= 1e-3 * (a[i] + b[i] + c[i]);
+            }
+        }
+    }
 }
 
 /// Runs every configuration on `device`, in the current rayon pool (see

@@ -70,61 +70,53 @@ impl<'a> Lanes<'a> {
 pub(crate) fn for_chunks<F: Fn(Lanes<'_>) + Sync>(lanes: Lanes<'_>, kernel: &F) {
     let n = lanes.len();
     if n < 2 * GRAIN || rayon::current_num_threads() == 1 {
-        leaf(lanes, kernel);
+        kernel(lanes);
     } else {
         let (a, b) = lanes.split_at(n / 2);
         rayon::join(|| for_chunks(a, kernel), || for_chunks(b, kernel));
     }
 }
 
-/// One kernel call, compiled for AVX2 when the CPU has it (the kernels are plain loops that the
-/// compiler vectorises; wider vectors matter for the `sqrt` and division in the adaptive ones).
-/// Only instruction selection changes: no fused multiply-add is enabled, so the rounding of every
-/// operation, and the result, is the same on every x86-64 CPU.
-fn leaf<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, kernel: &F) {
+/// Calls the kernel `f` (a function item, e.g. `adam_chunk::<true, false, false>`, whose body is
+/// `#[inline(always)]`), compiled for AVX2 when the CPU has it: the kernels are plain loops that
+/// the compiler vectorises, and wider vectors matter for the `sqrt` and division of the adaptive
+/// ones. Only instruction selection changes: no fused multiply-add is enabled, so the rounding
+/// of every operation, and the result, is the same on every x86-64 CPU.
+#[inline(always)]
+pub(crate) fn simd<K>(f: impl Fn(&K, Lanes<'_>), k: &K, lanes: Lanes<'_>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { leaf_avx2(lanes, kernel) };
+        return unsafe { simd_avx2(f, k, lanes) };
     }
-    kernel(lanes)
+    f(k, lanes)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn leaf_avx2<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, kernel: &F) {
-    kernel(lanes)
+unsafe fn simd_avx2<K>(f: impl Fn(&K, Lanes<'_>), k: &K, lanes: Lanes<'_>) {
+    f(k, lanes)
 }
 
 /// Runs `kernel` on each listed row: `w` and the state buffers are `[rows, width]` tables,
-/// `g` holds one row of `width` per entry of `rows`.
+/// `g` holds one row of `width` per entry of `rows`. The rows are scattered over tables far
+/// larger than the caches, so the state rows a few entries ahead are prefetched while the
+/// current one is updated.
 fn for_rows<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kernel: &F) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { for_rows_avx2(lanes, rows, width, kernel) };
-    }
-    each_row(lanes, rows, width, kernel)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn for_rows_avx2<F: Fn(Lanes<'_>)>(
-    lanes: Lanes<'_>,
-    rows: &[u32],
-    width: usize,
-    kernel: &F,
-) {
-    each_row(lanes, rows, width, kernel)
-}
-
-#[inline(always)]
-fn each_row<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kernel: &F) {
+    const AHEAD: usize = 8;
     let Lanes { w, g, s: [a, b, c] } = lanes;
     fn window(s: &mut [f32], span: std::ops::Range<usize>) -> &mut [f32] {
         if s.is_empty() { &mut [] } else { &mut s[span] }
     }
     for (i, &r) in rows.iter().enumerate() {
+        if let Some(&next) = rows.get(i + AHEAD) {
+            let start = next as usize * width;
+            for buf in [&*w, &*a, &*b, &*c] {
+                if let Some(row) = buf.get(start..start + width) {
+                    prefetch(row);
+                }
+            }
+        }
         let span = r as usize * width..(r as usize + 1) * width;
         kernel(Lanes {
             w: &mut w[span.clone()],
@@ -138,12 +130,28 @@ fn each_row<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kern
     }
 }
 
-/// Calls `$kernel::<B₁, …, Bₖ>($args…)` with the const `bool` parameters set to the runtime
-/// values `$flag₁ … $flagₖ`, so each combination of options gets a loop without branches (which
-/// the compiler can vectorise).
+/// Asks the CPU to start loading `row` into the caches (a hint; no effect on results).
+#[inline(always)]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in row.chunks(16) {
+        // SAFETY: prefetching is a hint; the address is that of a live slice element.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
+/// Calls `$kernel::<B₁, …, Bₖ>($k, $lanes)` through [`simd`], with the const `bool` parameters set
+/// to the runtime values `$flag₁ … $flagₖ`, so each combination of options gets a loop without
+/// branches (which the compiler can vectorise).
 macro_rules! specialize {
-    ($kernel:ident [$($done:tt)*] [] ($($args:expr),*)) => {
-        $kernel::<$($done)*>($($args),*)
+    ($kernel:ident [$($done:tt)*] [] ($k:expr, $l:expr)) => {
+        $crate::host::simd($kernel::<$($done)*>, $k, $l)
     };
     ($kernel:ident [$($done:tt)*] [$flag:expr $(, $rest:expr)*] ($($args:expr),*)) => {
         if $flag {
