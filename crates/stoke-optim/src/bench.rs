@@ -157,61 +157,90 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-/// Median milliseconds of one step of `optim` over every tensor of `set`.
-fn time_steps<O: Optimizer>(
-    optim: &O,
-    set: &Set,
-    device: &Device,
-    opts: &OptimBenchOptions,
-) -> f64 {
-    let lr = 1e-3;
-    let mut w2: Vec<Tensor<2>> = set.w2.iter().map(fresh).collect();
-    let mut w1: Vec<Tensor<1>> = set.w1.iter().map(fresh).collect();
-    let mut s2: Vec<Option<O::State<2>>> = w2.iter().map(|_| None).collect();
-    let mut s1: Vec<Option<O::State<1>>> = w1.iter().map(|_| None).collect();
-    let mut times = Vec::with_capacity(opts.repeats);
-    for round in 0..opts.warmup + opts.repeats {
-        let g2: Vec<Tensor<2>> = set.g2.iter().map(fresh).collect();
-        let g1: Vec<Tensor<1>> = set.g1.iter().map(fresh).collect();
+/// Something timed one round at a time, so that several can be measured in alternation and see
+/// the same machine conditions (frequency, other load) in every round.
+trait Timed {
+    /// Milliseconds of one round (one optimizer step over the whole set, or one floor pass).
+    fn round(&mut self) -> f64;
+}
+
+/// An optimizer stepping over its own copy of the parameter set.
+struct Steps<'a, O: Optimizer> {
+    optim: O,
+    set: &'a Set,
+    device: &'a Device,
+    w2: Vec<Tensor<2>>,
+    w1: Vec<Tensor<1>>,
+    s2: Vec<Option<O::State<2>>>,
+    s1: Vec<Option<O::State<1>>>,
+}
+
+impl<'a, O: Optimizer> Steps<'a, O> {
+    fn new(optim: O, set: &'a Set, device: &'a Device) -> Self {
+        Self {
+            optim,
+            set,
+            device,
+            w2: set.w2.iter().map(fresh).collect(),
+            w1: set.w1.iter().map(fresh).collect(),
+            s2: set.w2.iter().map(|_| None).collect(),
+            s1: set.w1.iter().map(|_| None).collect(),
+        }
+    }
+}
+
+impl<O: Optimizer> Timed for Steps<'_, O> {
+    fn round(&mut self) -> f64 {
+        let (lr, device) = (1e-3, self.device);
+        let g2: Vec<Tensor<2>> = self.set.g2.iter().map(fresh).collect();
+        let g1: Vec<Tensor<1>> = self.set.g1.iter().map(fresh).collect();
         let _ = device.sync();
         let start = Instant::now();
         // Steps get handles to the gradients; the buffers are freed after the clock stops
         // (freeing them belongs to the backward pass that made them, not to the step).
         for (i, g) in g2.iter().enumerate() {
             // Move the parameter out so the step holds its only handle, as in a training loop.
-            let w = std::mem::replace(&mut w2[i], Tensor::empty([0, 0], device));
-            let (w, s) = optim.step(lr, w, g.clone(), s2[i].take());
-            w2[i] = w;
-            s2[i] = s;
+            let w = std::mem::replace(&mut self.w2[i], Tensor::empty([0, 0], device));
+            let (w, s) = self.optim.step(lr, w, g.clone(), self.s2[i].take());
+            (self.w2[i], self.s2[i]) = (w, s);
         }
         for (i, g) in g1.iter().enumerate() {
-            let w = std::mem::replace(&mut w1[i], Tensor::empty([0], device));
-            let (w, s) = optim.step(lr, w, g.clone(), s1[i].take());
-            w1[i] = w;
-            s1[i] = s;
+            let w = std::mem::replace(&mut self.w1[i], Tensor::empty([0], device));
+            let (w, s) = self.optim.step(lr, w, g.clone(), self.s1[i].take());
+            (self.w1[i], self.s1[i]) = (w, s);
         }
         let _ = device.sync();
         let elapsed = start.elapsed().as_secs_f64() * 1e3;
         drop((g2, g1));
-        if round >= opts.warmup {
-            times.push(elapsed);
-        }
+        elapsed
     }
-    median(times)
 }
 
-/// Median milliseconds of the floor loop over `n` parameters with `k` state buffers.
-fn time_floor(n: usize, k: usize, opts: &OptimBenchOptions) -> f64 {
-    let mut w = vec![0.5f32; n];
-    let g = vec![1e-3f32; n];
-    let mut state: Vec<Vec<f32>> = (0..k).map(|_| vec![0.1f32; n]).collect();
-    let mut times = Vec::with_capacity(opts.repeats);
-    for round in 0..opts.warmup + opts.repeats {
-        let mut bufs = state.iter_mut().map(|s| s.as_mut_slice());
+/// The floor loop over `n` parameters with `k` state buffers.
+struct Floor {
+    w: Vec<f32>,
+    g: Vec<f32>,
+    state: Vec<Vec<f32>>,
+}
+
+impl Floor {
+    fn new(n: usize, k: usize) -> Self {
+        Self {
+            w: vec![0.5; n],
+            g: vec![1e-3; n],
+            state: (0..k).map(|_| vec![0.1; n]).collect(),
+        }
+    }
+}
+
+impl Timed for Floor {
+    fn round(&mut self) -> f64 {
+        let k = self.state.len();
+        let mut bufs = self.state.iter_mut().map(|s| s.as_mut_slice());
         let mut next = || bufs.next().unwrap_or(&mut []);
         let lanes = Lanes {
-            w: &mut w,
-            g: &g,
+            w: &mut self.w,
+            g: &self.g,
             s: [next(), next(), next()],
         };
         let start = Instant::now();
@@ -222,12 +251,24 @@ fn time_floor(n: usize, k: usize, opts: &OptimBenchOptions) -> f64 {
             _ => simd(floor_chunk::<3>, &(), l),
         });
         let elapsed = start.elapsed().as_secs_f64() * 1e3;
-        if round >= opts.warmup {
-            times.push(elapsed);
+        std::hint::black_box(&self.w);
+        elapsed
+    }
+}
+
+/// Median milliseconds per round of each of `timed`, run in alternation: `warmup` rounds
+/// discarded, then `repeats` rounds.
+fn alternate(timed: &mut [&mut dyn Timed], opts: &OptimBenchOptions) -> Vec<f64> {
+    let mut times = vec![Vec::with_capacity(opts.repeats); timed.len()];
+    for round in 0..opts.warmup + opts.repeats {
+        for (t, times) in timed.iter_mut().zip(&mut times) {
+            let ms = t.round();
+            if round >= opts.warmup {
+                times.push(ms);
+            }
         }
     }
-    std::hint::black_box(&w);
-    median(times)
+    times.into_iter().map(median).collect()
 }
 
 /// The floor's loop with `K` state buffers: each `s ← 0.9·s + g`, then `w ← w − 1e-3·Σ s`.
@@ -265,53 +306,78 @@ fn floor_chunk<const K: usize>(_: &(), l: Lanes<'_>) {
     }
 }
 
+/// Collects the results of [`run`].
+struct Measure<'o> {
+    results: Vec<OptimBenchResult>,
+    opts: &'o OptimBenchOptions,
+    n: usize,
+}
+
+impl Measure<'_> {
+    /// One configuration: stoke fused, stoke as tensor ops, Burn's built-in (if any) and the
+    /// floor, measured in alternation.
+    fn add<'a>(
+        &mut self,
+        optimizer: &str,
+        variant: &str,
+        k: usize,
+        stoke: &dyn Fn(bool) -> Box<dyn Timed + 'a>,
+        burn: Option<Box<dyn Timed + 'a>>,
+    ) {
+        if let Some(only) = &self.opts.only
+            && !optimizer.contains(only.as_str())
+            && !variant.contains(only.as_str())
+        {
+            return;
+        }
+        let mut floor = Floor::new(self.n, k);
+        let (mut fused, mut ops) = (stoke(true), stoke(false));
+        let mut burn = burn;
+        let mut timed: Vec<&mut dyn Timed> = vec![&mut floor, fused.as_mut(), ops.as_mut()];
+        if let Some(b) = burn.as_mut() {
+            timed.push(b.as_mut());
+        }
+        let ms = alternate(&mut timed, self.opts);
+        self.results.push(OptimBenchResult {
+            optimizer: optimizer.into(),
+            variant: variant.into(),
+            bytes_per_param: 4 * (2 + k) + 4 * (1 + k),
+            stoke_ms: ms[1],
+            tensor_ops_ms: ms[2],
+            burn_ms: ms.get(3).copied(),
+            floor_ms: ms[0],
+        });
+    }
+}
+
 /// Runs every configuration on `device`, in the current rayon pool (see
 /// `rayon::ThreadPool::install` to choose the number of threads).
 pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
     let shapes = Shapes::for_total(opts.params);
     let n = shapes.total();
     let set = Set::new(&shapes, device);
-    let mut results = Vec::new();
-    let mut measure = |optimizer: &str,
-                       variant: &str,
-                       k: usize,
-                       stoke: &dyn Fn() -> (f64, f64),
-                       burn: Option<&dyn Fn() -> f64>| {
-        if let Some(only) = &opts.only
-            && !optimizer.contains(only.as_str())
-            && !variant.contains(only.as_str())
-        {
-            return;
-        }
-        let (stoke_ms, tensor_ops_ms) = stoke();
-        results.push(OptimBenchResult {
-            optimizer: optimizer.into(),
-            variant: variant.into(),
-            bytes_per_param: 4 * (2 + k) + 4 * (1 + k),
-            stoke_ms,
-            tensor_ops_ms,
-            burn_ms: burn.map(|f| f()),
-            floor_ms: time_floor(n, k, opts),
-        });
+    let mut m = Measure {
+        results: Vec::new(),
+        opts,
+        n,
     };
-    let t = |o: &dyn Fn(bool) -> f64| (o(true), o(false));
     macro_rules! stoke {
         ($config:expr) => {
-            &|| t(&|fused| time_steps(&$config.build().with_fused(fused), &set, device, opts))
+            &|fused| Box::new(Steps::new($config.build().with_fused(fused), &set, device))
         };
     }
     macro_rules! burn {
         ($config:expr) => {
-            Some(&|| time_steps(&$config.build(), &set, device, opts))
+            Some(Box::new(Steps::new($config.build(), &set, device)))
         };
     }
     use burn::optim as b;
 
     let sgd = MomentumConfig::new().with_momentum(0.0);
-    measure("sgd", "plain", 0, stoke!(sgd), burn!(b::SgdConfig::new()));
+    m.add("sgd", "plain", 0, stoke!(sgd), burn!(b::SgdConfig::new()));
     let momentum = MomentumConfig::new().with_form(MomentumForm::PyTorch);
     let burn_momentum = BurnMomentumConfig::new().with_dampening(0.0);
-    measure(
+    m.add(
         "momentum",
         "momentum",
         1,
@@ -322,22 +388,22 @@ pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
     let burn_rms = b::RmsPropConfig::new()
         .with_momentum(0.0)
         .with_epsilon(1e-8);
-    measure("rmsprop", "plain", 1, stoke!(rms), burn!(burn_rms));
-    measure(
+    m.add("rmsprop", "plain", 1, stoke!(rms), burn!(burn_rms));
+    m.add(
         "rmsprop",
         "centered",
         2,
         stoke!(rms.clone().with_centered(true)),
         burn!(burn_rms.clone().with_centered(true)),
     );
-    measure(
+    m.add(
         "rmsprop",
         "momentum",
         2,
         stoke!(rms.clone().with_momentum(0.9)),
         burn!(burn_rms.clone().with_momentum(0.9)),
     );
-    measure(
+    m.add(
         "adagrad",
         "plain",
         1,
@@ -345,21 +411,21 @@ pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
         burn!(b::AdaGradConfig::new().with_epsilon(1e-10)),
     );
     let burn_adam = b::AdamConfig::new().with_epsilon(1e-8);
-    measure(
+    m.add(
         "adam",
         "plain",
         2,
         stoke!(AdamConfig::new()),
         burn!(burn_adam),
     );
-    measure(
+    m.add(
         "adam",
         "amsgrad",
         3,
         stoke!(AdamConfig::new().with_amsgrad(true)),
         burn!(burn_adam.clone().with_amsgrad(true)),
     );
-    measure(
+    m.add(
         "adam",
         "adamw",
         2,
@@ -370,11 +436,11 @@ pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
                 .with_weight_decay(1e-2)
         ),
     );
-    measure("adadelta", "plain", 2, stoke!(AdaDeltaConfig::new()), None);
+    m.add("adadelta", "plain", 2, stoke!(AdaDeltaConfig::new()), None);
     OptimBenchReport {
         params: n,
         threads: rayon::current_num_threads(),
         device: format!("{device:?}"),
-        results,
+        results: m.results,
     }
 }
