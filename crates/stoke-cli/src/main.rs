@@ -23,6 +23,8 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         eprintln!("error: internal error: {msg}{place}");
     }));
+    // Training frees and re-allocates the same large buffers every step; keep them in the heap.
+    stoke_optim::device::tune_allocator();
     let cli = commands::Cli::parse();
     match std::panic::catch_unwind(|| commands::run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,

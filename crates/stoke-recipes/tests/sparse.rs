@@ -1,0 +1,166 @@
+//! The row-sparse embedding update (`Stepper` with `EmbeddingUpdate::Sparse`) against the dense
+//! one on real data (sentiment-uci):
+//!
+//! * SGD: the same trajectory as dense SGD (rows without gradient do not move under either);
+//!   the only difference is the order in which the per-token gradients of a row are summed;
+//! * AdaGrad (exact) and Adam (lazy): validation accuracy within one point of the dense path,
+//!   mean over three seeds (measured: AdaGrad 0.8144 both; Adam dense 0.8022, sparse 0.8011).
+
+use std::sync::Arc;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use stoke_optim::Backend;
+use stoke_recipes::OptimizerSpec;
+use stoke_recipes::data::{Prepared, prepare};
+use stoke_recipes::recipe::{BatchSize, Settings};
+use stoke_recipes::step::{EmbeddingUpdate, Stepper};
+use stoke_recipes::train::evaluate;
+use stoke_text::batch::{LoaderOptions, epoch_loader};
+use stoke_text::model::{TextClassifier, TextClassifierConfig};
+
+/// Burn's CPU random generator is process-wide: one training at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn data() -> Prepared {
+    let mut tokenizer = toml::Table::new();
+    let mut features = toml::Table::new();
+    features.insert("kind".into(), "hashing".into());
+    features.insert("buckets".into(), 16384.into());
+    tokenizer.insert("features".into(), features.into());
+    prepare(&Settings {
+        dataset: "sentiment-uci".into(),
+        data: None,
+        epochs: 1,
+        batch_size: BatchSize::Size(32),
+        optimizer: OptimizerSpec::new("sgd", 0.1),
+        l2: 0.0,
+        model: toml::Table::new(),
+        tokenizer,
+        train_subset: None,
+        record_iterations: false,
+    })
+    .expect("bundled data")
+}
+
+fn device() -> Device {
+    Backend::default_cpu().unwrap().device().unwrap()
+}
+
+/// Trains `epochs` epochs from seed `seed`; returns the model.
+fn train(
+    data: &Prepared,
+    spec: &OptimizerSpec,
+    update: EmbeddingUpdate,
+    l2: f64,
+    seed: u64,
+    epochs: usize,
+) -> TextClassifier {
+    let ad = device().autodiff();
+    ad.seed(seed);
+    let config = TextClassifierConfig::new(data.tokenizer.num_ids(), data.classes.len())
+        .with_embed_dim(32)
+        .with_hidden(32)
+        .with_dropout(0.0);
+    let mut model = config.init(&ad);
+    let mut stepper = Stepper::new(spec, l2, update).unwrap();
+    for epoch in 0..epochs {
+        let loader = epoch_loader(
+            data.train.clone(),
+            &LoaderOptions::new(32, seed),
+            epoch,
+            &ad,
+        );
+        for batch in loader.iter() {
+            let batch = batch.unwrap();
+            model = stepper.step(model, &batch, spec.lr).model;
+        }
+    }
+    model
+}
+
+fn floats(m: &TextClassifier) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(
+            &mut self,
+            p: &burn::module::Param<burn::tensor::Tensor<D>>,
+        ) {
+            let d = p.val().into_data().convert::<f32>();
+            self.0.extend_from_slice(d.as_slice::<f32>().unwrap());
+        }
+    }
+    let mut c = Collect(Vec::new());
+    m.visit(&mut c);
+    c.0
+}
+
+#[test]
+fn sparse_sgd_follows_dense_sgd() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = data();
+    let sgd = OptimizerSpec::new("sgd", 0.5);
+    let dense = floats(&train(&data, &sgd, EmbeddingUpdate::Dense, 0.0, 3, 1));
+    let sparse = floats(&train(&data, &sgd, EmbeddingUpdate::Sparse, 0.0, 3, 1));
+    let start = floats(&{
+        let ad = device().autodiff();
+        ad.seed(3);
+        TextClassifierConfig::new(data.tokenizer.num_ids(), data.classes.len())
+            .with_embed_dim(32)
+            .with_hidden(32)
+            .with_dropout(0.0)
+            .init(&ad)
+    });
+    assert_eq!(dense.len(), sparse.len());
+    let worst = dense
+        .iter()
+        .zip(&sparse)
+        .map(|(a, b)| (a - b).abs() / a.abs().max(1e-2))
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "largest relative difference {worst}");
+    // It trained: the embedding moved.
+    let moved = dense.iter().zip(&start).filter(|(a, b)| a != b).count();
+    assert!(moved > 10_000, "only {moved} values moved");
+}
+
+/// Mean validation accuracy over three seeds.
+fn accuracy(data: &Prepared, spec: &OptimizerSpec, update: EmbeddingUpdate, l2: f64) -> f64 {
+    let valid = Arc::clone(&data.valid);
+    let runs: Vec<f64> = [1, 2, 3]
+        .iter()
+        .map(|&seed| {
+            let model = train(data, spec, update, l2, seed, 4);
+            evaluate(&model, &valid, &device()).1
+        })
+        .collect();
+    runs.iter().sum::<f64>() / runs.len() as f64
+}
+
+#[test]
+fn sparse_accuracy_is_within_a_point_of_dense() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = data();
+    // Without L2: with an L2 penalty the two paths differ by design (the dense gradient 2βw
+    // reaches every row every step, and AdaGrad/Adam normalise that tiny gradient into a full
+    // step towards zero for rows the data rarely uses; the sparse path decays a row only when
+    // it is used). Measured here with β = 1e-5: AdaGrad dense 0.8300 / sparse 0.8156, Adam
+    // dense 0.8200 / sparse 0.8078 (docs/performance.md).
+    for (spec, l2) in [
+        (OptimizerSpec::new("adagrad", 0.1), 0.0),
+        (OptimizerSpec::new("adam", 0.005), 0.0),
+    ] {
+        let dense = accuracy(&data, &spec, EmbeddingUpdate::Dense, l2);
+        let sparse = accuracy(&data, &spec, EmbeddingUpdate::Sparse, l2);
+        eprintln!("{}: dense {dense:.4}, sparse {sparse:.4}", spec.label());
+        assert!(
+            dense > 0.7,
+            "{}: dense path did not learn ({dense})",
+            spec.label()
+        );
+        assert!(
+            (dense - sparse).abs() <= 0.01,
+            "{}: dense {dense:.4} vs sparse {sparse:.4}",
+            spec.label()
+        );
+    }
+}
