@@ -98,6 +98,28 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
         "decay",
     );
     fails_clearly(&["train", "--data", "sentiment-uci", "--lr=-1"], "lr");
+    fails_clearly(
+        &[
+            "train",
+            "--data",
+            "sentiment-uci",
+            "--embedding",
+            "diagonal",
+        ],
+        "embedding",
+    );
+    fails_clearly(&["bench", "optim", "--threads", "0"], "--threads");
+    fails_clearly(
+        &[
+            "bench",
+            "train",
+            "--optimizer",
+            "adamax",
+            "--iterations",
+            "1",
+        ],
+        "known optimizers",
+    );
     fails_clearly(&["data-summary", "/no/such/file.csv"], "/no/such/file.csv");
     let dir = tmp("bad");
     let csv = dir.join("bad.csv");
@@ -419,4 +441,68 @@ fn surfaces_command_writes_plots_and_trajectories() {
     assert!(csv.lines().count() > 60, "one row per step per optimizer");
     fails_clearly(&["surfaces", "--surface", "himmelblau"], "himmelblau");
     fails_clearly(&["surfaces", "--optimizers", "adamax:lr=0.1"], "adamax");
+}
+
+#[test]
+fn bench_optim_reports_every_optimizer_against_the_floor_as_json() {
+    let out = stoke(&[
+        "bench",
+        "optim",
+        "--params",
+        "200000",
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["threads"], 1);
+    assert!(v["params"].as_u64().unwrap() >= 200_000);
+    let results = v["results"].as_array().unwrap();
+    let names: std::collections::BTreeSet<&str> = results
+        .iter()
+        .map(|r| r["optimizer"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["adadelta", "adagrad", "adam", "momentum", "rmsprop", "sgd"]
+    );
+    for r in results {
+        for key in ["stoke_ms", "floor_ms", "tensor_ops_ms"] {
+            assert!(r[key].as_f64().unwrap() > 0.0, "{r}");
+        }
+        // Burn has every one but AdaDelta.
+        assert_eq!(r["burn_ms"].is_null(), r["optimizer"] == "adadelta", "{r}");
+    }
+}
+
+#[test]
+fn bench_train_reports_examples_per_second_for_both_embedding_updates() {
+    let out = stoke(&[
+        "bench",
+        "train",
+        "--data",
+        "sentiment-uci",
+        "--optimizer",
+        "adagrad",
+        "--iterations",
+        "3",
+        "--hidden",
+        "16",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let results = v["results"].as_array().unwrap();
+    let modes: Vec<&str> = results
+        .iter()
+        .map(|r| r["embedding"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["sparse", "dense"]);
+    for r in results {
+        assert!(r["examples_per_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["mean_loss"].as_f64().unwrap().is_finite(), "{r}");
+    }
 }

@@ -21,8 +21,9 @@
 //! row gradients are scattered into a dense gradient and the dense step runs (exact for SGD and
 //! AdaGrad, not lazy for the others).
 
-use burn::optim::{LearningRate, Optimizer};
-use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
+use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
+use burn::store::burn_pack::{Reader, Tensor as PackTensor, Writer};
+use burn::tensor::{Bytes, Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use crate::host::on_host;
 use crate::{AdaDelta, AdaGrad, Adam, Momentum, RmsProp};
@@ -100,7 +101,13 @@ pub struct RowOptimizer {
 
 trait Rows: Send {
     fn step(&mut self, lr: LearningRate, w: Tensor<2>, rows: &[u32], g: Tensor<2>) -> Tensor<2>;
+    fn save(&self) -> Result<Bytes, String>;
+    fn load(&mut self, bytes: Bytes, device: &Device) -> Result<(), String>;
 }
+
+/// Prefix of the state's entries in a saved file; a metadata key says whether there is one.
+const PREFIX: &str = "table";
+const HAS_STATE: &str = "has_state";
 
 struct Held<O: RowStep> {
     optim: O,
@@ -112,9 +119,51 @@ where
     O::State<2>: Send,
 {
     fn step(&mut self, lr: LearningRate, w: Tensor<2>, rows: &[u32], g: Tensor<2>) -> Tensor<2> {
-        let (w, state) = self.optim.step_rows(lr, w, rows, g, self.state.take());
+        // Like ModuleOptimizer: the state follows the parameter's device (a loaded state may
+        // have been placed elsewhere, e.g. on the autodiff form of the device).
+        let state = self.state.take().map(|s| O::to_device(s, &w.device()));
+        let (w, state) = self.optim.step_rows(lr, w, rows, g, state);
         self.state = state;
         w
+    }
+
+    fn save(&self) -> Result<Bytes, String> {
+        let mut sink = StateSink::default();
+        if let Some(state) = &self.state {
+            state.state_flatten(PREFIX, &mut sink);
+        }
+        let tensors = sink
+            .tensors
+            .into_iter()
+            .map(|(name, data)| {
+                let (bytes, shape, dtype) = data.into_parts();
+                PackTensor::new(name, dtype, shape, None, bytes)
+            })
+            .collect();
+        let has = if self.state.is_some() { "1" } else { "0" };
+        let mut writer = Writer::new(tensors).with_metadata(HAS_STATE, has);
+        for (key, value) in sink.scalars {
+            writer = writer.with_scalar(&key, value);
+        }
+        writer.into_bytes().map_err(|e| e.to_string())
+    }
+
+    fn load(&mut self, bytes: Bytes, device: &Device) -> Result<(), String> {
+        let reader = Reader::from_bytes(bytes).map_err(|e| e.to_string())?;
+        let has = reader.metadata().get(HAS_STATE).map(String::as_str) == Some("1");
+        let mut src = StateSource::new(reader.scalars().clone());
+        for t in reader.into_tensors().map_err(|e| e.to_string())? {
+            let (name, dtype, shape, _, bytes) = t.into_parts().map_err(|e| e.to_string())?;
+            src.insert_tensor(name, TensorData::from_bytes(bytes, shape, dtype));
+        }
+        self.state = match has {
+            true => Some(
+                O::State::<2>::state_unflatten(PREFIX, &mut src, device)
+                    .ok_or("the saved state does not fit this optimizer")?,
+            ),
+            false => None,
+        };
+        Ok(())
     }
 }
 
@@ -127,6 +176,17 @@ impl RowOptimizer {
         Self {
             inner: Box::new(Held { optim, state: None }),
         }
+    }
+
+    /// The optimizer state of the table, as burnpack bytes (empty before the first step).
+    pub fn to_bytes(&self) -> Result<Bytes, String> {
+        self.inner.save()
+    }
+
+    /// Restores the state saved by [`to_bytes`](Self::to_bytes), placing it on `device` (its
+    /// form without autodiff: the table is updated outside the autodiff graph).
+    pub fn load_bytes(&mut self, bytes: Bytes, device: &Device) -> Result<(), String> {
+        self.inner.load(bytes, &device.clone().without_autodiff())
     }
 
     /// One step on `rows` of the table `w`; see [`RowStep::step_rows`].

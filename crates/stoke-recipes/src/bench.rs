@@ -215,6 +215,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
                 tokenizer: Default::default(),
                 train_subset: None,
                 record_iterations: false,
+                embedding: Default::default(),
             };
             let prepared = crate::data::prepare(&settings)?;
             let num_ids = prepared.tokenizer.num_ids();

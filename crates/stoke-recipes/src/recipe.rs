@@ -143,6 +143,10 @@ pub struct Settings {
     /// Record the training loss of every iteration, not only per epoch.
     #[serde(default)]
     pub record_iterations: bool,
+    /// How the embedding table is updated: `dense` (the default: every row, every step, the
+    /// course's semantics) or `sparse` (only the rows each batch uses; see [`crate::step`]).
+    #[serde(default)]
+    pub embedding: crate::step::EmbeddingUpdate,
 }
 
 fn default_dataset() -> String {

@@ -100,9 +100,26 @@ impl Stepper {
         &self.optim
     }
 
+    /// Restores the dense parameters' optimizer state from `ModuleOptimizer::into_bytes`.
+    pub fn load_module_optimizer(
+        &mut self,
+        bytes: burn::tensor::Bytes,
+    ) -> Result<(), burn::store::RecordError> {
+        // `from_bytes` takes the optimizer by value; a stateless SGD holds the place meanwhile.
+        let placeholder = ModuleOptimizer::from(stoke_optim::MomentumConfig::sgd().build());
+        let optim = std::mem::replace(&mut self.optim, placeholder);
+        self.optim = optim.from_bytes(bytes)?;
+        Ok(())
+    }
+
+    /// The embedding table's row optimizer, when the update is sparse.
+    pub fn rows(&self) -> Option<&RowOptimizer> {
+        self.rows.as_ref()
+    }
+
     /// The same, to restore its state.
-    pub fn module_optimizer_mut(&mut self) -> &mut ModuleOptimizer {
-        &mut self.optim
+    pub fn rows_mut(&mut self) -> Option<&mut RowOptimizer> {
+        self.rows.as_mut()
     }
 
     /// One step on `batch` with learning rate `lr`. A non-finite loss leaves the model as it was.

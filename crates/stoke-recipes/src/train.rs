@@ -16,11 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use stoke_optim::L2Regularizer;
 use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, iterations_per_epoch};
 use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
@@ -28,6 +26,7 @@ use crate::data::Prepared;
 use crate::error::{RecipeError, write_atomic};
 use crate::metrics::Record;
 use crate::recipe::RunSpec;
+use crate::step::Stepper;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,14 +149,13 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     let batch_size = s.batch_size.resolve(n);
     let per_epoch = iterations_per_epoch(n, batch_size, false);
     let config = s.model_config(data.tokenizer.num_ids(), data.classes.len())?;
-    let l2 = (s.l2 > 0.0).then(|| L2Regularizer::new(s.l2));
     let lr = s.optimizer.lr;
 
     train_device.seed(spec.seed);
     let mut model: TextClassifier = config
         .try_init(&train_device)
         .map_err(|e| RecipeError::invalid(&id, "model", "…", e.to_string()))?;
-    let mut optim: ModuleOptimizer = s.optimizer.build()?;
+    let mut stepper = Stepper::new(&s.optimizer, s.l2, s.embedding)?;
     let parameters = model.num_params();
 
     let record = |epoch: usize, iteration: usize, split: &str, metric: &str, value: f64| Record {
@@ -182,12 +180,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                         .into(),
                 });
             }
-            let (m, o) = load_weights(dir, state.epoch, &config, &train_device)?;
-            model = m;
-            optim = optim.from_bytes(o).map_err(|e| RecipeError::Checkpoint {
-                path: dir.to_path_buf(),
-                message: e.to_string(),
-            })?;
+            model = load_weights(dir, state.epoch, &config, &train_device)?;
+            load_optimizers(dir, state.epoch, &mut stepper, &train_device)?;
             (start_epoch, iteration, wall_time, records) =
                 (state.epoch, state.iteration, state.wall_time, state.records);
         }
@@ -215,15 +209,9 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         for (i, batch) in loader.iter().enumerate() {
             let batch = batch.expect("in-memory data loads");
             let size = batch.len();
-            let (loss, logits) = model.loss(&batch);
-            let loss = match &l2 {
-                Some(reg) => match reg.penalty(&model) {
-                    Some(p) => loss.add(p),
-                    None => loss,
-                },
-                None => loss,
-            };
-            let value = loss.clone().into_scalar::<f32>() as f64;
+            let stepped = stepper.step(model, &batch, lr);
+            let (value, logits) = (stepped.loss, stepped.logits);
+            model = stepped.model;
             if !value.is_finite() {
                 let message = format!(
                     "{id}: loss became {value} at epoch {epoch}, iteration {} (step {} overall); \
@@ -239,8 +227,6 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 };
                 break 'epochs;
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
             iteration += 1;
             loss_sum += value * size as f64;
             correct += stoke_text::metrics::accuracy(&logits, &batch.labels) * size as f64;
@@ -290,7 +276,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 spec: spec.clone(),
                 records: records.clone(),
             };
-            write_checkpoint(dir, &model, &optim, &state)?;
+            write_checkpoint(dir, &model, &stepper, &state)?;
         }
         if opts.stop_after_epoch == Some(epoch) && epoch < s.epochs {
             status = RunStatus::Interrupted { epoch };
@@ -336,7 +322,7 @@ fn load_weights(
     epoch: usize,
     config: &TextClassifierConfig,
     device: &Device,
-) -> Result<(TextClassifier, burn::tensor::Bytes), RecipeError> {
+) -> Result<TextClassifier, RecipeError> {
     let read = |name: String| {
         let path = dir.join(name);
         std::fs::read(&path).map_err(|e| RecipeError::io(&path, e))
@@ -354,17 +340,46 @@ fn load_weights(
             message: e.to_string(),
         })?
         .load_record(record);
-    let optim = burn::tensor::Bytes::from_bytes_vec(read(format!("optim-{epoch}.bpk"))?);
-    Ok((model, optim))
+    Ok(model)
 }
 
-/// Writes `model-E.bpk` and `optim-E.bpk`, then `state.json` (each through a temp file and a
-/// rename), then removes the previous epoch's files. `state.json` names the epoch, so a crash
+/// Restores the optimizer state of checkpoint `epoch`: `optim-E.bpk` (the module's optimizer)
+/// and, for a sparse embedding update, `table-optim-E.bpk` (the table's row optimizer).
+fn load_optimizers(
+    dir: &Path,
+    epoch: usize,
+    stepper: &mut Stepper,
+    device: &Device,
+) -> Result<(), RecipeError> {
+    let read = |name: String| {
+        let path = dir.join(name);
+        std::fs::read(&path)
+            .map(burn::tensor::Bytes::from_bytes_vec)
+            .map_err(|e| RecipeError::io(&path, e))
+    };
+    let fail = |message: String| RecipeError::Checkpoint {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let optim = read(format!("optim-{epoch}.bpk"))?;
+    stepper
+        .load_module_optimizer(optim)
+        .map_err(|e| fail(e.to_string()))?;
+    if let Some(rows) = stepper.rows_mut() {
+        rows.load_bytes(read(format!("table-optim-{epoch}.bpk"))?, device)
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Writes `model-E.bpk`, `optim-E.bpk` (and `table-optim-E.bpk` for a sparse embedding
+/// update), then `state.json` (each through a temp file and a rename), then removes the
+/// previous epoch's files. `state.json` names the epoch, so a crash
 /// at any point leaves the last complete checkpoint in force.
 fn write_checkpoint(
     dir: &Path,
     model: &TextClassifier,
-    optim: &ModuleOptimizer,
+    stepper: &Stepper,
     state: &CheckpointState,
 ) -> Result<(), RecipeError> {
     std::fs::create_dir_all(dir).map_err(|e| RecipeError::io(dir, e))?;
@@ -377,17 +392,28 @@ fn write_checkpoint(
         &dir.join(format!("model-{}.bpk", state.epoch)),
         &model_bytes,
     )?;
-    let optim_bytes = optim.into_bytes().map_err(fail)?;
+    let optim_bytes = stepper.module_optimizer().into_bytes().map_err(fail)?;
     write_atomic(
         &dir.join(format!("optim-{}.bpk", state.epoch)),
         &optim_bytes,
     )?;
+    if let Some(rows) = stepper.rows() {
+        let bytes = rows.to_bytes().map_err(|message| RecipeError::Checkpoint {
+            path: dir.to_path_buf(),
+            message,
+        })?;
+        write_atomic(
+            &dir.join(format!("table-optim-{}.bpk", state.epoch)),
+            &bytes,
+        )?;
+    }
     let json = serde_json::to_vec(state).expect("state serialises");
     write_atomic(&dir.join(STATE), &json)?;
     if state.epoch > 1 {
         for name in [
             format!("model-{}.bpk", state.epoch - 1),
             format!("optim-{}.bpk", state.epoch - 1),
+            format!("table-optim-{}.bpk", state.epoch - 1),
         ] {
             let _ = std::fs::remove_file(dir.join(name));
         }

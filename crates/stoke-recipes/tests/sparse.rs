@@ -39,6 +39,7 @@ fn data() -> Prepared {
         tokenizer,
         train_subset: None,
         record_iterations: false,
+        embedding: Default::default(),
     })
     .expect("bundled data")
 }

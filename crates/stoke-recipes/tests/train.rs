@@ -35,12 +35,13 @@ fn spec(optimizer: OptimizerSpec, epochs: usize) -> RunSpec {
             tokenizer,
             train_subset: Some(160),
             record_iterations: false,
+            embedding: Default::default(),
         },
     }
 }
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stoke-train-{}-{name}", std::process::id()));
+    let d = dir_path(name);
     let _ = std::fs::remove_dir_all(&d);
     d
 }
@@ -92,10 +93,40 @@ fn cpu() -> burn::tensor::Device {
 fn resuming_an_interrupted_run_ends_with_the_same_weights() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = spec(OptimizerSpec::new("adam", 0.01), 4);
+    resume_matches(&s, "resume");
+}
+
+#[test]
+fn resuming_a_sparse_run_restores_the_table_optimizer_too() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = spec(OptimizerSpec::new("adam", 0.01), 4);
+    s.settings.embedding = stoke_recipes::step::EmbeddingUpdate::Sparse;
+    resume_matches(&s, "resume-sparse");
+    let names: Vec<String> = std::fs::read_dir(dir_path("resume-sparse"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"table-optim-4.bpk".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"table-optim-3.bpk".to_string()),
+        "{names:?}"
+    );
+}
+
+fn dir_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("stoke-train-{}-{name}", std::process::id()))
+}
+
+/// Stops `s` after epoch 2 of 4, resumes it, and compares with an uninterrupted run.
+fn resume_matches(s: &RunSpec, name: &str) {
+    let s = s.clone();
     let data = prepare(&s.settings).unwrap();
     let straight = train(&s, &data, &options(None, false, None)).unwrap();
 
-    let ck = dir("resume");
+    let ck = dir(name);
     let first = train(&s, &data, &options(Some(ck.clone()), false, Some(2))).unwrap();
     assert_eq!(first.result.status, RunStatus::Interrupted { epoch: 2 });
     assert_ne!(
