@@ -90,7 +90,7 @@ pub struct TokenizerConfig {
 pub const DEFAULT_BUCKETS: usize = 1 << 17;
 
 impl Default for TokenizerConfig {
-    /// Hashing into 2^17 buckets, word unigrams + bigrams, character 1- to 4-grams,
+    /// Hashing into 2^17 buckets, word unigrams + bigrams, character 2- to 5-grams,
     /// first 2,000 characters (chosen by validation accuracy; see the crate docs).
     fn default() -> Self {
         TokenizerConfig {
@@ -99,8 +99,8 @@ impl Default for TokenizerConfig {
             },
             word_unigrams: true,
             word_bigrams: true,
-            char_min_n: 1,
-            char_max_n: 4,
+            char_min_n: 2,
+            char_max_n: 5,
             max_chars: 2000,
             segmenter: Segmenter::Auto,
         }

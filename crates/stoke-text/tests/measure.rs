@@ -16,23 +16,23 @@ use settings::*;
 fn candidates() -> Vec<(&'static str, TokenizerConfig)> {
     let base = TokenizerConfig::default();
     vec![
-        ("hash 2^17, words 1+2, chars 1-4 (default)", base.clone()),
+        ("hash 2^17, words 1+2, chars 2-5 (default)", base.clone()),
         ("hash 2^17, words 1+2", base.clone().without_char_ngrams()),
         (
-            "hash 2^17, words 1, chars 1-4",
+            "hash 2^17, words 1, chars 2-5",
             base.clone().with_word_bigrams(false),
         ),
         (
-            "hash 2^17, words 1+2, chars 2-5",
-            base.clone().with_char_ngrams(2, 5),
+            "hash 2^17, words 1+2, chars 1-4",
+            base.clone().with_char_ngrams(1, 4),
         ),
         (
-            "hash 2^15, words 1+2, chars 1-4",
+            "hash 2^15, words 1+2, chars 2-5",
             base.clone()
                 .with_features(Features::Hashing { buckets: 1 << 15 }),
         ),
         (
-            "vocab min 2 max 2^17, words 1+2, chars 1-4",
+            "vocab min 2 max 2^17, words 1+2, chars 2-5",
             base.clone().with_features(Features::Vocabulary {
                 min_count: 2,
                 max_size: 1 << 17,

@@ -24,7 +24,7 @@ pub fn spam_model(c: TextClassifierConfig) -> TextClassifierConfig {
 }
 pub fn spam_opts() -> TrainOptions {
     TrainOptions {
-        epochs: 4,
+        epochs: 6,
         batch_size: 64,
         learning_rate: 5e-3,
         seed: 1,
@@ -37,7 +37,7 @@ pub fn langid_model(c: TextClassifierConfig) -> TextClassifierConfig {
 }
 pub fn langid_opts() -> TrainOptions {
     TrainOptions {
-        epochs: 3,
+        epochs: 4,
         batch_size: 256,
         learning_rate: 1e-2,
         seed: 1,
