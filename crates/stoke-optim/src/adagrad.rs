@@ -26,7 +26,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
 use crate::forms::EpsilonPlacement;
-use crate::host::{Lanes, on_host, specialize, update};
+use crate::host::{Lanes, specialize, update};
 use crate::state::{put, put_step, take, take_step};
 
 /// Configuration of [`AdaGrad`].
@@ -207,19 +207,7 @@ fn adagrad_chunk<const DECAY: bool, const INSIDE: bool>(k: &AdaGradCoefs, l: Lan
 impl Optimizer for AdaGrad {
     type State<const D: usize> = AdaGradState<D>;
 
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
-        if self.fused && on_host(&w) {
-            self.step_host(lr, w, g, state, None)
-        } else {
-            self.step_tensors(lr, w, g, state)
-        }
-    }
+    crate::host::fused_step!();
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         AdaGradState {

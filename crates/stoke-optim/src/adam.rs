@@ -30,7 +30,7 @@ use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
-use crate::host::{Lanes, on_host, specialize, update};
+use crate::host::{Lanes, specialize, update};
 use crate::rmsprop::ema;
 use crate::state::{move_opt, put, put_step, take, take_step};
 
@@ -288,19 +288,7 @@ fn adam_chunk<const COUPLED: bool, const DECOUPLED: bool, const AMSGRAD: bool>(
 impl Optimizer for Adam {
     type State<const D: usize> = AdamState<D>;
 
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
-        if self.fused && on_host(&w) {
-            self.step_host(lr, w, g, state, None)
-        } else {
-            self.step_tensors(lr, w, g, state)
-        }
-    }
+    crate::host::fused_step!();
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         AdamState {

@@ -166,6 +166,27 @@ macro_rules! specialize {
 }
 pub(crate) use specialize;
 
+/// The `Optimizer::step` of every stoke optimizer: its one-pass `step_host` on a CPU buffer
+/// (unless turned off with `with_fused(false)`), its `step_tensors` anywhere else.
+macro_rules! fused_step {
+    () => {
+        fn step<const D: usize>(
+            &self,
+            lr: burn::optim::LearningRate,
+            w: burn::tensor::Tensor<D>,
+            g: burn::tensor::Tensor<D>,
+            state: Option<Self::State<D>>,
+        ) -> (burn::tensor::Tensor<D>, Option<Self::State<D>>) {
+            if self.fused && $crate::host::on_host(&w) {
+                self.step_host(lr, w, g, state, None)
+            } else {
+                self.step_tensors(lr, w, g, state)
+            }
+        }
+    };
+}
+pub(crate) use fused_step;
+
 /// A float tensor's buffer on a CPU backend, owned, contiguous, `f32`.
 enum Host {
     #[cfg(feature = "flex")]

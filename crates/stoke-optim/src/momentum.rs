@@ -28,7 +28,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{ConfigError, Rules};
 use crate::forms::MomentumForm;
-use crate::host::{Lanes, on_host, specialize, update};
+use crate::host::{Lanes, specialize, update};
 use crate::state::{put, take};
 
 /// Configuration of [`Momentum`].
@@ -276,19 +276,7 @@ fn momentum_chunk<
 impl Optimizer for Momentum {
     type State<const D: usize> = MomentumState<D>;
 
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
-        if self.fused && on_host(&w) {
-            self.step_host(lr, w, g, state, None)
-        } else {
-            self.step_tensors(lr, w, g, state)
-        }
-    }
+    crate::host::fused_step!();
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         MomentumState {

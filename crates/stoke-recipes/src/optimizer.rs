@@ -29,6 +29,53 @@ pub struct OptimizerSpec {
     pub params: BTreeMap<String, toml::Value>,
 }
 
+/// `$body` with `$config` bound to the stoke config that `$spec.name` names (its defaults with the
+/// spec's fields laid over them); an unknown name returns the error listing the known ones.
+macro_rules! by_name {
+    ($spec:expr, $config:ident => $body:expr) => {
+        match $spec.name.as_str() {
+            "sgd" => {
+                let $config = $spec.config(MomentumConfig::sgd())?;
+                $body
+            }
+            "momentum" => {
+                let $config = $spec.config(MomentumConfig::new())?;
+                $body
+            }
+            "nesterov" => {
+                let $config = $spec.config(MomentumConfig::new().with_nesterov(true))?;
+                $body
+            }
+            "rmsprop" => {
+                let $config = $spec.config(RmsPropConfig::new())?;
+                $body
+            }
+            "adagrad" => {
+                let $config = $spec.config(AdaGradConfig::new())?;
+                $body
+            }
+            "adam" => {
+                let $config = $spec.config(AdamConfig::new())?;
+                $body
+            }
+            "adamw" => {
+                let $config = $spec.config(AdamConfig::adamw())?;
+                $body
+            }
+            "adadelta" => {
+                let $config = $spec.config(AdaDeltaConfig::new())?;
+                $body
+            }
+            other => {
+                return Err(RecipeError::UnknownOptimizer {
+                    name: other.to_string(),
+                    known: OPTIMIZERS.join(", "),
+                });
+            }
+        }
+    };
+}
+
 impl OptimizerSpec {
     /// `name` with learning rate `lr` and the config's defaults.
     pub fn new(name: &str, lr: f64) -> Self {
@@ -59,86 +106,26 @@ impl OptimizerSpec {
 
     /// The Burn optimizer this spec describes.
     pub fn build(&self) -> Result<ModuleOptimizer, RecipeError> {
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(RecipeError::invalid(
-                format!("optimizer {}", self.name),
-                "lr",
-                self.lr,
-                "must be finite and > 0",
-            ));
-        }
-        let optim = match self.name.as_str() {
-            "sgd" => self.config(MomentumConfig::sgd())?.try_init()?,
-            "momentum" => self.config(MomentumConfig::new())?.try_init()?,
-            "nesterov" => self
-                .config(MomentumConfig::new().with_nesterov(true))?
-                .try_init()?,
-            "rmsprop" => self.config(RmsPropConfig::new())?.try_init()?,
-            "adagrad" => self.config(AdaGradConfig::new())?.try_init()?,
-            "adam" => self.config(AdamConfig::new())?.try_init()?,
-            "adamw" => self.config(AdamConfig::adamw())?.try_init()?,
-            "adadelta" => self.config(AdaDeltaConfig::new())?.try_init()?,
-            other => {
-                return Err(RecipeError::UnknownOptimizer {
-                    name: other.to_string(),
-                    known: OPTIMIZERS.join(", "),
-                });
-            }
-        };
-        Ok(optim)
+        self.check_lr()?;
+        Ok(by_name!(self, config => config.try_init()?))
     }
 
     /// The same optimizer as a row-sparse one, for an embedding table (see `stoke_optim::rows`).
     pub fn build_rows(&self) -> Result<RowOptimizer, RecipeError> {
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(RecipeError::invalid(
-                format!("optimizer {}", self.name),
-                "lr",
-                self.lr,
-                "must be finite and > 0",
-            ));
+        self.check_lr()?;
+        Ok(by_name!(self, config => RowOptimizer::new(config.try_build()?)))
+    }
+
+    fn check_lr(&self) -> Result<(), RecipeError> {
+        if self.lr.is_finite() && self.lr > 0.0 {
+            return Ok(());
         }
-        let optim = match self.name.as_str() {
-            "sgd" => self
-                .config(MomentumConfig::sgd())?
-                .try_build()
-                .map(RowOptimizer::new)?,
-            "momentum" => self
-                .config(MomentumConfig::new())?
-                .try_build()
-                .map(RowOptimizer::new)?,
-            "nesterov" => self
-                .config(MomentumConfig::new().with_nesterov(true))?
-                .try_build()
-                .map(RowOptimizer::new)?,
-            "rmsprop" => self
-                .config(RmsPropConfig::new())?
-                .try_build()
-                .map(RowOptimizer::new)?,
-            "adagrad" => self
-                .config(AdaGradConfig::new())?
-                .try_build()
-                .map(RowOptimizer::new)?,
-            "adam" => self
-                .config(AdamConfig::new())?
-                .try_build()
-                .map(RowOptimizer::new)?,
-            "adamw" => self
-                .config(AdamConfig::adamw())?
-                .try_build()
-                .map(RowOptimizer::new)?,
-            "adadelta" => self
-                .config(AdaDeltaConfig::new())?
-                .try_build()
-                .map(RowOptimizer::new)?,
-            other => {
-                return Err(RecipeError::UnknownOptimizer {
-                    name: other.to_string(),
-                    known: OPTIMIZERS.join(", "),
-                });
-            }
-        };
-        Ok(optim)
+        Err(RecipeError::invalid(
+            format!("optimizer {}", self.name),
+            "lr",
+            self.lr,
+            "must be finite and > 0",
+        ))
     }
 
     /// The defaults of config `C` with this spec's fields laid over them; an unknown field is an
