@@ -61,7 +61,7 @@ pub struct TextClassifierConfig {
     pub dropout: f64,
     /// Multiplies the default initialisation of every Linear layer (weights and biases are
     /// drawn from `U(−s·k, s·k)`, `k = 1/√d_input`, instead of `U(−k, k)`). The BatchNorm
-    /// recipe uses e.g. 10.0 as a deliberately bad initialisation.
+    /// recipe uses 0.1 (weights ten times too small) as a deliberately bad initialisation.
     #[config(default = 1.0)]
     pub init_scale: f64,
     /// BatchNorm running-statistics momentum, Burn/PyTorch convention (Keras 0.99 = 0.01).
