@@ -36,7 +36,7 @@
 //!
 //! **Speed.** On a CPU backend (Flex, NdArray) each step is one in-place pass over the raw
 //! buffers of the parameter, its gradient and its state (`host.rs`), split over the rayon pool's
-//! threads and vectorised: within a few percent of the memory-bandwidth floor and 7–30× faster
+//! threads and vectorised: within a few percent of the memory-bandwidth floor and 7–23× faster
 //! than the same update as tensor ops or as Burn's built-in optimizers, with the same bits as
 //! the tensor-op path (`tests/fused.rs`); every other device runs the tensor ops. [`RowStep`]
 //! updates only the rows of an embedding table that a batch used ([`rows`]). `stoke bench
