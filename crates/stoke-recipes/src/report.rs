@@ -87,7 +87,8 @@ where
         let mut c = builder
             .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
             .map_err(|e| e.to_string())?;
-        draw_body(&mut c, chart, &finite, SeriesLabelPosition::UpperRight)?;
+        // Losses fall from the upper left: the lower left is where the lines are not.
+        draw_body(&mut c, chart, &finite, SeriesLabelPosition::LowerLeft)?;
     } else {
         let pad = ((y1 - y0) * 0.05).max(1e-6);
         let mut c = builder
@@ -96,6 +97,26 @@ where
         draw_body(&mut c, chart, &finite, SeriesLabelPosition::LowerRight)?;
     }
     area.present().map_err(|e| e.to_string())
+}
+
+/// An axis label for `v`: three significant digits (all the integer digits above 100) without
+/// trailing zeros (`0.3`, not `0.30000000000000004`; `2`, not `2.0`), scientific notation
+/// outside `[1e-3, 1e5)`.
+fn tick(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.1e}");
+    }
+    let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// Mesh, one line per configuration with its mean ± std band, and the legend — on a linear or a
@@ -114,6 +135,8 @@ where
     c.configure_mesh()
         .x_desc(chart.x_label)
         .y_desc(chart.y_label)
+        .x_label_formatter(&|x| tick(*x))
+        .y_label_formatter(&|y| tick(*y))
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .draw()
@@ -518,4 +541,20 @@ pub fn markdown(
         env.stoke_version, env.burn_version, env.backend, env.os, env.arch, env.cpus
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn axis_labels_are_short() {
+        assert_eq!(tick(0.30000000000000004), "0.3");
+        assert_eq!(tick(0.7000000000000001), "0.7");
+        assert_eq!(tick(2.0), "2");
+        assert_eq!(tick(0.125), "0.125");
+        assert_eq!(tick(1234.6), "1235");
+        assert_eq!(tick(0.00005), "5.0e-5");
+        assert_eq!(tick(0.0), "0");
+    }
 }
