@@ -4,8 +4,9 @@
 //! Data are loaded and tokenised before anything is timed; each optimizer then trains a fresh
 //! model for `warmup` iterations (not timed: first allocations, optimizer state) and `iterations`
 //! timed iterations, each a full step: batching, forward, loss (plus the L2 penalty when `l2 >
-//! 0`), backward, optimizer step ([`Stepper`], with a dense or row-sparse embedding update). `scripts/bench_torch_textclf.py` runs the same model, sizes,
-//! batch size and optimizer in PyTorch.
+//! 0`), backward, optimizer step ([`Stepper`], with a dense or row-sparse embedding update).
+//! `scripts/bench_torch_textclf.py` runs the same model, sizes, batch size and optimizer in
+//! PyTorch.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -295,8 +296,10 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
         let seconds = start.elapsed().as_secs_f64();
         let (_, peak_rss) = rss_mib();
         let state_copies = state_copies(&spec.name);
-        // parameters + gradients + state (f32), one batch of ids (i64) and mask (f32)
-        let batch_bytes = opts.batch_size * 64 * 12;
+        // parameters + gradients + state (f32), and one batch padded to the longest text: ids
+        // and their positions in the batch's rows (i64) and the mask (f32) per position
+        let longest = items.iter().map(|i| i.ids.len()).max().unwrap_or(1);
+        let batch_bytes = opts.batch_size * longest * 20;
         let working_set =
             (params * 4 * (2 + state_copies) + batch_bytes) as f64 / (1024.0 * 1024.0);
         results.push(TrainBenchResult {

@@ -65,7 +65,8 @@ pub struct Stepper {
 pub struct Stepped {
     /// The updated model (unchanged when the loss was not finite).
     pub model: TextClassifier,
-    /// The batch's loss, penalty included.
+    /// The batch's loss with the L2 penalty of the parameters it covers through the loss: all
+    /// weights (dense), or all but the table (sparse: the table's share acts inside the update).
     pub loss: f64,
     /// The batch's logits (before the update).
     pub logits: Tensor<2>,
@@ -143,7 +144,7 @@ impl Stepper {
         }
         let mut grads = loss.backward();
         let model = match (&mut self.rows, gathered) {
-            (Some(optim), Some(rows)) => {
+            (Some(table_optim), Some(rows)) => {
                 let mut g = rows
                     .grad_remove(&mut grads)
                     .expect("the gathered rows are a leaf");
@@ -153,8 +154,7 @@ impl Stepper {
                 }
                 let params = GradientsParams::from_grads(grads, &model);
                 let model = self.optim.step(lr, model, params);
-                let ids = batch.rows.clone();
-                model.map_embedding(|table| optim.step(lr, table, &ids, g))
+                model.map_embedding(|table| table_optim.step(lr, table, &batch.rows, g))
             }
             _ => {
                 let params = GradientsParams::from_grads(grads, &model);
