@@ -57,16 +57,19 @@ fn gradient_descent_converges_iff_alpha_below_two_over_lambda_max() {
     let dev = device();
     let critical = 2.0 / QUADRATIC_CURVATURES.1;
     let steps = 1500;
-    for ratio in [0.4, 0.9, 0.98] {
-        let alpha = ratio * critical;
-        let path = trajectory(
+    let descend = |alpha: f64| {
+        trajectory(
             Surface::Quadratic,
             &spec(&format!("sgd:lr={alpha}")),
             steps,
             0,
             &dev,
         )
-        .unwrap();
+        .unwrap()
+    };
+    for ratio in [0.4, 0.9, 0.98] {
+        let alpha = ratio * critical;
+        let path = descend(alpha);
         assert_eq!(path.len(), steps + 1, "α = {alpha} must not diverge");
         let k = iterations_to(&path, 1e-3)
             .unwrap_or_else(|| panic!("α = {ratio}·2/λ_max did not converge in {steps} steps"));
@@ -85,14 +88,7 @@ fn gradient_descent_converges_iff_alpha_below_two_over_lambda_max() {
     }
     for ratio in [1.02, 1.1] {
         let alpha = ratio * critical;
-        let path = trajectory(
-            Surface::Quadratic,
-            &spec(&format!("sgd:lr={alpha}")),
-            steps,
-            0,
-            &dev,
-        )
-        .unwrap();
+        let path = descend(alpha);
         assert!(
             path.len() < steps + 1,
             "α = {ratio}·2/λ_max must diverge, but ran all {steps} steps to {:?}",
