@@ -131,7 +131,7 @@ pub struct Settings {
     #[serde(default)]
     pub l2: f64,
     /// Fields of [`TextClassifierConfig`] (`embed_dim`, `hidden`, `n_hidden`, `batch_norm`,
-    /// `dropout`, `init_scale`, `bn_momentum`).
+    /// `dropout`, `init_scale`, `bn_momentum`, `embed_init_std`).
     #[serde(default)]
     pub model: toml::Table,
     /// Fields of [`TokenizerConfig`] (e.g. `features = { kind = "hashing", buckets = 16384 }`).

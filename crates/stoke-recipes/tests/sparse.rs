@@ -1,12 +1,12 @@
 //! The row-sparse embedding update (`Stepper` with `EmbeddingUpdate::Sparse`) against the dense
-//! one on real data (sentiment-uci):
+//! one on real data (sentiment-uci, default tokenizer and embedding initialisation):
 //!
 //! * SGD: the same trajectory as dense SGD (rows without gradient do not move under either);
 //!   the only difference is the order in which the per-token gradients of a row are summed;
-//! * AdaGrad (exact) and Adam (lazy): validation accuracy within one point of the dense path,
-//!   mean over three seeds (measured: AdaGrad 0.8144 both; Adam dense 0.8022, sparse 0.8011).
-
-use std::sync::Arc;
+//! * AdaGrad (exact without L2) and Adam (lazy), each without and with an L2 penalty: held-out
+//!   accuracy at most one point below the dense path, mean over five seeds. Measured (dense /
+//!   sparse): AdaGrad 0.8383 / 0.8383, Adam 0.8213 / 0.8337, AdaGrad + L2 0.8303 / 0.8400,
+//!   Adam + L2 0.8187 / 0.8347.
 
 use burn::module::Module;
 use burn::tensor::Device;
@@ -23,11 +23,6 @@ use stoke_text::model::{TextClassifier, TextClassifierConfig};
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn data() -> Prepared {
-    let mut tokenizer = toml::Table::new();
-    let mut features = toml::Table::new();
-    features.insert("kind".into(), "hashing".into());
-    features.insert("buckets".into(), 16384.into());
-    tokenizer.insert("features".into(), features.into());
     prepare(&Settings {
         dataset: "sentiment-uci".into(),
         data: None,
@@ -36,7 +31,7 @@ fn data() -> Prepared {
         optimizer: OptimizerSpec::new("sgd", 0.1),
         l2: 0.0,
         model: toml::Table::new(),
-        tokenizer,
+        tokenizer: toml::Table::new(),
         train_subset: None,
         record_iterations: false,
         embedding: Default::default(),
@@ -124,43 +119,52 @@ fn sparse_sgd_follows_dense_sgd() {
     assert!(moved > 10_000, "only {moved} values moved");
 }
 
-/// Mean validation accuracy over three seeds.
+/// Mean held-out accuracy (validation and test sets together: 600 sentences) over five seeds.
 fn accuracy(data: &Prepared, spec: &OptimizerSpec, update: EmbeddingUpdate, l2: f64) -> f64 {
-    let valid = Arc::clone(&data.valid);
-    let runs: Vec<f64> = [1, 2, 3]
+    let seeds = [1, 2, 3, 4, 5];
+    let held_out = (data.valid.len() + data.test.len()) as f64;
+    let total: f64 = seeds
         .iter()
         .map(|&seed| {
             let model = train(data, spec, update, l2, seed, 4);
-            evaluate(&model, &valid, &device()).1
+            let valid = evaluate(&model, &data.valid, &device()).1;
+            let test = evaluate(&model, &data.test, &device()).1;
+            (valid * data.valid.len() as f64 + test * data.test.len() as f64) / held_out
         })
-        .collect();
-    runs.iter().sum::<f64>() / runs.len() as f64
+        .sum();
+    total / seeds.len() as f64
 }
 
 #[test]
 fn sparse_accuracy_is_within_a_point_of_dense() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let data = data();
-    // Without L2: with an L2 penalty the two paths differ by design (the dense gradient 2βw
-    // reaches every row every step, and AdaGrad/Adam normalise that tiny gradient into a full
-    // step towards zero for rows the data rarely uses; the sparse path decays a row only when
-    // it is used). Measured here with β = 1e-5: AdaGrad dense 0.8300 / sparse 0.8156, Adam
-    // dense 0.8200 / sparse 0.8078 (docs/performance.md).
+    // With and without an L2 penalty: the sparse path decays a row only in the steps that use
+    // it, the dense one every step (Adam and AdaGrad normalise the tiny gradient 2βw of an
+    // unused row into a full-size step towards zero). With rows initialised N(0, 1) that cost
+    // the sparse path 1.2–1.4 points here (rare rows kept their noise); from the default
+    // N(0, 0.01²) the sparse path is the more accurate one (docs/performance.md).
     for (spec, l2) in [
         (OptimizerSpec::new("adagrad", 0.1), 0.0),
         (OptimizerSpec::new("adam", 0.005), 0.0),
+        (OptimizerSpec::new("adagrad", 0.1), 1e-5),
+        (OptimizerSpec::new("adam", 0.005), 1e-5),
     ] {
         let dense = accuracy(&data, &spec, EmbeddingUpdate::Dense, l2);
         let sparse = accuracy(&data, &spec, EmbeddingUpdate::Sparse, l2);
-        eprintln!("{}: dense {dense:.4}, sparse {sparse:.4}", spec.label());
+        eprintln!(
+            "{} L2 {l2}: dense {dense:.4}, sparse {sparse:.4}",
+            spec.label()
+        );
         assert!(
             dense > 0.7,
             "{}: dense path did not learn ({dense})",
             spec.label()
         );
+        // At most one point below the dense path (a gain is allowed).
         assert!(
-            (dense - sparse).abs() <= 0.01,
-            "{}: dense {dense:.4} vs sparse {sparse:.4}",
+            sparse >= dense - 0.01,
+            "{} L2 {l2}: dense {dense:.4} vs sparse {sparse:.4}",
             spec.label()
         );
     }

@@ -93,6 +93,7 @@ fn invalid_configs_are_rejected() {
     assert_eq!(ok.dropout, 0.2);
     assert_eq!(ok.init_scale, 1.0);
     assert_eq!(ok.bn_momentum, 0.1);
+    assert_eq!(ok.embed_init_std, 0.01);
     for bad in [
         TextClassifierConfig::new(0, 2),
         TextClassifierConfig::new(10, 1),
@@ -104,6 +105,9 @@ fn invalid_configs_are_rejected() {
         ok.clone().with_init_scale(0.0),
         ok.clone().with_init_scale(f64::INFINITY),
         ok.clone().with_bn_momentum(1.5),
+        ok.clone().with_embed_init_std(0.0),
+        ok.clone().with_embed_init_std(-0.01),
+        ok.clone().with_embed_init_std(f64::NAN),
     ] {
         assert!(bad.validate().is_err(), "{bad:?} accepted");
         assert!(bad.try_init(&cpu()).is_err());
@@ -136,6 +140,26 @@ fn init_scale_multiplies_linear_initialisation() {
     let max = |w: &[f32]| w.iter().fold(0f32, |m, v| m.max(v.abs()));
     assert!(max(&w1) <= 0.125 + 1e-6 && max(&w1) > 0.12);
     assert!(max(&w10) <= 1.25 + 1e-5 && max(&w10) > 1.2);
+}
+
+#[test]
+fn embedding_rows_start_from_normal_with_embed_init_std() {
+    // 2,000 × 64 = 128,000 draws of N(0, σ²): the sample standard deviation is within
+    // σ·(1 ± 0.01) (its own standard error is σ/√(2n) ≈ 0.002σ) and the mean within
+    // 4σ/√n ≈ 0.011σ of zero.
+    let device = cpu();
+    for sigma in [0.01f64, 1.0] {
+        device.seed(5);
+        let m = TextClassifierConfig::new(2000, 2)
+            .with_embed_init_std(sigma)
+            .init(&device);
+        let w = to_vec(m.embedding_weight());
+        let n = w.len() as f64;
+        let mean = w.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let sd = (w.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!((sd / sigma - 1.0).abs() < 0.01, "σ {sigma}: sample sd {sd}");
+        assert!(mean.abs() < 0.011 * sigma, "σ {sigma}: sample mean {mean}");
+    }
 }
 
 /// The same weights on the CPU backend and on wgpu give the same logits, loss and
