@@ -506,3 +506,50 @@ fn bench_train_reports_examples_per_second_for_both_embedding_updates() {
         assert!(r["mean_loss"].as_f64().unwrap().is_finite(), "{r}");
     }
 }
+
+/// Both benchmarks run on wgpu (in CI: Mesa's software Vulkan driver), as the prepared GPU
+/// script `scripts/bench_gpu.sh` runs them: the optimizers as tensor ops on the device, the
+/// floor still the CPU's loop.
+#[cfg(feature = "wgpu")]
+#[test]
+fn benches_run_on_wgpu() {
+    let out = stoke(&[
+        "bench",
+        "optim",
+        "--backend",
+        "wgpu",
+        "--params",
+        "100000",
+        "--repeats",
+        "1",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let results = v["results"].as_array().unwrap();
+    assert!(results.len() >= 6, "{v}");
+    for r in results {
+        assert!(r["stoke_ms"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let out = stoke(&[
+        "bench",
+        "train",
+        "--backend",
+        "wgpu",
+        "--data",
+        "sentiment-uci",
+        "--optimizer",
+        "adam",
+        "--iterations",
+        "2",
+        "--hidden",
+        "16",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for r in v["results"].as_array().unwrap() {
+        assert!(r["examples_per_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["mean_loss"].as_f64().unwrap().is_finite(), "{r}");
+    }
+}
