@@ -116,6 +116,22 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SaveError
     })
 }
 
+/// Reads `config.json`. A model saved before `embed_init_std` existed has no such field; its
+/// table was initialised from `N(0, 1)`, which is what the field then records (the loaded
+/// weights replace the initial ones either way).
+fn read_config(path: &Path) -> Result<TextClassifierConfig, SaveError> {
+    let mut value: serde_json::Value = read_json(path)?;
+    if let Some(fields) = value.as_object_mut() {
+        fields
+            .entry("embed_init_std")
+            .or_insert(serde_json::Value::from(1.0));
+    }
+    serde_json::from_value(value).map_err(|source| SaveError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl SavedClassifier {
     /// Checks that the parts fit together: class count, embedding rows, valid settings.
     pub fn check(&self, dir: &Path) -> Result<(), SaveError> {
@@ -200,7 +216,7 @@ impl SavedClassifier {
     /// Reads a classifier written by [`save`](Self::save) onto `device` (use the plain device
     /// for inference, `device.autodiff()` to train further).
     pub fn load(dir: &Path, device: &Device) -> Result<Self, SaveError> {
-        let config: TextClassifierConfig = read_json(&dir.join(CONFIG_FILE))?;
+        let config = read_config(&dir.join(CONFIG_FILE))?;
         let tokenizer: Tokenizer = read_json(&dir.join(TOKENIZER_FILE))?;
         let classes: Vec<String> = read_json(&dir.join(CLASSES_FILE))?;
         let weights = dir.join(MODEL_FILE);

@@ -136,3 +136,27 @@ fn load_errors_name_the_file() {
         "{e}"
     );
 }
+
+/// A model saved before `embed_init_std` existed (its config.json has no such field) still
+/// loads, predicts the same, and records the `N(0, 1)` table it was initialised with.
+#[test]
+fn a_config_without_embed_init_std_still_loads() {
+    let saved = trained(false);
+    let texts = ["good fun", "awful film"];
+    let dir = temp_dir("saved-old").join("clf");
+    saved.save(&dir).unwrap();
+    let path = dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(
+        config
+            .as_object_mut()
+            .unwrap()
+            .remove("embed_init_std")
+            .is_some()
+    );
+    std::fs::write(&path, config.to_string()).unwrap();
+    let loaded = SavedClassifier::load(&dir, &cpu()).unwrap();
+    assert_eq!(loaded.config.embed_init_std, 1.0);
+    assert_eq!(loaded.predict(&texts), saved.predict(&texts));
+}
