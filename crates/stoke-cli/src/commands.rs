@@ -168,7 +168,8 @@ struct TrainArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.002)]
     lr: f64,
-    /// Optimizer or model fields: `--set momentum=0.9 --set model.dropout=0.5 --set tokenizer.char_max_n=3`.
+    /// Optimizer or model fields: `--set momentum=0.9 --set model.dropout=0.5 --set tokenizer.char_max_n=3`;
+    /// values are TOML: `--set 'tokenizer.features={ kind = "hashing", buckets = 16384 }'`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     #[arg(long, default_value_t = 5)]
@@ -532,17 +533,17 @@ fn run_one_child(a: RunOneArgs) -> Result<()> {
     Ok(())
 }
 
+/// A `--set` value: any TOML value (`0.9`, `true`, `"text"`, `[1, 2]`,
+/// `{ kind = "hashing", buckets = 16384 }`), else a number Rust reads (`.5`), else the text
+/// itself as a string (`adam`).
 fn parse_value(v: &str) -> toml::Value {
-    if let Ok(b) = v.parse::<bool>() {
-        return toml::Value::Boolean(b);
+    match toml::from_str::<toml::Table>(&format!("v = {v}")) {
+        Ok(mut t) if t.len() == 1 => t.remove("v").expect("the one key"),
+        _ => v
+            .parse::<f64>()
+            .map(toml::Value::Float)
+            .unwrap_or_else(|_| toml::Value::String(v.to_string())),
     }
-    if let Ok(i) = v.parse::<i64>() {
-        return toml::Value::Integer(i);
-    }
-    if let Ok(f) = v.parse::<f64>() {
-        return toml::Value::Float(f);
-    }
-    toml::Value::String(v.to_string())
 }
 
 fn data_settings(
@@ -871,4 +872,26 @@ fn surfaces(a: SurfacesArgs) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_value;
+    use toml::Value;
+
+    #[test]
+    fn set_values_are_toml_or_plain_strings() {
+        assert_eq!(parse_value("0.9"), Value::Float(0.9));
+        assert_eq!(parse_value("1e-5"), Value::Float(1e-5));
+        assert_eq!(parse_value("3"), Value::Integer(3));
+        assert_eq!(parse_value(".5"), Value::Float(0.5));
+        assert_eq!(parse_value("false"), Value::Boolean(false));
+        assert_eq!(parse_value("adam"), Value::String("adam".into()));
+        assert_eq!(parse_value("\"a b\""), Value::String("a b".into()));
+        let table = parse_value("{ kind = \"hashing\", buckets = 16384 }");
+        assert_eq!(table["kind"], Value::String("hashing".into()));
+        assert_eq!(table["buckets"], Value::Integer(16384));
+        // Not a single TOML value: kept as written.
+        assert_eq!(parse_value("a = 1"), Value::String("a = 1".into()));
+    }
 }
