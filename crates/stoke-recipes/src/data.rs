@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use stoke_text::batch::{TextItem, encode_all};
 use stoke_text::data::{LoadOptions, Splits, load_bundled, load_file, split_stratified};
-use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
+use stoke_text::tokenizer::Tokenizer;
 
 use crate::error::RecipeError;
 use crate::recipe::Settings;
@@ -60,9 +60,8 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, RecipeError> {
     if let Some(n) = settings.train_subset {
         train.examples.truncate(n);
     }
-    let config: TokenizerConfig = settings.tokenizer_config()?;
-    let mut tokenizer = Tokenizer::new(config)
-        .map_err(|e| RecipeError::invalid("settings", "tokenizer", "…", e.to_string()))?;
+    let mut tokenizer = Tokenizer::new(settings.tokenizer.clone())
+        .map_err(|e| RecipeError::setting("settings", "tokenizer", e))?;
     tokenizer.fit(train.examples.iter().map(|e| e.text.as_str()));
     Ok(Prepared {
         name: train.name.clone(),

@@ -54,6 +54,20 @@ impl RecipeError {
         }
     }
 
+    /// `context: section.field = value: rule` for a model or tokenizer setting.
+    pub(crate) fn setting(
+        context: impl Into<String>,
+        section: &str,
+        e: stoke_text::InvalidSetting,
+    ) -> Self {
+        RecipeError::Invalid {
+            context: context.into(),
+            field: format!("{section}.{}", e.field),
+            value: e.value,
+            rule: e.rule.into(),
+        }
+    }
+
     pub(crate) fn invalid(
         context: impl Into<String>,
         field: impl Into<String>,

@@ -29,7 +29,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use stoke_text::data::Bundled;
-use stoke_text::model::TextClassifierConfig;
+use stoke_text::model::ModelShape;
 use stoke_text::tokenizer::TokenizerConfig;
 
 use crate::error::RecipeError;
@@ -130,13 +130,13 @@ pub struct Settings {
     /// β of the L2 penalty `β Σ w²` added to the loss (weights only; 0 = none).
     #[serde(default)]
     pub l2: f64,
-    /// Fields of [`TextClassifierConfig`] (`embed_dim`, `hidden`, `n_hidden`, `batch_norm`,
-    /// `dropout`, `init_scale`, `bn_momentum`, `embed_init_std`).
+    /// The model's shape (`embed_dim`, `hidden`, `n_hidden`, `batch_norm`, `dropout`,
+    /// `init_scale`, `bn_momentum`, `embed_init_std`); the data gives its sizes.
     #[serde(default)]
-    pub model: toml::Table,
-    /// Fields of [`TokenizerConfig`] (e.g. `features = { kind = "hashing", buckets = 16384 }`).
+    pub model: ModelShape,
+    /// The tokenizer (e.g. `features = { kind = "hashing", buckets = 16384 }`).
     #[serde(default)]
-    pub tokenizer: toml::Table,
+    pub tokenizer: TokenizerConfig,
     /// Use only the first `n` training texts (after the seeded split), e.g. to overfit.
     #[serde(default)]
     pub train_subset: Option<usize>,
@@ -153,11 +153,6 @@ fn default_dataset() -> String {
     "sentiment-uci".into()
 }
 
-/// The stoke defaults for a recipe's model when it names none.
-pub fn default_tokenizer() -> TokenizerConfig {
-    TokenizerConfig::default()
-}
-
 impl Settings {
     /// The bundled data set, if no file is given.
     pub fn bundled(&self) -> Result<Option<Bundled>, RecipeError> {
@@ -168,42 +163,6 @@ impl Settings {
             .parse::<Bundled>()
             .map(Some)
             .map_err(|e| RecipeError::invalid("settings", "dataset", &self.dataset, e.to_string()))
-    }
-
-    /// The tokenizer config: stoke's default with this run's fields laid over it.
-    pub fn tokenizer_config(&self) -> Result<TokenizerConfig, RecipeError> {
-        let merged: TokenizerConfig = overlay(default_tokenizer(), &self.tokenizer, "tokenizer")?;
-        merged
-            .validate()
-            .map_err(|e| RecipeError::invalid("settings", "tokenizer", "…", e.to_string()))?;
-        Ok(merged)
-    }
-
-    /// The model config for `num_ids` feature ids and `n_classes` classes.
-    pub fn model_config(
-        &self,
-        num_ids: usize,
-        n_classes: usize,
-    ) -> Result<TextClassifierConfig, RecipeError> {
-        for reserved in ["num_ids", "n_classes"] {
-            if self.model.contains_key(reserved) {
-                return Err(RecipeError::invalid(
-                    "settings",
-                    format!("model.{reserved}"),
-                    &self.model[reserved],
-                    "is set from the data and the tokenizer; remove it",
-                ));
-            }
-        }
-        let config: TextClassifierConfig = overlay(
-            TextClassifierConfig::new(num_ids, n_classes),
-            &self.model,
-            "model",
-        )?;
-        config
-            .validate()
-            .map_err(|e| RecipeError::invalid("settings", "model", "…", e.to_string()))?;
-        Ok(config)
     }
 
     /// Checks every value that can be checked without loading data.
@@ -242,38 +201,30 @@ impl Settings {
         }
         self.bundled()?;
         self.optimizer.validate()?;
-        self.tokenizer_config()?;
-        self.model_config(16, 2)?;
-        Ok(())
+        let setting = |section| move |e| RecipeError::setting("settings", section, e);
+        self.tokenizer.validate().map_err(setting("tokenizer"))?;
+        self.model.validate().map_err(setting("model"))
     }
 }
 
-/// `base` with the fields of `table` laid over it (via serde); unknown fields are errors.
-pub(crate) fn overlay<C: Serialize + serde::de::DeserializeOwned>(
-    base: C,
-    table: &toml::Table,
-    what: &str,
-) -> Result<C, RecipeError> {
-    let mut value = serde_json::to_value(base).expect("configs serialise");
-    let fields = value.as_object_mut().expect("configs are structs");
-    for (key, v) in table {
-        if !fields.contains_key(key) {
-            let mut known: Vec<_> = fields.keys().cloned().collect();
-            known.sort();
-            return Err(RecipeError::invalid(
-                "settings",
-                format!("{what}.{key}"),
-                v,
-                format!("unknown field; known fields: {}", known.join(", ")),
-            ));
-        }
-        fields.insert(
-            key.clone(),
-            serde_json::to_value(v).expect("toml values serialise"),
-        );
-    }
-    serde_json::from_value(value)
-        .map_err(|e| RecipeError::invalid("settings", what, "…", e.to_string()))
+/// One section of [`Settings`] (`model`, `tokenizer`) read from a TOML table, as the command
+/// line's `--set section.key=value` gives it: fields it leaves out take their defaults; an
+/// unknown field or a value of the wrong type is an error naming `section` and the field.
+pub fn parse_section<T: serde::de::DeserializeOwned>(
+    section: &str,
+    table: toml::Table,
+) -> Result<T, RecipeError> {
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| RecipeError::Parse {
+            path: format!("settings {section}"),
+            message: one_line(&e),
+        })
+}
+
+/// A TOML error's message on one line.
+fn one_line(e: &toml::de::Error) -> String {
+    e.to_string().trim().replace('\n', " ")
 }
 
 /// A recipe as written in its TOML file.
@@ -368,7 +319,7 @@ impl Recipe {
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, RecipeError> {
         let recipe: Recipe = toml::from_str(text).map_err(|e| RecipeError::Parse {
             path: origin.to_string(),
-            message: e.to_string().trim().replace('\n', " "),
+            message: one_line(&e),
         })?;
         recipe.configurations()?;
         Ok(recipe)
@@ -444,7 +395,7 @@ impl Recipe {
                     .try_into()
                     .map_err(|e: toml::de::Error| RecipeError::Parse {
                         path: format!("recipe {}, run '{label}'", self.name),
-                        message: e.to_string().trim().replace('\n', " "),
+                        message: one_line(&e),
                     })?;
             settings.validate().map_err(|e| context(&label, e))?;
             out.push(Configuration { label, settings });
@@ -563,5 +514,82 @@ mod tests {
         assert!(e.contains("mnist"), "{e}");
         let e = Recipe::load("no-such-recipe").unwrap_err().to_string();
         assert!(e.contains("optimizers") && e.contains("overfitting"), "{e}");
+    }
+
+    fn error_of(run: &str) -> String {
+        Recipe::from_toml(&recipe(&format!("[[runs]]\nlabel = \"x\"\n{run}\n")), "t")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn model_and_tokenizer_tables_are_typed_with_defaults() {
+        let r = Recipe::from_toml(
+            &recipe("[[runs]]\nlabel = \"a\"\nmodel = { dropout = 0.5 }\ntokenizer = { features = { kind = \"hashing\", buckets = 512 } }\n[[runs]]\nlabel = \"b\"\n"),
+            "t",
+        )
+        .unwrap();
+        let c = r.configurations().unwrap();
+        let (a, b) = (&c[0].settings, &c[1].settings);
+        assert_eq!(a.model.dropout, 0.5);
+        assert_eq!(a.model.embed_dim, 64, "unset fields keep the default");
+        assert_eq!(b.model, ModelShape::default());
+        assert_eq!(a.tokenizer, TokenizerConfig::hashing(512));
+        assert_eq!(b.tokenizer, TokenizerConfig::default());
+    }
+
+    #[test]
+    fn bad_model_and_tokenizer_settings_name_the_field() {
+        for (run, needles) in [
+            ("model = { dropuot = 0.5 }", &["run 'x'", "dropuot"][..]),
+            ("model = { num_ids = 5 }", &["num_ids"]),
+            ("model = { hidden = \"wide\" }", &["hidden"]),
+            (
+                "model = { embed_init_std = 0.0 }",
+                &["model.embed_init_std", "> 0"],
+            ),
+            ("model = { n_hidden = 2, hidden = 0 }", &["model.hidden"]),
+            ("tokenizer = { bukets = 5 }", &["bukets"]),
+            (
+                "tokenizer = { features = { kind = \"hashing\", buckets = 0 } }",
+                &["run 'x'", "tokenizer.features.buckets = 0"],
+            ),
+            (
+                "tokenizer = { char_min_n = 3, char_max_n = 2 }",
+                &["tokenizer.char_max_n = 2"],
+            ),
+        ] {
+            let e = error_of(run);
+            for n in needles {
+                assert!(e.contains(n), "{run}: expected '{n}' in: {e}");
+            }
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    #[test]
+    fn a_section_from_the_command_line_is_typed_or_names_the_field() {
+        let mut t = toml::Table::new();
+        t.insert("dropout".into(), 0.5.into());
+        let m: ModelShape = parse_section("model", t.clone()).unwrap();
+        assert_eq!(
+            m,
+            ModelShape {
+                dropout: 0.5,
+                ..ModelShape::default()
+            }
+        );
+        t.insert("dropuot".into(), 0.5.into());
+        let e = parse_section::<ModelShape>("model", t)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("model") && e.contains("dropuot"), "{e}");
+        let e = parse_section::<TokenizerConfig>(
+            "tokenizer",
+            toml::from_str("features = { kind = \"hashing\", bukets = 16384 }").unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tokenizer") && e.contains("buckets"), "{e}");
     }
 }

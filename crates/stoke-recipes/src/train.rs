@@ -148,7 +148,10 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     let n = data.train.len();
     let batch_size = s.batch_size.resolve(n);
     let per_epoch = iterations_per_epoch(n, batch_size, false);
-    let config = s.model_config(data.tokenizer.num_ids(), data.classes.len())?;
+    let config = s
+        .model
+        .clone()
+        .classifier(data.tokenizer.num_ids(), data.classes.len());
     let lr = s.optimizer.lr;
 
     train_device.seed(spec.seed);

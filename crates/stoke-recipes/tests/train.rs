@@ -10,17 +10,17 @@ use stoke_recipes::data::prepare;
 use stoke_recipes::recipe::{BatchSize, Settings};
 use stoke_recipes::train::{RunStatus, Silent, TrainOptions, train};
 use stoke_recipes::{OptimizerSpec, RunSpec};
+use stoke_text::model::ModelShape;
+use stoke_text::tokenizer::TokenizerConfig;
 
 fn spec(optimizer: OptimizerSpec, epochs: usize) -> RunSpec {
-    let mut model = toml::Table::new();
-    model.insert("embed_dim".into(), 16.into());
-    model.insert("hidden".into(), 32.into());
-    model.insert("dropout".into(), 0.3.into());
-    let mut tokenizer = toml::Table::new();
-    let mut features = toml::Table::new();
-    features.insert("kind".into(), "hashing".into());
-    features.insert("buckets".into(), 4096.into());
-    tokenizer.insert("features".into(), features.into());
+    let model = ModelShape {
+        embed_dim: 16,
+        hidden: 32,
+        dropout: 0.3,
+        ..Default::default()
+    };
+    let tokenizer = TokenizerConfig::hashing(4096);
     RunSpec {
         config: "t".into(),
         seed: 5,
@@ -189,8 +189,8 @@ fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint(
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // SGD with η = 1e6 on cross-entropy: the first steps blow the weights past f32's range.
     let mut s = spec(OptimizerSpec::new("sgd", 1e6), 5);
-    s.settings.model.insert("dropout".into(), 0.0.into());
-    s.settings.model.insert("batch_norm".into(), false.into());
+    s.settings.model.dropout = 0.0;
+    s.settings.model.batch_norm = false;
     let data = prepare(&s.settings).unwrap();
     let ck = dir("diverge");
     let r = train(&s, &data, &options(Some(ck.clone()), false, None)).unwrap();

@@ -17,7 +17,7 @@
 //!   and backend, CPU training runs are bit-identical.
 //! * **Errors.** Bad input yields a [`data::DataError`] naming file, line and field, never
 //!   a panic and never a silently dropped row. Invalid settings are rejected by the
-//!   `validate` methods ([`ConfigError`]).
+//!   `validate` methods ([`InvalidSetting`] names the field and the rule).
 //! * **Labels** are class indices into a `classes: Vec<String>` list.
 //!
 //! ## Model
@@ -61,6 +61,7 @@
 
 pub mod batch;
 pub mod data;
+mod error;
 pub mod metrics;
 pub mod model;
 mod rng;
@@ -68,4 +69,4 @@ pub mod saved;
 pub mod tokenizer;
 pub mod train;
 
-pub use tokenizer::ConfigError;
+pub use error::{ConfigError, InvalidSetting};

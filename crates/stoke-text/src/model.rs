@@ -33,106 +33,204 @@ use burn::nn::{
     Linear, LinearConfig,
 };
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::ConfigError;
 use crate::batch::TextBatch;
+use crate::error::{ConfigError, InvalidSetting, require};
 
-/// Settings of a [`TextClassifier`].
-#[derive(Config, Debug, PartialEq)]
+/// The shape of a [`TextClassifier`]: every setting except the two sizes the data gives
+/// (`num_ids`, `n_classes`). A recipe's `model = { … }` table is one of these; fields it leaves
+/// out take the defaults below.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelShape {
+    /// Embedding width (default 64).
+    pub embed_dim: usize,
+    /// Width of each hidden block (default 128).
+    pub hidden: usize,
+    /// Number of hidden blocks (default 1; 0 = a linear classifier on the pooled embedding, as
+    /// fastText).
+    pub n_hidden: usize,
+    /// Whether each hidden block has a BatchNorm after its Linear (default true).
+    pub batch_norm: bool,
+    /// Dropout probability after each hidden block's ReLU (default 0.2; 0 = no dropout layer).
+    pub dropout: f64,
+    /// Multiplies the default initialisation of every Linear layer (weights and biases are
+    /// drawn from `U(−s·k, s·k)`, `k = 1/√d_input`, instead of `U(−k, k)`; default 1). The
+    /// BatchNorm recipe uses 0.1 (weights ten times too small) as a deliberately bad
+    /// initialisation.
+    pub init_scale: f64,
+    /// BatchNorm running-statistics momentum, Burn/PyTorch convention (default 0.1; Keras
+    /// 0.99 = 0.01).
+    pub bn_momentum: f64,
+    /// Standard deviation σ of the embedding table's initialisation, `E[i, j] ~ N(0, σ²)`
+    /// (default 0.01).
+    ///
+    /// The default starts every row near zero, as fastText does (`U(±1/dim)`), instead of
+    /// Burn's and PyTorch's `N(0, 1)`: a row that training seldom or never updates (a rare
+    /// n-gram, a hash bucket first seen at test time) then adds almost nothing to the pooled
+    /// vector instead of unit-variance noise. On langid (Adam + L2, 2 epochs, three seeds) this
+    /// raised validation accuracy from 0.948 to 0.961 (dense update) and from 0.937 to 0.967
+    /// (row-sparse update); figures in `docs/performance.md`. Must be > 0: from an all-zero
+    /// table the pooled input is the same for every text, BatchNorm passes back no gradient and
+    /// the model does not learn.
+    pub embed_init_std: f64,
+}
+
+impl Default for ModelShape {
+    fn default() -> Self {
+        Self {
+            embed_dim: 64,
+            hidden: 128,
+            n_hidden: 1,
+            batch_norm: true,
+            dropout: 0.2,
+            init_scale: 1.0,
+            bn_momentum: 0.1,
+            embed_init_std: 0.01,
+        }
+    }
+}
+
+impl ModelShape {
+    /// Rejects settings that cannot work, naming the field.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        require(
+            self.embed_dim > 0,
+            "embed_dim",
+            self.embed_dim,
+            "must be at least 1",
+        )?;
+        require(
+            self.n_hidden == 0 || self.hidden > 0,
+            "hidden",
+            self.hidden,
+            "must be at least 1 when n_hidden > 0",
+        )?;
+        require(
+            (0.0..1.0).contains(&self.dropout),
+            "dropout",
+            self.dropout,
+            "must be in [0, 1)",
+        )?;
+        require(
+            self.init_scale.is_finite() && self.init_scale > 0.0,
+            "init_scale",
+            self.init_scale,
+            "must be finite and > 0",
+        )?;
+        require(
+            (0.0..=1.0).contains(&self.bn_momentum),
+            "bn_momentum",
+            self.bn_momentum,
+            "must be in [0, 1]",
+        )?;
+        require(
+            self.embed_init_std.is_finite() && self.embed_init_std > 0.0,
+            "embed_init_std",
+            self.embed_init_std,
+            "must be finite and > 0",
+        )
+    }
+
+    /// The config of a classifier of this shape over `num_ids` feature ids and `n_classes`
+    /// classes.
+    pub fn classifier(self, num_ids: usize, n_classes: usize) -> TextClassifierConfig {
+        TextClassifierConfig {
+            num_ids,
+            n_classes,
+            shape: self,
+        }
+    }
+}
+
+/// Settings of a [`TextClassifier`]: the sizes the data gives and a [`ModelShape`] (whose
+/// fields it also reads as its own, e.g. `config.dropout`). Serialises flat, as
+/// `config.json` of a [saved classifier](crate::saved).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TextClassifierConfig {
     /// Embedding rows (= [`Tokenizer::num_ids`](crate::tokenizer::Tokenizer::num_ids)).
     pub num_ids: usize,
     /// Number of classes.
     pub n_classes: usize,
-    /// Embedding width.
-    #[config(default = 64)]
-    pub embed_dim: usize,
-    /// Width of each hidden block.
-    #[config(default = 128)]
-    pub hidden: usize,
-    /// Number of hidden blocks (0 = a linear classifier on the pooled embedding, as fastText).
-    #[config(default = 1)]
-    pub n_hidden: usize,
-    /// Whether each hidden block has a BatchNorm after its Linear.
-    #[config(default = true)]
-    pub batch_norm: bool,
-    /// Dropout probability after each hidden block's ReLU (0 = no dropout layer).
-    #[config(default = 0.2)]
-    pub dropout: f64,
-    /// Multiplies the default initialisation of every Linear layer (weights and biases are
-    /// drawn from `U(−s·k, s·k)`, `k = 1/√d_input`, instead of `U(−k, k)`). The BatchNorm
-    /// recipe uses 0.1 (weights ten times too small) as a deliberately bad initialisation.
-    #[config(default = 1.0)]
-    pub init_scale: f64,
-    /// BatchNorm running-statistics momentum, Burn/PyTorch convention (Keras 0.99 = 0.01).
-    #[config(default = 0.1)]
-    pub bn_momentum: f64,
-    /// Standard deviation σ of the embedding table's initialisation, `E[i, j] ~ N(0, σ²)`.
-    ///
-    /// The default 0.01 starts every row near zero, as fastText does (`U(±1/dim)`), instead
-    /// of Burn's and PyTorch's `N(0, 1)`: a row that training seldom or never updates (a rare
-    /// n-gram, a hash bucket first seen at test time) then adds almost nothing to the pooled
-    /// vector instead of unit-variance noise. On langid (Adam + L2, 2 epochs, three seeds) this
-    /// raised validation accuracy from 0.948 to 0.961 (dense update) and from 0.937 to 0.967
-    /// (row-sparse update); figures in `docs/performance.md`. Must be > 0: from an all-zero table the pooled input is
-    /// the same for every text, BatchNorm passes back no gradient and the model does not learn.
-    #[config(default = 0.01)]
-    pub embed_init_std: f64,
+    /// Everything else.
+    #[serde(flatten)]
+    pub shape: ModelShape,
 }
 
+impl std::ops::Deref for TextClassifierConfig {
+    type Target = ModelShape;
+
+    fn deref(&self) -> &ModelShape {
+        &self.shape
+    }
+}
+
+/// `with_field(value)` setters of the [`ModelShape`] fields of a [`TextClassifierConfig`].
+macro_rules! shape_setters {
+    ($($setter:ident => $field:ident: $ty:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("Sets [`ModelShape::", stringify!($field), "`].")]
+            pub fn $setter(mut self, $field: $ty) -> Self {
+                self.shape.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
+/// The largest embedding table, in parameters: 2³⁴ (64 GiB of `f32`).
+const MAX_TABLE: u128 = 1 << 34;
+
 impl TextClassifierConfig {
+    /// `num_ids` feature ids, `n_classes` classes and the default [`ModelShape`].
+    pub fn new(num_ids: usize, n_classes: usize) -> Self {
+        ModelShape::default().classifier(num_ids, n_classes)
+    }
+
+    shape_setters! {
+        with_embed_dim => embed_dim: usize,
+        with_hidden => hidden: usize,
+        with_n_hidden => n_hidden: usize,
+        with_batch_norm => batch_norm: bool,
+        with_dropout => dropout: f64,
+        with_init_scale => init_scale: f64,
+        with_bn_momentum => bn_momentum: f64,
+        with_embed_init_std => embed_init_std: f64,
+    }
+
     /// Rejects settings that cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let err = |m: String| Err(ConfigError(m));
-        if self.num_ids == 0 {
-            return err("num_ids must be at least 1".into());
-        }
-        if self.n_classes < 2 {
-            return err(format!(
-                "n_classes must be at least 2, got {}",
-                self.n_classes
-            ));
-        }
-        if self.embed_dim == 0 {
-            return err("embed_dim must be at least 1".into());
-        }
-        if self.n_hidden > 0 && self.hidden == 0 {
-            return err("hidden must be at least 1 when n_hidden > 0".into());
-        }
-        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
-            return err(format!("dropout must be in [0, 1), got {}", self.dropout));
-        }
-        if !(self.init_scale.is_finite() && self.init_scale > 0.0) {
-            return err(format!(
-                "init_scale must be finite and > 0, got {}",
-                self.init_scale
-            ));
-        }
-        if !(self.bn_momentum.is_finite() && (0.0..=1.0).contains(&self.bn_momentum)) {
-            return err(format!(
-                "bn_momentum must be in [0, 1], got {}",
-                self.bn_momentum
-            ));
-        }
-        if !(self.embed_init_std.is_finite() && self.embed_init_std > 0.0) {
-            return err(format!(
-                "embed_init_std must be finite and > 0, got {}",
-                self.embed_init_std
-            ));
-        }
+        Ok(self.check()?)
+    }
+
+    /// The sizes, the shape and the table size, each rule naming its field.
+    pub(crate) fn check(&self) -> Result<(), InvalidSetting> {
+        require(
+            self.num_ids > 0,
+            "num_ids",
+            self.num_ids,
+            "must be at least 1",
+        )?;
+        require(
+            self.n_classes >= 2,
+            "n_classes",
+            self.n_classes,
+            "must be at least 2",
+        )?;
+        self.shape.validate()?;
         let params = self.num_ids as u128 * self.embed_dim as u128;
-        if params > (1u128 << 34) {
-            return err(format!(
-                "embedding table of {} x {} is too large",
-                self.num_ids, self.embed_dim
-            ));
-        }
-        Ok(())
+        require(
+            params <= MAX_TABLE,
+            "num_ids × embed_dim",
+            format!("{} × {}", self.num_ids, self.embed_dim),
+            "the embedding table must have at most 2^34 parameters",
+        )
     }
 
     /// Builds the model on `device` (use `device.autodiff()` to train), or says why not.
     pub fn try_init(&self, device: &Device) -> Result<TextClassifier, ConfigError> {
-        self.validate()?;
+        self.check()?;
         let linear = |d_in: usize, d_out: usize| {
             LinearConfig::new(d_in, d_out)
                 .with_initializer(Initializer::KaimingUniform {

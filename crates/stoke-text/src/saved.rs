@@ -18,7 +18,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use serde::Serialize;
 
-use crate::ConfigError;
+use crate::InvalidSetting;
 use crate::batch::{TextBatcher, TextItem};
 use crate::model::{TextClassifier, TextClassifierConfig};
 use crate::tokenizer::Tokenizer;
@@ -59,7 +59,15 @@ pub enum SaveError {
         /// What went wrong.
         message: String,
     },
-    /// The saved settings are invalid or inconsistent with each other.
+    /// A saved setting breaks its rule.
+    #[error("{path}: {source}")]
+    Setting {
+        /// The file holding the setting.
+        path: PathBuf,
+        /// The rule it breaks.
+        source: InvalidSetting,
+    },
+    /// The saved parts are inconsistent with each other.
     #[error("{path}: {message}")]
     Inconsistent {
         /// The directory.
@@ -139,13 +147,15 @@ impl SavedClassifier {
             path: dir.to_path_buf(),
             message,
         };
-        self.config
-            .validate()
-            .map_err(|ConfigError(m)| bad(format!("config.json: {m}")))?;
+        let setting = |file: &str| {
+            let path = dir.join(file);
+            move |source| SaveError::Setting { path, source }
+        };
+        self.config.check().map_err(setting(CONFIG_FILE))?;
         self.tokenizer
             .config()
             .validate()
-            .map_err(|ConfigError(m)| bad(format!("tokenizer.json: {m}")))?;
+            .map_err(setting(TOKENIZER_FILE))?;
         if self.classes.len() != self.config.n_classes {
             return Err(bad(format!(
                 "classes.json has {} classes but config.json says n_classes = {}",
@@ -226,14 +236,12 @@ impl SavedClassifier {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
-        let model = config
-            .try_init(device)
-            .map_err(|ConfigError(m)| SaveError::Inconsistent {
-                path: dir.to_path_buf(),
-                message: format!("config.json: {m}"),
-            })?;
+        config.check().map_err(|source| SaveError::Setting {
+            path: dir.join(CONFIG_FILE),
+            source,
+        })?;
         let loaded = SavedClassifier {
-            model,
+            model: config.init(device),
             tokenizer,
             classes,
             config,

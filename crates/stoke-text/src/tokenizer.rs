@@ -34,6 +34,8 @@ use icu_normalizer::ComposingNormalizerBorrowed;
 use icu_segmenter::{WordSegmenter, WordSegmenterBorrowed, options::WordBreakInvariantOptions};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{InvalidSetting, require};
+
 /// How features become ids.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -67,8 +69,10 @@ pub enum Segmenter {
 
 /// Tokenizer settings. Build with [`TokenizerConfig::default`], [`TokenizerConfig::hashing`]
 /// or [`TokenizerConfig::vocabulary`] and the `with_*` setters; check with
-/// [`TokenizerConfig::validate`] ([`Tokenizer::new`] does).
+/// [`TokenizerConfig::validate`] ([`Tokenizer::new`] does). A recipe's `tokenizer = { … }`
+/// table is one of these; fields it leaves out take the defaults of [`TokenizerConfig::default`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TokenizerConfig {
     /// Hashing or vocabulary mode.
     pub features: Features,
@@ -106,11 +110,6 @@ impl Default for TokenizerConfig {
         }
     }
 }
-
-/// An invalid tokenizer or model setting.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(pub String);
 
 impl TokenizerConfig {
     /// Default features, hashed into `buckets` ids.
@@ -176,48 +175,52 @@ impl TokenizerConfig {
         self.char_min_n > 0
     }
 
-    /// Rejects settings that cannot work.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Rejects settings that cannot work, naming the field.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         match self.features {
-            Features::Hashing { buckets } => {
-                if buckets == 0 || buckets > u32::MAX as usize {
-                    return Err(ConfigError(format!(
-                        "buckets must be in 1..=2^32-1, got {buckets}"
-                    )));
-                }
-            }
+            Features::Hashing { buckets } => require(
+                (1..=u32::MAX as usize).contains(&buckets),
+                "features.buckets",
+                buckets,
+                "must be in 1..=2^32-1",
+            )?,
             Features::Vocabulary {
                 min_count,
                 max_size,
             } => {
-                if min_count == 0 {
-                    return Err(ConfigError("min_count must be at least 1".into()));
-                }
-                if max_size == 0 || max_size > u32::MAX as usize {
-                    return Err(ConfigError(format!(
-                        "max_size must be in 1..=2^32-1, got {max_size}"
-                    )));
-                }
+                require(
+                    min_count > 0,
+                    "features.min_count",
+                    min_count,
+                    "must be at least 1",
+                )?;
+                require(
+                    (1..=u32::MAX as usize).contains(&max_size),
+                    "features.max_size",
+                    max_size,
+                    "must be in 1..=2^32-1",
+                )?;
             }
         }
-        if self.char_min_n > 0 && (self.char_max_n < self.char_min_n || self.char_max_n > 16) {
-            return Err(ConfigError(format!(
-                "character n-gram range must satisfy 1 <= min_n <= max_n <= 16, got {}..={}",
-                self.char_min_n, self.char_max_n
-            )));
-        }
-        if self.char_min_n == 0 && self.char_max_n != 0 {
-            return Err(ConfigError(
-                "char_max_n is set but char_min_n is 0 (use 0..=0 to turn character n-grams off)"
-                    .into(),
-            ));
-        }
-        if !self.word_unigrams && !self.word_bigrams && !self.char_ngrams() {
-            return Err(ConfigError(
-                "no features: enable word unigrams, word bigrams or character n-grams".into(),
-            ));
-        }
-        Ok(())
+        let (min_n, max_n) = (self.char_min_n, self.char_max_n);
+        require(
+            min_n == 0 || (min_n..=16).contains(&max_n),
+            "char_max_n",
+            max_n,
+            "must satisfy char_min_n <= char_max_n <= 16",
+        )?;
+        require(
+            min_n > 0 || max_n == 0,
+            "char_max_n",
+            max_n,
+            "must be 0 when char_min_n is 0 (0..=0 turns character n-grams off)",
+        )?;
+        require(
+            self.word_unigrams || self.word_bigrams || self.char_ngrams(),
+            "word_unigrams",
+            false,
+            "no features: enable word unigrams, word bigrams or character n-grams",
+        )
     }
 }
 
@@ -341,7 +344,7 @@ fn segmenter(kind: Segmenter) -> WordSegmenterBorrowed<'static> {
 impl Tokenizer {
     /// A tokenizer with the given settings (rejected if [`TokenizerConfig::validate`] fails).
     /// In vocabulary mode it must be [`fit`](Tokenizer::fit) before it emits ids.
-    pub fn new(config: TokenizerConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: TokenizerConfig) -> Result<Self, InvalidSetting> {
         config.validate()?;
         Ok(Tokenizer {
             config,
