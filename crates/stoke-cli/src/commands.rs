@@ -9,7 +9,7 @@ use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
 use stoke_optim::Backend;
 use stoke_recipes::metrics::Record;
-use stoke_recipes::recipe::{BatchSize, DataFile, builtin_names};
+use stoke_recipes::recipe::{BatchSize, DataFile, builtin_names, parse_section};
 use stoke_recipes::runner::{DataCache, Environment, finish, read_result, run_dir, run_one};
 use stoke_recipes::train::{Progress, RunResult, RunStatus, TrainOptions, evaluate, train};
 use stoke_recipes::{OptimizerSpec, Overrides, Recipe, RunSpec, Settings};
@@ -604,8 +604,8 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         batch_size,
         optimizer,
         l2: a.l2,
-        model,
-        tokenizer,
+        model: parse_section("model", model)?,
+        tokenizer: parse_section("tokenizer", tokenizer)?,
         train_subset: None,
         record_iterations: false,
         embedding: a.embedding.parse()?,
