@@ -8,6 +8,63 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RecipeError;
 
+/// The part of the data a value was measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// The training split (also the home of training-process values: `lr`, `wall_time`, …).
+    Train,
+    /// The validation split.
+    Valid,
+    /// The test split (scored once, after the last epoch).
+    Test,
+}
+
+/// What a value measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Mean cross-entropy (plus the L2 penalty on the training split).
+    Loss,
+    /// Fraction of texts classified correctly.
+    Accuracy,
+    /// The learning rate η.
+    Lr,
+    /// Seconds of training so far.
+    WallTime,
+    /// Training texts per second over the epoch.
+    ExamplesPerSec,
+}
+
+/// `$ty`'s `Display` writes the name that `metrics.csv` uses.
+macro_rules! display_as_csv {
+    ($ty:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// The name in `metrics.csv`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+display_as_csv!(Split { Train => "train", Valid => "valid", Test => "test" });
+display_as_csv!(Metric {
+    Loss => "loss",
+    Accuracy => "accuracy",
+    Lr => "lr",
+    WallTime => "wall_time",
+    ExamplesPerSec => "examples_per_sec",
+});
+
 /// One measured value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -21,10 +78,10 @@ pub struct Record {
     pub epoch: usize,
     /// Global iteration (optimizer steps so far) when the value was taken.
     pub iteration: usize,
-    /// `train`, `valid` or `test`.
-    pub split: String,
-    /// `loss`, `accuracy`, `lr`, `wall_time` (seconds of training so far), `examples_per_sec`.
-    pub metric: String,
+    /// The split it was measured on.
+    pub split: Split,
+    /// What it measures.
+    pub metric: Metric,
     /// The value.
     pub value: f64,
 }
@@ -95,7 +152,11 @@ impl MeanStd {
 }
 
 /// The value of `metric` on `split` at the last epoch of each run, grouped by configuration.
-pub fn final_values(records: &[Record], split: &str, metric: &str) -> BTreeMap<String, Vec<f64>> {
+pub fn final_values(
+    records: &[Record],
+    split: Split,
+    metric: Metric,
+) -> BTreeMap<String, Vec<f64>> {
     let mut last: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
     for r in records
         .iter()
@@ -118,8 +179,8 @@ pub fn final_values(records: &[Record], split: &str, metric: &str) -> BTreeMap<S
 /// The mean over seeds of `metric` on `split` per epoch, per configuration: `(epoch, mean, std)`.
 pub fn curves(
     records: &[Record],
-    split: &str,
-    metric: &str,
+    split: Split,
+    metric: Metric,
 ) -> BTreeMap<String, Vec<(f64, MeanStd)>> {
     let mut by: BTreeMap<String, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
     for r in records
@@ -141,4 +202,51 @@ pub fn curves(
             (c, points)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The long format of the README: one header, then `run,config,seed,epoch,iteration,split,
+    /// metric,value` with splits and metrics in lower snake case.
+    #[test]
+    fn csv_rows_are_the_documented_long_format() {
+        let record = |split, metric, value| Record {
+            run: "a-seed1".into(),
+            config: "a".into(),
+            seed: 1,
+            epoch: 2,
+            iteration: 30,
+            split,
+            metric,
+            value,
+        };
+        let records = vec![
+            record(Split::Train, Metric::ExamplesPerSec, 512.5),
+            record(Split::Valid, Metric::Accuracy, 0.75),
+            record(Split::Test, Metric::Loss, 0.25),
+            record(Split::Train, Metric::WallTime, 1.5),
+            record(Split::Train, Metric::Lr, 0.01),
+        ];
+        let dir = std::env::temp_dir().join(format!("stoke-metrics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("metrics.csv");
+        write_csv(&path, &records).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "run,config,seed,epoch,iteration,split,metric,value\n\
+             a-seed1,a,1,2,30,train,examples_per_sec,512.5\n\
+             a-seed1,a,1,2,30,valid,accuracy,0.75\n\
+             a-seed1,a,1,2,30,test,loss,0.25\n\
+             a-seed1,a,1,2,30,train,wall_time,1.5\n\
+             a-seed1,a,1,2,30,train,lr,0.01\n"
+        );
+        assert_eq!(read_csv(&path).unwrap(), records);
+        assert_eq!(
+            format!("{} {}", Split::Valid, Metric::ExamplesPerSec),
+            "valid examples_per_sec"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

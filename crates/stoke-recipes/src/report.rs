@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::RecipeError;
-use crate::metrics::{MeanStd, Record, curves};
+use crate::metrics::{MeanStd, Metric, Record, Split, curves};
 use crate::recipe::{Recipe, RecipeKind};
 use crate::runner::Environment;
 use crate::summary::Summary;
@@ -322,19 +322,31 @@ pub fn plots(
             | RecipeKind::Optimizers
     );
     let charts = [
-        ("train_loss", "train", "loss", "training loss", loss_log),
-        ("valid_loss", "valid", "loss", "validation loss", loss_log),
+        (
+            "train_loss",
+            Split::Train,
+            Metric::Loss,
+            "training loss",
+            loss_log,
+        ),
+        (
+            "valid_loss",
+            Split::Valid,
+            Metric::Loss,
+            "validation loss",
+            loss_log,
+        ),
         (
             "valid_accuracy",
-            "valid",
-            "accuracy",
+            Split::Valid,
+            Metric::Accuracy,
             "validation accuracy",
             false,
         ),
         (
             "train_accuracy",
-            "train",
-            "accuracy",
+            Split::Train,
+            Metric::Accuracy,
             "training accuracy",
             false,
         ),
@@ -343,7 +355,10 @@ pub fn plots(
         // Epoch-level records only (iteration-level train loss is plotted separately).
         let epoch_level: Vec<Record> = records
             .iter()
-            .filter(|r| !(r.split == "train" && r.metric == "loss") || is_epoch_record(r, records))
+            .filter(|r| {
+                !(r.split == Split::Train && r.metric == Metric::Loss)
+                    || is_epoch_record(r, records)
+            })
             .cloned()
             .collect();
         let chart = Chart {
@@ -362,8 +377,8 @@ pub fn plots(
     if recipe.kind == RecipeKind::BatchSize {
         // Training loss against training wall time: the epoch-level mean loss at each epoch's end.
         let mut series = Vec::new();
-        for s in ordered(results, curves(records, "train", "wall_time")) {
-            let losses = curves(records, "train", "loss");
+        for s in ordered(results, curves(records, Split::Train, Metric::WallTime)) {
+            let losses = curves(records, Split::Train, Metric::Loss);
             let Some(loss) = losses.get(&s.label) else {
                 continue;
             };
@@ -400,7 +415,9 @@ pub fn plots(
                 .records
                 .iter()
                 .filter(|x| {
-                    x.split == "train" && x.metric == "loss" && !is_epoch_record(x, &r.records)
+                    x.split == Split::Train
+                        && x.metric == Metric::Loss
+                        && !is_epoch_record(x, &r.records)
                 })
                 .map(|x| {
                     (
@@ -433,7 +450,7 @@ pub fn plots(
     }
     let bars: Vec<(String, MeanStd)> = ordered(results, {
         let mut m = std::collections::BTreeMap::new();
-        for (c, v) in crate::metrics::final_values(records, "valid", "accuracy") {
+        for (c, v) in crate::metrics::final_values(records, Split::Valid, Metric::Accuracy) {
             if let Some(ms) =
                 MeanStd::of(&v.into_iter().filter(|x| x.is_finite()).collect::<Vec<_>>())
             {
@@ -463,8 +480,8 @@ fn is_epoch_record(r: &Record, all: &[Record]) -> bool {
         a.run == r.run
             && a.epoch == r.epoch
             && a.iteration == r.iteration
-            && a.split == "train"
-            && a.metric == "accuracy"
+            && a.split == Split::Train
+            && a.metric == Metric::Accuracy
     })
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{MeanStd, Record};
+use crate::metrics::{MeanStd, Metric, Record, Split};
 use crate::recipe::{Recipe, RecipeKind};
 use crate::train::{RunResult, RunStatus};
 
@@ -41,7 +41,7 @@ pub struct Summary {
     pub finding: String,
 }
 
-fn last_of(records: &[&Record], split: &str, metric: &str) -> Vec<f64> {
+fn last_of(records: &[&Record], split: Split, metric: Metric) -> Vec<f64> {
     let mut runs: Vec<&str> = records.iter().map(|r| r.run.as_str()).collect();
     runs.sort();
     runs.dedup();
@@ -57,7 +57,7 @@ fn last_of(records: &[&Record], split: &str, metric: &str) -> Vec<f64> {
         .collect()
 }
 
-fn best_of(records: &[&Record], split: &str, metric: &str) -> Vec<f64> {
+fn best_of(records: &[&Record], split: Split, metric: Metric) -> Vec<f64> {
     let mut runs: Vec<&str> = records.iter().map(|r| r.run.as_str()).collect();
     runs.sort();
     runs.dedup();
@@ -91,8 +91,8 @@ impl Summary {
                 let first = runs[0];
                 let epoch_loss = crate::metrics::curves(
                     &recs.iter().map(|r| (*r).clone()).collect::<Vec<_>>(),
-                    "valid",
-                    "loss",
+                    Split::Valid,
+                    Metric::Loss,
                 );
                 let best_valid_loss_epoch = epoch_loss.get(label).and_then(|pts| {
                     pts.iter()
@@ -114,15 +114,31 @@ impl Summary {
                         .collect(),
                     iterations_per_epoch: first.iterations_per_epoch,
                     epochs: first.spec.settings.epochs,
-                    final_train_loss: MeanStd::of(&last_of(&recs, "train", "loss")),
-                    final_train_accuracy: MeanStd::of(&last_of(&recs, "train", "accuracy")),
-                    final_valid_loss: MeanStd::of(&last_of(&recs, "valid", "loss")),
-                    final_valid_accuracy: MeanStd::of(&last_of(&recs, "valid", "accuracy")),
-                    best_valid_accuracy: MeanStd::of(&best_of(&recs, "valid", "accuracy")),
+                    final_train_loss: MeanStd::of(&last_of(&recs, Split::Train, Metric::Loss)),
+                    final_train_accuracy: MeanStd::of(&last_of(
+                        &recs,
+                        Split::Train,
+                        Metric::Accuracy,
+                    )),
+                    final_valid_loss: MeanStd::of(&last_of(&recs, Split::Valid, Metric::Loss)),
+                    final_valid_accuracy: MeanStd::of(&last_of(
+                        &recs,
+                        Split::Valid,
+                        Metric::Accuracy,
+                    )),
+                    best_valid_accuracy: MeanStd::of(&best_of(
+                        &recs,
+                        Split::Valid,
+                        Metric::Accuracy,
+                    )),
                     best_valid_loss_epoch,
-                    test_accuracy: MeanStd::of(&last_of(&recs, "test", "accuracy")),
-                    wall_time: MeanStd::of(&last_of(&recs, "train", "wall_time")),
-                    examples_per_sec: MeanStd::of(&last_of(&recs, "train", "examples_per_sec")),
+                    test_accuracy: MeanStd::of(&last_of(&recs, Split::Test, Metric::Accuracy)),
+                    wall_time: MeanStd::of(&last_of(&recs, Split::Train, Metric::WallTime)),
+                    examples_per_sec: MeanStd::of(&last_of(
+                        &recs,
+                        Split::Train,
+                        Metric::ExamplesPerSec,
+                    )),
                 }
             })
             .collect::<Vec<_>>();

@@ -24,7 +24,7 @@ use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
 use crate::data::Prepared;
 use crate::error::{RecipeError, write_atomic};
-use crate::metrics::Record;
+use crate::metrics::{Metric, Record, Split};
 use crate::recipe::RunSpec;
 use crate::step::Stepper;
 
@@ -161,16 +161,17 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     let mut stepper = Stepper::new(&s.optimizer, s.l2, s.embedding)?;
     let parameters = model.num_params();
 
-    let record = |epoch: usize, iteration: usize, split: &str, metric: &str, value: f64| Record {
-        run: id.clone(),
-        config: spec.config.clone(),
-        seed: spec.seed,
-        epoch,
-        iteration,
-        split: split.into(),
-        metric: metric.into(),
-        value,
-    };
+    let record =
+        |epoch: usize, iteration: usize, split: Split, metric: Metric, value: f64| Record {
+            run: id.clone(),
+            config: spec.config.clone(),
+            seed: spec.seed,
+            epoch,
+            iteration,
+            split,
+            metric,
+            value,
+        };
 
     // Resume from the last complete checkpoint, if asked and present.
     let (mut start_epoch, mut iteration, mut wall_time, mut records) = (0, 0, 0.0, Vec::new());
@@ -192,8 +193,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     if start_epoch == 0 {
         // Epoch 0: the untrained model, so curves start where training starts.
         let (vl, va) = evaluate(&model, &data.valid, &device);
-        records.push(record(0, 0, "valid", "loss", vl));
-        records.push(record(0, 0, "valid", "accuracy", va));
+        records.push(record(0, 0, Split::Valid, Metric::Loss, vl));
+        records.push(record(0, 0, Split::Valid, Metric::Accuracy, va));
     }
     opts.progress
         .started(spec, s.epochs * per_epoch, start_epoch * per_epoch);
@@ -237,8 +238,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             opts.progress.iteration(spec, value);
             if s.record_iterations {
                 let t = wall_time + epoch_start.elapsed().as_secs_f64();
-                records.push(record(epoch, iteration, "train", "loss", value));
-                records.push(record(epoch, iteration, "train", "wall_time", t));
+                records.push(record(epoch, iteration, Split::Train, Metric::Loss, value));
+                records.push(record(epoch, iteration, Split::Train, Metric::WallTime, t));
             }
         }
         let seconds = epoch_start.elapsed().as_secs_f64();
@@ -248,26 +249,32 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         records.push(record(
             epoch,
             iteration,
-            "train",
-            "loss",
+            Split::Train,
+            Metric::Loss,
             loss_sum / seen as f64,
         ));
         records.push(record(
             epoch,
             iteration,
-            "train",
-            "accuracy",
+            Split::Train,
+            Metric::Accuracy,
             correct / seen as f64,
         ));
-        records.push(record(epoch, iteration, "valid", "loss", vl));
-        records.push(record(epoch, iteration, "valid", "accuracy", va));
-        records.push(record(epoch, iteration, "train", "lr", lr));
-        records.push(record(epoch, iteration, "train", "wall_time", wall_time));
+        records.push(record(epoch, iteration, Split::Valid, Metric::Loss, vl));
+        records.push(record(epoch, iteration, Split::Valid, Metric::Accuracy, va));
+        records.push(record(epoch, iteration, Split::Train, Metric::Lr, lr));
         records.push(record(
             epoch,
             iteration,
-            "train",
-            "examples_per_sec",
+            Split::Train,
+            Metric::WallTime,
+            wall_time,
+        ));
+        records.push(record(
+            epoch,
+            iteration,
+            Split::Train,
+            Metric::ExamplesPerSec,
             seen as f64 / seconds.max(1e-9),
         ));
         opts.progress.epoch(spec, epoch, &records[first..]);
@@ -288,8 +295,14 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     }
     if status == RunStatus::Completed {
         let (tl, ta) = evaluate(&model, &data.test, &device);
-        records.push(record(s.epochs, iteration, "test", "loss", tl));
-        records.push(record(s.epochs, iteration, "test", "accuracy", ta));
+        records.push(record(s.epochs, iteration, Split::Test, Metric::Loss, tl));
+        records.push(record(
+            s.epochs,
+            iteration,
+            Split::Test,
+            Metric::Accuracy,
+            ta,
+        ));
     }
     let result = RunResult {
         spec: spec.clone(),

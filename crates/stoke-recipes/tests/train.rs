@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use burn::module::Module;
 use stoke_optim::Backend;
 use stoke_recipes::data::prepare;
+use stoke_recipes::metrics::{Metric, Split};
 use stoke_recipes::recipe::{BatchSize, Settings};
 use stoke_recipes::train::{RunStatus, Silent, TrainOptions, train};
 use stoke_recipes::{OptimizerSpec, RunSpec};
@@ -144,7 +145,7 @@ fn resume_matches(s: &RunSpec, name: &str) {
     let values = |r: &stoke_recipes::train::RunResult| -> Vec<(String, u64)> {
         r.records
             .iter()
-            .filter(|x| x.metric != "wall_time" && x.metric != "examples_per_sec")
+            .filter(|x| x.metric != Metric::WallTime && x.metric != Metric::ExamplesPerSec)
             .map(|x| {
                 (
                     format!("{} {} {}", x.epoch, x.split, x.metric),
@@ -218,7 +219,7 @@ fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint(
         );
     }
     assert!(
-        r.result.records.iter().all(|x| x.split != "test"),
+        r.result.records.iter().all(|x| x.split != Split::Test),
         "no test score for a diverged run"
     );
 }
