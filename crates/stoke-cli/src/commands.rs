@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
 use stoke_optim::Backend;
-use stoke_recipes::metrics::Record;
+use stoke_recipes::metrics::{Metric, Record, Split};
 use stoke_recipes::recipe::{BatchSize, DataFile, builtin_names, parse_section};
 use stoke_recipes::runner::{DataCache, Environment, finish, read_result, run_dir, run_one};
 use stoke_recipes::train::{Progress, RunResult, RunStatus, TrainOptions, evaluate, train};
@@ -651,7 +651,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     if let RunStatus::Diverged { message, .. } = &trained.result.status {
         bail!("{message}");
     }
-    let last = |split: &str, metric: &str| {
+    let last = |split: Split, metric: Metric| {
         trained
             .result
             .records
@@ -662,16 +662,16 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     };
     if a.common.json {
         out_line(&serde_json::to_string_pretty(&serde_json::json!({
-            "model": model_dir, "train_loss": last("train", "loss"), "valid_accuracy": last("valid", "accuracy"),
-            "test_accuracy": last("test", "accuracy"), "classes": data.classes,
+            "model": model_dir, "train_loss": last(Split::Train, Metric::Loss), "valid_accuracy": last(Split::Valid, Metric::Accuracy),
+            "test_accuracy": last(Split::Test, Metric::Accuracy), "classes": data.classes,
         }))?);
     } else {
         out_line(&format!(
             "trained {} epochs: train loss {:.4}, valid accuracy {:.3}, test accuracy {:.3}\nmodel: {}",
             spec.settings.epochs,
-            last("train", "loss"),
-            last("valid", "accuracy"),
-            last("test", "accuracy"),
+            last(Split::Train, Metric::Loss),
+            last(Split::Valid, Metric::Accuracy),
+            last(Split::Test, Metric::Accuracy),
             model_dir.display()
         ));
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stoke_recipes::RunSpec;
-use stoke_recipes::metrics::Record;
+use stoke_recipes::metrics::{Metric, Record, Split};
 use stoke_recipes::train::Progress;
 
 /// Bars for one recipe: a total bar and one per active run.
@@ -89,7 +89,7 @@ impl Progress for Bars {
     }
 
     fn epoch(&self, run: &RunSpec, epoch: usize, records: &[Record]) {
-        let get = |split: &str, metric: &str| {
+        let get = |split: Split, metric: Metric| {
             records
                 .iter()
                 .find(|r| r.split == split && r.metric == metric)
@@ -99,8 +99,8 @@ impl Progress for Bars {
             b.set_message(format!(
                 "{}  epoch {epoch}: train loss {:.4}, valid acc {:.3}",
                 run.config,
-                get("train", "loss"),
-                get("valid", "accuracy")
+                get(Split::Train, Metric::Loss),
+                get(Split::Valid, Metric::Accuracy)
             ));
         }
     }

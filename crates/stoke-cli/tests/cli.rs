@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use stoke_recipes::metrics::{MeanStd, read_csv};
+use stoke_recipes::metrics::{MeanStd, Metric, Split, read_csv};
 
 fn stoke(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stoke"))
@@ -186,7 +186,7 @@ fn run_tiny(recipe: &str, extra: &[&str]) -> PathBuf {
     let mut last: BTreeMap<String, (usize, f64)> = BTreeMap::new();
     for r in records
         .iter()
-        .filter(|r| r.split == "valid" && r.metric == "accuracy")
+        .filter(|r| r.split == Split::Valid && r.metric == Metric::Accuracy)
     {
         let e = last.entry(r.config.clone()).or_insert((0, 0.0));
         if r.epoch >= e.0 {
@@ -301,7 +301,7 @@ fn comparable(out: &Path) -> Vec<String> {
     read_csv(&out.join("metrics.csv"))
         .unwrap()
         .into_iter()
-        .filter(|r| r.metric != "wall_time" && r.metric != "examples_per_sec")
+        .filter(|r| r.metric != Metric::WallTime && r.metric != Metric::ExamplesPerSec)
         .map(|r| {
             format!(
                 "{} {} {} {} {} {}",
