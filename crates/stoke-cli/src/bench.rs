@@ -4,8 +4,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use stoke_optim::bench::{OptimBenchOptions, OptimBenchReport};
-use stoke_recipes::OptimizerSpec;
-use stoke_recipes::bench::{BenchData, TrainBenchOptions, TrainBenchReport, default_lr};
+use stoke_recipes::bench::{BenchData, TrainBenchOptions, TrainBenchReport, at_default_lr};
 use stoke_recipes::step::EmbeddingUpdate;
 
 use crate::commands::{Common, backend, out_line};
@@ -120,11 +119,8 @@ fn train(a: TrainArgs) -> Result<()> {
         opts.optimizers = a
             .optimizers
             .iter()
-            .map(|n| OptimizerSpec::new(n, default_lr(n)))
-            .collect();
-        for o in &opts.optimizers {
-            o.validate()?;
-        }
+            .map(|n| at_default_lr(n))
+            .collect::<Result<_, _>>()?;
     }
     let report = pool(a.threads)?.install(|| stoke_recipes::bench::run(&device, &opts))?;
     if a.common.json {

@@ -568,7 +568,9 @@ fn data_settings(
 
 fn train_cmd(a: TrainArgs) -> Result<()> {
     let backend = backend(&a.common)?;
-    let mut optimizer = OptimizerSpec::new(&a.optimizer, a.lr);
+    let mut optimizer = toml::Table::new();
+    optimizer.insert("name".into(), a.optimizer.clone().into());
+    optimizer.insert("lr".into(), a.lr.into());
     let (mut model, mut tokenizer) = (toml::Table::new(), toml::Table::new());
     for kv in &a.set {
         let (k, v) = kv
@@ -581,9 +583,14 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             Some(("tokenizer", f)) => {
                 tokenizer.insert(f.to_string(), parse_value(v));
             }
-            _ => optimizer = optimizer.with(k, parse_value(v)),
+            _ => {
+                optimizer.insert(k.to_string(), parse_value(v));
+            }
         }
     }
+    let optimizer: OptimizerSpec = toml::Value::Table(optimizer)
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow!("--optimizer/--set: {}", e.message()))?;
     let batch_size =
         if a.batch_size == "full" {
             BatchSize::Full(stoke_recipes::recipe::FullBatch::Full)

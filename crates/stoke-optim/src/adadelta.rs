@@ -23,10 +23,11 @@ use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
+use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
-use crate::host::{Lanes, specialize, update};
-use crate::rmsprop::ema;
-use crate::state::{put, take};
+use crate::host::{self, Lanes, specialize};
+use crate::path::{self, Rule, Stepping};
+use crate::state::{Slots, filled, put, take};
 
 /// Configuration of [`AdaDelta`].
 #[derive(Config, Debug, PartialEq)]
@@ -84,85 +85,31 @@ impl<const D: usize> RecordState for AdaDeltaState<D> {
     }
 }
 
-impl AdaDelta {
-    /// The tensor-op form of the step, for every device.
-    fn step_tensors<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        mut g: Tensor<D>,
-        state: Option<AdaDeltaState<D>>,
-    ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
-        let c = &self.config;
-        if c.weight_decay != 0.0 {
-            // g ← g + wd·w
-            g = g.add(w.clone().mul_scalar(c.weight_decay));
-        }
-        let (square_avg, acc_delta) = match state {
-            Some(s) => (Some(s.square_avg), s.acc_delta),
-            None => (None, g.zeros_like()),
-        };
-        // E[g²] ← ρ·E[g²] + (1−ρ)·g²
-        let square_avg = ema(square_avg, g.clone().square(), c.rho);
-        // Δ = √(E[Δx²] + ε) / √(E[g²] + ε) · g
-        let delta = acc_delta
-            .clone()
-            .add_scalar(c.epsilon)
-            .sqrt()
-            .div(square_avg.clone().add_scalar(c.epsilon).sqrt())
-            .mul(g);
-        // E[Δx²] ← ρ·E[Δx²] + (1−ρ)·Δ²
-        let acc_delta = ema(Some(acc_delta), delta.clone().square(), c.rho);
-        // w ← w − η·Δ
-        let w = w.sub(delta.mul_scalar(lr));
-        (
-            w,
-            Some(AdaDeltaState {
-                square_avg,
-                acc_delta,
-            }),
-        )
+/// `E[g²]` and `E[Δx²]` of one parameter (tensors), of its CPU buffers, or of one coordinate.
+pub(crate) struct Averages<X> {
+    square_avg: X,
+    acc_delta: X,
+}
+
+impl<X> Slots<X> for Averages<X> {
+    fn into_slots(self) -> [Option<X>; 3] {
+        [Some(self.square_avg), Some(self.acc_delta), None]
     }
 
-    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
-    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
-    /// A zero `E[g²]` gives the tensor path's first step exactly.
-    pub(crate) fn step_host<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<AdaDeltaState<D>>,
-        rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
-        let c = &self.config;
-        let (square_avg, acc_delta) = match state {
-            Some(s) => (s.square_avg, s.acc_delta),
-            None => (w.zeros_like(), w.zeros_like()),
-        };
-        let k = AdaDeltaCoefs {
-            wd: c.weight_decay as f32,
-            rho: c.rho as f32,
-            keep: (1.0 - c.rho) as f32,
-            eps: c.epsilon as f32,
-            eta: lr as f32,
-        };
-        let decay = c.weight_decay != 0.0;
-        let (w, mut buffers) = update(w, g, vec![square_avg, acc_delta], rows, |l: Lanes<'_>| {
-            specialize!(adadelta_chunk[decay](&k, l))
-        });
-        let acc_delta = buffers.pop().expect("E[Δx²]");
-        let square_avg = buffers.pop().expect("E[g²]");
-        let state = AdaDeltaState {
+    fn from_slots([square_avg, acc_delta, _]: [Option<X>; 3]) -> Self {
+        let (square_avg, acc_delta) = (filled(square_avg), filled(acc_delta));
+        Averages {
             square_avg,
             acc_delta,
-        };
-        (w, Some(state))
+        }
     }
 }
 
-/// The `f32` constants of one step, each rounded from `f64` as the tensor ops round them.
-struct AdaDeltaCoefs {
+/// The options and `f32` constants of one step.
+#[derive(Clone, Copy)]
+pub(crate) struct Constants {
+    decay: bool,
+    /// wd, ρ, 1 − ρ, ε, η
     wd: f32,
     rho: f32,
     keep: f32,
@@ -170,30 +117,98 @@ struct AdaDeltaCoefs {
     eta: f32,
 }
 
-/// One chunk of the fused AdaDelta step (`DECAY`: weight decay on, as a loop of its own).
-#[inline(always)]
-fn adadelta_chunk<const DECAY: bool>(k: &AdaDeltaCoefs, l: Lanes<'_>) {
-    let n = l.w.len();
-    let [e, a, _] = l.s;
-    let (w, g, e, a) = (&mut l.w[..n], &l.g[..n], &mut e[..n], &mut a[..n]);
-    for i in 0..n {
-        // g ← g + wd·w
-        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
+impl Rule for AdaDelta {
+    type Constants = Constants;
+    type State<X> = Averages<X>;
+
+    /// The constants of a step at learning rate `η`.
+    fn constants(&self, lr: LearningRate, _: u64) -> Constants {
+        let c = &self.config;
+        Constants {
+            decay: c.weight_decay != 0.0,
+            wd: c.weight_decay as f32,
+            rho: c.rho as f32,
+            keep: (1.0 - c.rho) as f32,
+            eps: c.epsilon as f32,
+            eta: lr as f32,
+        }
+    }
+
+    /// The state before the first step: both averages 0.
+    #[inline(always)]
+    fn fresh<X: Arith>(_: &Constants, w: &X) -> Averages<X> {
+        Averages {
+            square_avg: w.zero_like(),
+            acc_delta: w.zero_like(),
+        }
+    }
+
+    /// The update of the [module docs](self).
+    #[inline(always)]
+    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: Averages<X>) -> (X, Averages<X>) {
+        if k.decay {
+            // g ← g + wd·w
+            g = g + w.clone() * k.wd;
+        }
         // E[g²] ← ρ·E[g²] + (1−ρ)·g²
-        let ei = e[i] * k.rho + (gi * gi) * k.keep;
-        e[i] = ei;
-        // Δ = √(E[Δx²] + ε) / √(E[g²] + ε) · g;  E[Δx²] ← ρ·E[Δx²] + (1−ρ)·Δ²
-        let delta = ((a[i] + k.eps).sqrt() / (ei + k.eps).sqrt()) * gi;
-        a[i] = a[i] * k.rho + (delta * delta) * k.keep;
+        let square_avg = s.square_avg * k.rho + g.clone().square() * k.keep;
+        // Δ = √(E[Δx²] + ε) / √(E[g²] + ε) · g
+        let delta = (s.acc_delta.clone() + k.eps).sqrt() / (square_avg.clone() + k.eps).sqrt() * g;
+        // E[Δx²] ← ρ·E[Δx²] + (1−ρ)·Δ²
+        let acc_delta = s.acc_delta * k.rho + delta.clone().square() * k.keep;
         // w ← w − η·Δ
-        w[i] = w[i] - delta * k.eta;
+        let w = w - delta * k.eta;
+        let s = Averages {
+            square_avg,
+            acc_delta,
+        };
+        (w, s)
+    }
+}
+
+
+/// [`update`] over one chunk of CPU buffers, with or without weight decay.
+#[inline(always)]
+fn kernel<const DECAY: bool>(k: &Constants, l: Lanes<'_>) {
+    let k = &Constants { decay: DECAY, ..*k };
+    host::each::<AdaDelta>(k, l);
+}
+
+impl Stepping for AdaDelta {
+    fn step_with<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<AdaDeltaState<D>>,
+        rows: Option<&[u32]>,
+    ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
+        let k = self.constants(lr, 0);
+        let s = state.map(|s| Averages {
+                square_avg: s.square_avg,
+                acc_delta: s.acc_delta,
+            });
+        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.decay](&k, l)));
+        let state = AdaDeltaState {
+            square_avg: s.square_avg,
+            acc_delta: s.acc_delta,
+        };
+        (w, Some(state))
     }
 }
 
 impl Optimizer for AdaDelta {
     type State<const D: usize> = AdaDeltaState<D>;
 
-    crate::host::fused_step!();
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<AdaDeltaState<D>>,
+    ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
+        self.step_with(lr, w, g, state, None)
+    }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         AdaDeltaState {

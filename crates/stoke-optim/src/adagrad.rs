@@ -24,10 +24,12 @@ use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
+use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
-use crate::forms::EpsilonPlacement;
-use crate::host::{Lanes, specialize, update};
-use crate::state::{put, put_step, take, take_step};
+use crate::forms::{EpsilonPlacement, denominator};
+use crate::host::{self, Lanes, specialize};
+use crate::path::{self, Rule, Stepping};
+use crate::state::{Slots, filled, put, put_step, take, take_step};
 
 /// Configuration of [`AdaGrad`].
 #[derive(Config, Debug, PartialEq)]
@@ -108,41 +110,91 @@ impl<const D: usize> RecordState for AdaGradState<D> {
     }
 }
 
-impl AdaGrad {
-    /// The tensor-op form of the step, for every device.
-    fn step_tensors<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        mut g: Tensor<D>,
-        state: Option<AdaGradState<D>>,
-    ) -> (Tensor<D>, Option<AdaGradState<D>>) {
-        let c = &self.config;
-        if c.weight_decay != 0.0 {
-            // g ← g + wd·w
-            g = g.add(w.clone().mul_scalar(c.weight_decay));
-        }
-        let (sum, step) = match state {
-            Some(s) => (s.sum, s.step + 1),
-            None => (g.zeros_like().add_scalar(c.initial_accumulator), 1),
-        };
-        // S ← S + g²
-        let sum = sum.add(g.clone().square());
-        let lr_t = self.decayed(lr, step);
-        // w ← w − ηₜ·g / √(S + ε)   or   w − ηₜ·g / (√S + ε)
-        let denominator = c.epsilon_placement.denominator(sum.clone(), c.epsilon);
-        let w = w.sub(g.div(denominator).mul_scalar(lr_t));
-        (w, Some(AdaGradState { sum, step }))
+/// `S` of one parameter (a tensor), of its CPU buffer, or of one coordinate.
+pub(crate) struct Sum<X> {
+    sum: X,
+}
+
+impl<X> Slots<X> for Sum<X> {
+    fn into_slots(self) -> [Option<X>; 3] {
+        [Some(self.sum), None, None]
     }
 
+    fn from_slots([sum, _, _]: [Option<X>; 3]) -> Self {
+        Sum { sum: filled(sum) }
+    }
+}
+
+/// The options and `f32` constants of one step `t`.
+#[derive(Clone, Copy)]
+pub(crate) struct Constants {
+    decay: bool,
+    inside: bool,
+    /// wd
+    wd: f32,
+    /// ε
+    eps: f32,
+    /// S₀
+    initial: f32,
     /// ηₜ = η / (1 + (t−1)·lr_decay)
-    fn decayed(&self, lr: LearningRate, step: u64) -> f64 {
-        lr / (1.0 + (step - 1) as f64 * self.config.lr_decay)
+    eta: f32,
+}
+
+impl Rule for AdaGrad {
+    type Constants = Constants;
+    type State<X> = Sum<X>;
+
+    /// The constants of step `t` at learning rate `η`.
+    fn constants(&self, lr: LearningRate, t: u64) -> Constants {
+        let c = &self.config;
+        Constants {
+            decay: c.weight_decay != 0.0,
+            inside: c.epsilon_placement == EpsilonPlacement::InsideSqrt,
+            wd: c.weight_decay as f32,
+            eps: c.epsilon as f32,
+            initial: c.initial_accumulator as f32,
+            // ηₜ = η / (1 + (t−1)·lr_decay)
+            eta: (lr / (1.0 + (t - 1) as f64 * c.lr_decay)) as f32,
+        }
     }
 
-    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
-    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
-    pub(crate) fn step_host<const D: usize>(
+    /// The state before the first step: `S₀` everywhere.
+    #[inline(always)]
+    fn fresh<X: Arith>(k: &Constants, w: &X) -> Sum<X> {
+        Sum {
+            sum: w.zero_like() + k.initial,
+        }
+    }
+
+    /// The update of the [module docs](self).
+    #[inline(always)]
+    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: Sum<X>) -> (X, Sum<X>) {
+        if k.decay {
+            // g ← g + wd·w
+            g = g + w.clone() * k.wd;
+        }
+        // S ← S + g²
+        let sum = s.sum + g.clone().square();
+        // w ← w − ηₜ·g / √(S + ε)   or   w − ηₜ·g / (√S + ε)
+        let w = w - g / denominator(k.inside, sum.clone(), k.eps) * k.eta;
+        (w, Sum { sum })
+    }
+}
+
+
+/// [`update`] over one chunk of CPU buffers, for one combination of options.
+#[inline(always)]
+fn kernel<const DECAY: bool, const INSIDE: bool>(k: &Constants, l: Lanes<'_>) {
+    let k = &Constants {
+        decay: DECAY,
+        inside: INSIDE,
+        ..*k
+    };
+    host::each::<AdaGrad>(k, l);
+}
+
+impl Stepping for AdaGrad {
+    fn step_with<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
@@ -150,64 +202,26 @@ impl AdaGrad {
         state: Option<AdaGradState<D>>,
         rows: Option<&[u32]>,
     ) -> (Tensor<D>, Option<AdaGradState<D>>) {
-        let c = &self.config;
-        let (sum, step) = match state {
-            Some(s) => (s.sum, s.step + 1),
-            None => (w.zeros_like().add_scalar(c.initial_accumulator), 1),
-        };
-        let k = AdaGradCoefs {
-            wd: c.weight_decay as f32,
-            eps: c.epsilon as f32,
-            eta: self.decayed(lr, step) as f32,
-        };
-        let decay = c.weight_decay != 0.0;
-        let inside = c.epsilon_placement == EpsilonPlacement::InsideSqrt;
-        let (w, mut sum) = update(
-            w,
-            g,
-            vec![sum],
-            rows,
-            |l: Lanes<'_>| specialize!(adagrad_chunk[decay, inside](&k, l)),
-        );
-        let sum = sum.pop().expect("S");
-        (w, Some(AdaGradState { sum, step }))
-    }
-}
-
-/// The `f32` constants of one step, each rounded from `f64` as the tensor ops round them.
-struct AdaGradCoefs {
-    wd: f32,
-    eps: f32,
-    /// ηₜ
-    eta: f32,
-}
-
-/// One chunk of the fused AdaGrad step; the options are const so each combination is a loop
-/// without branches.
-#[inline(always)]
-fn adagrad_chunk<const DECAY: bool, const INSIDE: bool>(k: &AdaGradCoefs, l: Lanes<'_>) {
-    let n = l.w.len();
-    let [s, _, _] = l.s;
-    let (w, g, s) = (&mut l.w[..n], &l.g[..n], &mut s[..n]);
-    for i in 0..n {
-        // g ← g + wd·w
-        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
-        // S ← S + g²;  w ← w − ηₜ·g / √(S + ε)  or  w − ηₜ·g / (√S + ε)
-        let si = s[i] + gi * gi;
-        s[i] = si;
-        let den = if INSIDE {
-            (si + k.eps).sqrt()
-        } else {
-            si.sqrt() + k.eps
-        };
-        w[i] = w[i] - (gi / den) * k.eta;
+        let t = state.as_ref().map_or(1, |s| s.step + 1);
+        let k = self.constants(lr, t);
+        let s = state.map(|s| Sum { sum: s.sum });
+        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.decay, k.inside](&k, l)));
+        (w, Some(AdaGradState { sum: s.sum, step: t }))
     }
 }
 
 impl Optimizer for AdaGrad {
     type State<const D: usize> = AdaGradState<D>;
 
-    crate::host::fused_step!();
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<AdaGradState<D>>,
+    ) -> (Tensor<D>, Option<AdaGradState<D>>) {
+        self.step_with(lr, w, g, state, None)
+    }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         AdaGradState {

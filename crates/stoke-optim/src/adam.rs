@@ -29,10 +29,11 @@ use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
+use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
-use crate::host::{Lanes, specialize, update};
-use crate::rmsprop::ema;
-use crate::state::{move_opt, put, put_step, take, take_step};
+use crate::host::{self, Lanes, specialize};
+use crate::path::{self, Rule, Stepping};
+use crate::state::{Slots, filled, move_opt, put, put_step, take, take_step};
 
 /// Configuration of [`Adam`].
 #[derive(Config, Debug, PartialEq)]
@@ -117,67 +118,124 @@ impl<const D: usize> RecordState for AdamState<D> {
     }
 }
 
-impl Adam {
-    /// The tensor-op form of the step, for every device.
-    fn step_tensors<const D: usize>(
-        &self,
-        lr: LearningRate,
-        mut w: Tensor<D>,
-        mut g: Tensor<D>,
-        state: Option<AdamState<D>>,
-    ) -> (Tensor<D>, Option<AdamState<D>>) {
+/// `m`, `v` and `v̂` of one parameter (tensors), of its CPU buffers, or of one coordinate.
+pub(crate) struct Moments<X> {
+    m: X,
+    v: X,
+    v_max: Option<X>,
+}
+
+impl<X> Slots<X> for Moments<X> {
+    fn into_slots(self) -> [Option<X>; 3] {
+        [Some(self.m), Some(self.v), self.v_max]
+    }
+
+    fn from_slots([m, v, v_max]: [Option<X>; 3]) -> Self {
+        let (m, v) = (filled(m), filled(v));
+        Moments { m, v, v_max }
+    }
+}
+
+/// The options and `f32` constants of one step `t`.
+#[derive(Clone, Copy)]
+pub(crate) struct Constants {
+    coupled: bool,
+    decoupled: bool,
+    amsgrad: bool,
+    /// wd
+    wd: f32,
+    /// 1 − η·wd
+    shrink: f32,
+    /// β₁, 1 − β₁, β₂, 1 − β₂
+    b1: f32,
+    nb1: f32,
+    b2: f32,
+    nb2: f32,
+    /// √(1−β₂ᵗ)
+    bc2: f32,
+    /// ε
+    eps: f32,
+    /// η/(1−β₁ᵗ)
+    size: f32,
+}
+
+impl Rule for Adam {
+    type Constants = Constants;
+    type State<X> = Moments<X>;
+
+    /// The constants of step `t` at learning rate `η`.
+    fn constants(&self, lr: LearningRate, t: u64) -> Constants {
         let c = &self.config;
-        if c.weight_decay != 0.0 {
-            if c.decoupled_weight_decay {
-                // w ← w·(1 − η·wd)
-                w = w.mul_scalar(1.0 - lr * c.weight_decay);
-            } else {
-                // g ← g + wd·w
-                g = g.add(w.clone().mul_scalar(c.weight_decay));
-            }
+        let decay = c.weight_decay != 0.0;
+        let t = t as i32;
+        Constants {
+            coupled: decay && !c.decoupled_weight_decay,
+            decoupled: decay && c.decoupled_weight_decay,
+            amsgrad: c.amsgrad,
+            wd: c.weight_decay as f32,
+            shrink: (1.0 - lr * c.weight_decay) as f32,
+            b1: c.beta_1 as f32,
+            nb1: (1.0 - c.beta_1) as f32,
+            b2: c.beta_2 as f32,
+            nb2: (1.0 - c.beta_2) as f32,
+            bc2: (1.0 - c.beta_2.powi(t)).sqrt() as f32,
+            eps: c.epsilon as f32,
+            size: (lr / (1.0 - c.beta_1.powi(t))) as f32,
         }
-        let (m, v, v_max, step) = match state {
-            Some(s) => (
-                Some(s.exp_avg),
-                Some(s.exp_avg_sq),
-                s.max_exp_avg_sq,
-                s.step + 1,
-            ),
-            None => (None, None, None, 1),
-        };
-        // m ← β₁·m + (1−β₁)·g;   v ← β₂·v + (1−β₂)·g²
-        let m = ema(m, g.clone(), c.beta_1);
-        let v = ema(v, g.square(), c.beta_2);
-        // v̂ ← max(v̂, v)
-        let v_max = c.amsgrad.then(|| match v_max {
-            Some(v_max) => v_max.max_pair(v.clone()),
-            None => v.clone(),
-        });
-        let (bias_2_sqrt, step_size) = self.corrections(lr, step);
-        // w ← w − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
+    }
+
+    /// The state before the first step: `m₀ = v₀ = 0` (and `v̂₀ = 0` with AMSGrad).
+    #[inline(always)]
+    fn fresh<X: Arith>(k: &Constants, w: &X) -> Moments<X> {
+        Moments {
+            m: w.zero_like(),
+            v: w.zero_like(),
+            v_max: k.amsgrad.then(|| w.zero_like()),
+        }
+    }
+
+    /// The update of the [module docs](self).
+    #[inline(always)]
+    fn update<X: Arith>(k: &Constants, mut w: X, mut g: X, s: Moments<X>) -> (X, Moments<X>) {
+        if k.coupled {
+            // g ← g + wd·w
+            g = g + w.clone() * k.wd;
+        }
+        if k.decoupled {
+            // w ← w·(1 − η·wd)
+            w = w * k.shrink;
+        }
+        // m ← β₁·m + (1−β₁)·g
+        let m = s.m * k.b1 + g.clone() * k.nb1;
+        // v ← β₂·v + (1−β₂)·g²
+        let v = s.v * k.b2 + g.square() * k.nb2;
+        // v̂ ← max(v̂, v), AMSGrad only; it then replaces v below
+        let v_max = s.v_max.map(|v_max| v_max.max(v.clone()));
         let second = v_max.clone().unwrap_or_else(|| v.clone());
-        let denominator = second.sqrt().div_scalar(bias_2_sqrt).add_scalar(c.epsilon);
-        let w = w.sub(m.clone().div(denominator).mul_scalar(step_size));
-        let state = AdamState {
-            exp_avg: m,
-            exp_avg_sq: v,
-            max_exp_avg_sq: v_max,
-            step,
-        };
-        (w, Some(state))
+        // w ← w − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
+        let w = w - m.clone() / (second.sqrt() / k.bc2 + k.eps) * k.size;
+        (w, Moments { m, v, v_max })
     }
+}
 
-    /// `(√(1−β₂ᵗ), η/(1−β₁ᵗ))`, the bias corrections of step `t`.
-    fn corrections(&self, lr: LearningRate, step: u64) -> (f64, f64) {
-        let t = step as i32;
-        let bias_1 = 1.0 - self.config.beta_1.powi(t);
-        let bias_2_sqrt = (1.0 - self.config.beta_2.powi(t)).sqrt();
-        (bias_2_sqrt, lr / bias_1)
-    }
 
-    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
-    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
-    pub(crate) fn step_host<const D: usize>(
+/// [`update`] over one chunk of CPU buffers, for one combination of options.
+#[inline(always)]
+fn kernel<const COUPLED: bool, const DECOUPLED: bool, const AMSGRAD: bool>(
+    k: &Constants,
+    l: Lanes<'_>,
+) {
+    let k = &Constants {
+        coupled: COUPLED,
+        decoupled: DECOUPLED,
+        amsgrad: AMSGRAD,
+        ..*k
+    };
+    host::each::<Adam>(k, l);
+}
+
+impl Stepping for Adam {
+    fn step_with<const D: usize>(
         &self,
         lr: LearningRate,
         w: Tensor<D>,
@@ -185,110 +243,36 @@ impl Adam {
         state: Option<AdamState<D>>,
         rows: Option<&[u32]>,
     ) -> (Tensor<D>, Option<AdamState<D>>) {
-        let c = &self.config;
-        let zeros = || w.zeros_like();
-        // Zero moments give the same first step as the tensor path's `(1−β)·g`.
-        let (m, v, v_max, step) = match state {
-            Some(s) => (s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, s.step + 1),
-            None => (zeros(), zeros(), None, 1),
-        };
-        let v_max = c.amsgrad.then(|| v_max.unwrap_or_else(zeros));
-        let (bias_2_sqrt, step_size) = self.corrections(lr, step);
-        let decay = c.weight_decay != 0.0;
-        let (coupled, decoupled, amsgrad) = (
-            decay && !c.decoupled_weight_decay,
-            decay && c.decoupled_weight_decay,
-            c.amsgrad,
-        );
-        let k = AdamCoefs {
-            wd: c.weight_decay as f32,
-            shrink: (1.0 - lr * c.weight_decay) as f32,
-            b1: c.beta_1 as f32,
-            nb1: (1.0 - c.beta_1) as f32,
-            b2: c.beta_2 as f32,
-            nb2: (1.0 - c.beta_2) as f32,
-            bc2: bias_2_sqrt as f32,
-            eps: c.epsilon as f32,
-            size: step_size as f32,
-        };
-        let mut buffers = vec![m, v];
-        buffers.extend(v_max);
-        let (w, mut buffers) = update(
-            w,
-            g,
-            buffers,
-            rows,
-            |l: Lanes<'_>| specialize!(adam_chunk[coupled, decoupled, amsgrad](&k, l)),
-        );
-        let max_exp_avg_sq = amsgrad.then(|| buffers.pop().expect("v̂"));
-        let exp_avg_sq = buffers.pop().expect("v");
-        let exp_avg = buffers.pop().expect("m");
+        let t = state.as_ref().map_or(1, |s| s.step + 1);
+        let k = self.constants(lr, t);
+        let s = state.map(|s| Moments {
+                m: s.exp_avg,
+                v: s.exp_avg_sq,
+                v_max: s.max_exp_avg_sq,
+            });
+        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.coupled, k.decoupled, k.amsgrad](&k, l)));
         let state = AdamState {
-            exp_avg,
-            exp_avg_sq,
-            max_exp_avg_sq,
-            step,
+            exp_avg: s.m,
+            exp_avg_sq: s.v,
+            max_exp_avg_sq: s.v_max,
+            step: t,
         };
         (w, Some(state))
-    }
-}
-
-/// The `f32` constants of one Adam step, each rounded from `f64` as the tensor ops round them.
-struct AdamCoefs {
-    wd: f32,
-    shrink: f32,
-    b1: f32,
-    nb1: f32,
-    b2: f32,
-    nb2: f32,
-    bc2: f32,
-    eps: f32,
-    size: f32,
-}
-
-/// One chunk of the fused Adam step; the options are const so each combination is a loop
-/// without branches.
-#[inline(always)]
-fn adam_chunk<const COUPLED: bool, const DECOUPLED: bool, const AMSGRAD: bool>(
-    k: &AdamCoefs,
-    l: Lanes<'_>,
-) {
-    let n = l.w.len();
-    let [m, v, v_max] = l.s;
-    let (w, g, m, v) = (&mut l.w[..n], &l.g[..n], &mut m[..n], &mut v[..n]);
-    let v_max = if AMSGRAD { &mut v_max[..n] } else { v_max };
-    for i in 0..n {
-        let (mut gi, mut wi) = (g[i], w[i]);
-        if COUPLED {
-            // g ← g + wd·w
-            gi = gi + wi * k.wd;
-        }
-        if DECOUPLED {
-            // w ← w·(1 − η·wd)
-            wi = wi * k.shrink;
-        }
-        // m ← β₁·m + (1−β₁)·g;   v ← β₂·v + (1−β₂)·g²
-        let mi = m[i] * k.b1 + gi * k.nb1;
-        let vi = v[i] * k.b2 + (gi * gi) * k.nb2;
-        m[i] = mi;
-        v[i] = vi;
-        let second = if AMSGRAD {
-            // v̂ ← max(v̂, v), as max_pair: the new value only where the old one is lower
-            let x = if v_max[i] < vi { vi } else { v_max[i] };
-            v_max[i] = x;
-            x
-        } else {
-            vi
-        };
-        // w ← w − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
-        w[i] = wi - (mi / (second.sqrt() / k.bc2 + k.eps)) * k.size;
     }
 }
 
 impl Optimizer for Adam {
     type State<const D: usize> = AdamState<D>;
 
-    crate::host::fused_step!();
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<AdamState<D>>,
+    ) -> (Tensor<D>, Option<AdamState<D>>) {
+        self.step_with(lr, w, g, state, None)
+    }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         AdamState {

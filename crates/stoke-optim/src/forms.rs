@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::arith::Arith;
+
 /// Where ε goes in an adaptive denominator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum EpsilonPlacement {
@@ -12,17 +14,14 @@ pub enum EpsilonPlacement {
     OutsideSqrt,
 }
 
-impl EpsilonPlacement {
-    /// The denominator `√(s + ε)` or `√s + ε` for an accumulator `s`.
-    pub(crate) fn denominator<const D: usize>(
-        self,
-        s: burn::tensor::Tensor<D>,
-        epsilon: f64,
-    ) -> burn::tensor::Tensor<D> {
-        match self {
-            EpsilonPlacement::InsideSqrt => s.add_scalar(epsilon).sqrt(),
-            EpsilonPlacement::OutsideSqrt => s.sqrt().add_scalar(epsilon),
-        }
+/// The denominator `√(s + ε)` (`inside`) or `√s + ε` for an accumulator `s`: one coordinate or a
+/// whole tensor.
+#[inline(always)]
+pub(crate) fn denominator<X: Arith>(inside: bool, s: X, eps: f32) -> X {
+    if inside {
+        (s + eps).sqrt()
+    } else {
+        s.sqrt() + eps
     }
 }
 

@@ -2,10 +2,10 @@
 //!
 //! Written as tensor ops, an optimizer step on an eager CPU backend (Flex, NdArray) runs one loop
 //! per op and allocates a fresh buffer for most of them: Adam is about fifteen passes over memory.
-//! Here each optimizer instead gives a per-chunk kernel that reads `w`, `g` and its state once and
-//! writes `w` and the state once, in place, split over the rayon pool's threads. The kernels do
-//! the same `f32` operations in the same order as the tensor-op path, so both paths give the same
-//! bits (`tests/fused.rs`).
+//! Here each optimizer's one generic `update` (`arith.rs`) runs per coordinate instead, in a loop
+//! ([`each`]) that reads `w`, `g` and the state once and writes `w` and the state once, in place,
+//! split over the rayon pool's threads. It is the same function, with the same `f32` operations
+//! in the same order, as the tensor-op path, so both give the same bits (`tests/fused.rs`).
 //!
 //! Burn exposes the buffers through `Tensor::try_into_primitive::<B>()` /
 //! `Tensor::from_primitive::<B>()`. On any other device (wgpu, where Burn's fusion already
@@ -15,6 +15,9 @@
 #![allow(deprecated)]
 
 use burn::tensor::{DType, Tensor};
+
+use crate::path::Rule;
+use crate::state::Slots;
 
 #[cfg(feature = "flex")]
 use burn::backend::{Flex, flex::FlexTensor};
@@ -166,26 +169,41 @@ macro_rules! specialize {
 }
 pub(crate) use specialize;
 
-/// The `Optimizer::step` of every stoke optimizer: its one-pass `step_host` on a CPU buffer
-/// (unless turned off with `with_fused(false)`), its `step_tensors` anywhere else.
-macro_rules! fused_step {
-    () => {
-        fn step<const D: usize>(
-            &self,
-            lr: burn::optim::LearningRate,
-            w: burn::tensor::Tensor<D>,
-            g: burn::tensor::Tensor<D>,
-            state: Option<Self::State<D>>,
-        ) -> (burn::tensor::Tensor<D>, Option<Self::State<D>>) {
-            if self.fused && $crate::host::on_host(&w) {
-                self.step_host(lr, w, g, state, None)
-            } else {
-                self.step_tensors(lr, w, g, state)
-            }
+/// The per-coordinate loop of a fused kernel: for each coordinate, reads `w`, `g` and the state
+/// slots rule `R` keeps, calls [`Rule::update`] at `X = f32`, and writes `w` and the state back.
+/// Called from a kernel that sets the options in `k` from const parameters, the slots kept and
+/// every branch on an option are constants, so the loop has no branches.
+#[inline(always)]
+pub(crate) fn each<R: Rule>(k: &R::Constants, l: Lanes<'_>) {
+    let layout = R::fresh(k, &0.0f32).layout();
+    let n = l.w.len();
+    let (w, g) = (&mut l.w[..n], &l.g[..n]);
+    // Kept slots are cut to `n` so the loop has no bounds checks; the others are empty.
+    let [a, b, c] = l.s;
+    fn cut(s: &mut [f32], n: usize, kept: bool) -> &mut [f32] {
+        if kept { &mut s[..n] } else { s }
+    }
+    let (a, b, c) = (cut(a, n, layout[0]), cut(b, n, layout[1]), cut(c, n, layout[2]));
+    for i in 0..n {
+        let s = R::State::<f32>::from_slots([
+            layout[0].then(|| a[i]),
+            layout[1].then(|| b[i]),
+            layout[2].then(|| c[i]),
+        ]);
+        let (wi, s) = R::update(k, w[i], g[i], s);
+        w[i] = wi;
+        let [x, y, z] = s.into_slots();
+        if let (true, Some(x)) = (layout[0], x) {
+            a[i] = x;
         }
-    };
+        if let (true, Some(y)) = (layout[1], y) {
+            b[i] = y;
+        }
+        if let (true, Some(z)) = (layout[2], z) {
+            c[i] = z;
+        }
+    }
 }
-pub(crate) use fused_step;
 
 /// A float tensor's buffer on a CPU backend, owned, contiguous, `f32`.
 enum Host {
@@ -294,38 +312,43 @@ pub(crate) fn on_host<const D: usize>(w: &Tensor<D>) -> bool {
     false
 }
 
-/// Runs `kernel` in place over `w`, `g` and `state` (at most three tensors, each shaped like
-/// `w`); returns the updated `w` and `state`. Call only when [`on_host`]`(&w)`.
+/// Runs `kernel` in place over `w`, `g` and the state `S` (each buffer shaped like `w`); returns
+/// the updated `w` and state. Call only when [`on_host`]`(&w)`.
 ///
 /// With `rows`, `w` and the state are tables of rows (the last dimension) and `g` holds the
 /// gradients of those rows only, in order: the kernel then runs on each listed row and nothing
 /// else is read or written.
-pub(crate) fn update<const D: usize>(
+pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
     w: Tensor<D>,
     g: Tensor<D>,
-    state: Vec<Tensor<D>>,
+    state: S,
     rows: Option<&[u32]>,
     kernel: impl Fn(Lanes<'_>) + Sync,
-) -> (Tensor<D>, Vec<Tensor<D>>) {
+) -> (Tensor<D>, S) {
     let width = w.dims()[D - 1];
-    assert!(state.len() <= 3, "at most three state buffers");
     let host = |t: Tensor<D>| {
         Host::from_tensor(t).unwrap_or_else(|_| {
+            // Internal invariant: the optimizers create their state on the parameter's device,
+            // and `ModuleOptimizer`/`RowOptimizer` move a loaded state there before stepping.
             panic!("a gradient or state tensor is not on its parameter's CPU device")
         })
     };
     let mut w = host(w);
     let g = host(g);
-    let mut state: Vec<Host> = state.into_iter().map(host).collect();
+    let mut state = state.into_slots().map(|slot| slot.map(host));
     {
-        let mut bufs = state.iter_mut().map(Host::slice_mut);
-        let mut next = || bufs.next().unwrap_or(&mut []);
-        let s = [next(), next(), next()];
+        let [a, b, c] = &mut state;
+        fn slice(s: &mut Option<Host>) -> &mut [f32] {
+            s.as_mut().map_or(&mut [][..], Host::slice_mut)
+        }
         let lanes = Lanes {
             w: w.slice_mut(),
             g: g.slice(),
-            s,
+            s: [slice(a), slice(b), slice(c)],
         };
+        // Internal invariants, checked where the shapes enter: `RowStep::step_rows` checks the
+        // rows and the gradient's shape; Burn's `ModuleOptimizer` pairs each parameter with its
+        // own gradient; the state was made from (or checked against) this parameter.
         assert!(
             lanes
                 .s
@@ -359,7 +382,7 @@ pub(crate) fn update<const D: usize>(
     }
     (
         w.into_tensor(),
-        state.into_iter().map(Host::into_tensor).collect(),
+        S::from_slots(state.map(|slot| slot.map(Host::into_tensor))),
     )
 }
 
@@ -395,7 +418,7 @@ mod tests {
             let w = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
             let kept = w.clone();
             let g = Tensor::<1>::from_floats([1.0, 1.0, 1.0], &device);
-            let (w, _) = update(w, g, Vec::new(), None, |l: Lanes<'_>| {
+            let (w, ()) = fused(w, g, (), None, |l: Lanes<'_>| {
                 for (w, g) in l.w.iter_mut().zip(l.g) {
                     *w -= g;
                 }

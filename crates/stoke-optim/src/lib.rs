@@ -76,6 +76,40 @@ macro_rules! constructors {
             }
         }
 
+        impl $crate::spec::AnyConfig for $config {
+            fn check(&self) -> Result<(), $crate::ConfigError> {
+                self.validate()
+            }
+
+            fn module(&self) -> Result<burn::optim::ModuleOptimizer, $crate::ConfigError> {
+                self.try_init()
+            }
+
+            fn rows(&self) -> Result<$crate::RowOptimizer, $crate::ConfigError> {
+                Ok($crate::RowOptimizer::new(self.try_build()?))
+            }
+
+            fn state_buffers(&self) -> Result<usize, $crate::ConfigError> {
+                Ok($crate::path::state_buffers(&self.try_build()?))
+            }
+
+            fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+                match serde_json::to_value(self) {
+                    Ok(serde_json::Value::Object(fields)) => fields,
+                    // Internal invariant: a config is a struct of numbers, bools and unit enums.
+                    _ => unreachable!("a config serialises to a map"),
+                }
+            }
+
+            fn set_fields(
+                &mut self,
+                fields: serde_json::Map<String, serde_json::Value>,
+            ) -> Result<(), serde_json::Error> {
+                *self = serde_json::from_value(serde_json::Value::Object(fields))?;
+                Ok(())
+            }
+        }
+
         impl $optim {
             /// The validated configuration.
             pub fn config(&self) -> &$config {
@@ -101,6 +135,7 @@ macro_rules! constructors {
 mod adadelta;
 mod adagrad;
 mod adam;
+mod arith;
 pub mod bench;
 pub mod device;
 mod error;
@@ -108,8 +143,10 @@ mod forms;
 mod host;
 mod l2;
 mod momentum;
+mod path;
 mod rmsprop;
 pub mod rows;
+mod spec;
 mod state;
 
 pub use adadelta::{AdaDelta, AdaDeltaConfig, AdaDeltaState};
@@ -122,3 +159,4 @@ pub use l2::{Criterion, L2Regularized, L2Regularizer};
 pub use momentum::{Momentum, MomentumConfig, MomentumState};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
 pub use rows::{RowOptimizer, RowStep};
+pub use spec::{OptimizerConfig, OptimizerSpec, SpecError};

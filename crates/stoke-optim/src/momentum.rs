@@ -26,10 +26,12 @@ use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
+use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::forms::MomentumForm;
-use crate::host::{Lanes, specialize, update};
-use crate::state::{put, take};
+use crate::host::{self, Lanes, specialize};
+use crate::path::{self, Rule, Stepping};
+use crate::state::{Slots, put, take};
 
 /// Configuration of [`Momentum`].
 #[derive(Config, Debug, PartialEq)]
@@ -107,113 +109,32 @@ impl<const D: usize> RecordState for MomentumState<D> {
     }
 }
 
-impl Momentum {
-    /// The tensor-op form of the step, for every device.
-    fn step_tensors<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        mut g: Tensor<D>,
-        state: Option<MomentumState<D>>,
-    ) -> (Tensor<D>, Option<MomentumState<D>>) {
-        let c = &self.config;
-        if c.weight_decay != 0.0 {
-            // g ← g + wd·w
-            g = g.add(w.clone().mul_scalar(c.weight_decay));
-        }
-        if c.momentum == 0.0 {
-            // w ← w − η·g
-            return (w.sub(g.mul_scalar(lr)), None);
-        }
-        let (gamma, keep) = (c.momentum, 1.0 - c.dampening);
-        match c.form {
-            MomentumForm::Classic => {
-                // v ← γ·v + (1−d)·η·g
-                let step = g.clone().mul_scalar(keep * lr);
-                let v = match state {
-                    Some(s) => s.velocity.mul_scalar(gamma).add(step),
-                    None => step,
-                };
-                let w = if c.nesterov {
-                    // w ← w − (γ·v + η·g)
-                    w.sub(v.clone().mul_scalar(gamma).add(g.mul_scalar(lr)))
-                } else {
-                    // w ← w − v
-                    w.sub(v.clone())
-                };
-                (w, Some(MomentumState { velocity: v }))
-            }
-            MomentumForm::PyTorch => {
-                // v ← γ·v + (1−d)·g, first step v = g
-                let v = match state {
-                    Some(s) => s.velocity.mul_scalar(gamma).add(g.clone().mul_scalar(keep)),
-                    None => g.clone(),
-                };
-                let direction = if c.nesterov {
-                    // g + γ·v
-                    g.add(v.clone().mul_scalar(gamma))
-                } else {
-                    v.clone()
-                };
-                // w ← w − η·direction
-                (
-                    w.sub(direction.mul_scalar(lr)),
-                    Some(MomentumState { velocity: v }),
-                )
-            }
-        }
+/// `v` of one parameter (a tensor), of its CPU buffer, or of one coordinate; none at `γ = 0`.
+pub(crate) struct Velocity<X> {
+    v: Option<X>,
+}
+
+impl<X> Slots<X> for Velocity<X> {
+    fn into_slots(self) -> [Option<X>; 3] {
+        [self.v, None, None]
     }
 
-    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
-    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
-    pub(crate) fn step_host<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<MomentumState<D>>,
-        rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<MomentumState<D>>) {
-        let c = &self.config;
-        let k = MomentumCoefs {
-            wd: c.weight_decay as f32,
-            eta: lr as f32,
-            gamma: c.momentum as f32,
-            scale: match c.form {
-                MomentumForm::Classic => ((1.0 - c.dampening) * lr) as f32,
-                MomentumForm::PyTorch => (1.0 - c.dampening) as f32,
-            },
-        };
-        let decay = c.weight_decay != 0.0;
-        if c.momentum == 0.0 {
-            let (w, _) = update(w, g, Vec::new(), rows, |l: Lanes<'_>| {
-                specialize!(sgd_chunk[decay](&k, l))
-            });
-            return (w, None);
-        }
-        // A zero velocity gives the classic form's first step exactly; PyTorch's first step
-        // (v = g, no dampening) is its own loop.
-        let (v, first) = match state {
-            Some(s) => (s.velocity, false),
-            None => (w.zeros_like(), true),
-        };
-        let classic = c.form == MomentumForm::Classic;
-        let pytorch_first = !classic && first;
-        let nesterov = c.nesterov;
-        let (w, mut v) = update(
-            w,
-            g,
-            vec![v],
-            rows,
-            |l: Lanes<'_>| specialize!(momentum_chunk[decay, classic, nesterov, pytorch_first](&k, l)),
-        );
-        let velocity = v.pop().expect("v");
-        (w, Some(MomentumState { velocity }))
+    fn from_slots([v, _, _]: [Option<X>; 3]) -> Self {
+        Velocity { v }
     }
 }
 
-/// The `f32` constants of one step, each rounded from `f64` as the tensor ops round them.
-struct MomentumCoefs {
+/// The options and `f32` constants of one step.
+#[derive(Clone, Copy)]
+pub(crate) struct Constants {
+    decay: bool,
+    /// `γ = 0`: plain gradient descent, no velocity.
+    sgd: bool,
+    classic: bool,
+    nesterov: bool,
+    /// PyTorch form, first step: `v = g`.
+    first: bool,
+    /// wd, η, γ
     wd: f32,
     eta: f32,
     gamma: f32,
@@ -221,62 +142,133 @@ struct MomentumCoefs {
     scale: f32,
 }
 
-/// One chunk of plain gradient descent: `w ← w − η·g`.
-#[inline(always)]
-fn sgd_chunk<const DECAY: bool>(k: &MomentumCoefs, l: Lanes<'_>) {
-    let n = l.w.len();
-    let (w, g) = (&mut l.w[..n], &l.g[..n]);
-    for i in 0..n {
-        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
-        w[i] = w[i] - gi * k.eta;
+impl Rule for Momentum {
+    type Constants = Constants;
+    type State<X> = Velocity<X>;
+
+    /// The constants of a step at learning rate `η`; `t = 1`: no velocity yet.
+    fn constants(&self, lr: LearningRate, t: u64) -> Constants {
+        let c = &self.config;
+        let classic = c.form == MomentumForm::Classic;
+        Constants {
+            decay: c.weight_decay != 0.0,
+            sgd: c.momentum == 0.0,
+            classic,
+            nesterov: c.nesterov,
+            first: t == 1 && !classic,
+            wd: c.weight_decay as f32,
+            eta: lr as f32,
+            gamma: c.momentum as f32,
+            scale: match c.form {
+                MomentumForm::Classic => ((1.0 - c.dampening) * lr) as f32,
+                MomentumForm::PyTorch => (1.0 - c.dampening) as f32,
+            },
+        }
+    }
+
+    /// The state before the first step: `v₀ = 0` (none at `γ = 0`).
+    #[inline(always)]
+    fn fresh<X: Arith>(k: &Constants, w: &X) -> Velocity<X> {
+        Velocity {
+            v: (!k.sgd).then(|| w.zero_like()),
+        }
+    }
+
+    /// The update of the [module docs](self).
+    #[inline(always)]
+    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: Velocity<X>) -> (X, Velocity<X>) {
+        if k.decay {
+            // g ← g + wd·w
+            g = g + w.clone() * k.wd;
+        }
+        let Some(v) = s.v else {
+            // w ← w − η·g
+            return (w - g * k.eta, Velocity { v: None });
+        };
+        if k.classic {
+            // v ← γ·v + (1−d)·η·g
+            let v = v * k.gamma + g.clone() * k.scale;
+            let w = if k.nesterov {
+                // w ← w − (γ·v + η·g)
+                w - (v.clone() * k.gamma + g * k.eta)
+            } else {
+                // w ← w − v
+                w - v.clone()
+            };
+            (w, Velocity { v: Some(v) })
+        } else {
+            // v ← γ·v + (1−d)·g, first step v = g
+            let v = if k.first {
+                g.clone()
+            } else {
+                v * k.gamma + g.clone() * k.scale
+            };
+            // g + γ·v (Nesterov) or v
+            let direction = if k.nesterov {
+                g + v.clone() * k.gamma
+            } else {
+                v.clone()
+            };
+            // w ← w − η·direction
+            (w - direction * k.eta, Velocity { v: Some(v) })
+        }
     }
 }
 
-/// One chunk of the fused momentum step; the options are const so each combination is a loop
-/// without branches.
+
+/// [`update`] over one chunk of CPU buffers, for one combination of options.
 #[inline(always)]
-fn momentum_chunk<
+fn kernel<
     const DECAY: bool,
+    const SGD: bool,
     const CLASSIC: bool,
     const NESTEROV: bool,
     const FIRST: bool,
 >(
-    k: &MomentumCoefs,
+    k: &Constants,
     l: Lanes<'_>,
 ) {
-    let n = l.w.len();
-    let [v, _, _] = l.s;
-    let (w, g, v) = (&mut l.w[..n], &l.g[..n], &mut v[..n]);
-    for i in 0..n {
-        // g ← g + wd·w
-        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
-        if CLASSIC {
-            // v ← γ·v + (1−d)·η·g;  w ← w − v  or  w − (γ·v + η·g)
-            let vi = v[i] * k.gamma + gi * k.scale;
-            v[i] = vi;
-            w[i] = if NESTEROV {
-                w[i] - (vi * k.gamma + gi * k.eta)
-            } else {
-                w[i] - vi
-            };
-        } else {
-            // v ← γ·v + (1−d)·g (first step v = g);  w ← w − η·v  or  w − η·(g + γ·v)
-            let vi = if FIRST {
-                gi
-            } else {
-                v[i] * k.gamma + gi * k.scale
-            };
-            v[i] = vi;
-            let direction = if NESTEROV { gi + vi * k.gamma } else { vi };
-            w[i] = w[i] - direction * k.eta;
-        }
+    let k = &Constants {
+        decay: DECAY,
+        sgd: SGD,
+        classic: CLASSIC,
+        nesterov: NESTEROV,
+        first: FIRST,
+        ..*k
+    };
+    host::each::<Momentum>(k, l);
+}
+
+impl Stepping for Momentum {
+    fn step_with<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<MomentumState<D>>,
+        rows: Option<&[u32]>,
+    ) -> (Tensor<D>, Option<MomentumState<D>>) {
+        let k = self.constants(lr, if state.is_none() { 1 } else { 2 });
+        let s = state.map(|s| Velocity {
+                v: (!k.sgd).then_some(s.velocity),
+            });
+        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.decay, k.sgd, k.classic, k.nesterov, k.first](&k, l)));
+        (w, s.v.map(|velocity| MomentumState { velocity }))
     }
 }
 
 impl Optimizer for Momentum {
     type State<const D: usize> = MomentumState<D>;
 
-    crate::host::fused_step!();
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<MomentumState<D>>,
+    ) -> (Tensor<D>, Option<MomentumState<D>>) {
+        self.step_with(lr, w, g, state, None)
+    }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         MomentumState {

@@ -26,10 +26,12 @@ use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
+use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
-use crate::forms::EpsilonPlacement;
-use crate::host::{Lanes, specialize, update};
-use crate::state::{move_opt, put, take};
+use crate::forms::{EpsilonPlacement, denominator};
+use crate::host::{self, Lanes, specialize};
+use crate::path::{self, Rule, Stepping};
+use crate::state::{Slots, filled, move_opt, put, take};
 
 /// Configuration of [`RmsProp`].
 #[derive(Config, Debug, PartialEq)]
@@ -121,123 +123,36 @@ impl<const D: usize> RecordState for RmsPropState<D> {
     }
 }
 
-/// `γ·avg + (1−γ)·x`, starting from `(1−γ)·x` (a zero average) on the first step.
-pub(crate) fn ema<const D: usize>(avg: Option<Tensor<D>>, x: Tensor<D>, gamma: f64) -> Tensor<D> {
-    let fresh = x.mul_scalar(1.0 - gamma);
-    match avg {
-        Some(avg) => avg.mul_scalar(gamma).add(fresh),
-        None => fresh,
+/// `E`, `ḡ` and `b` of one parameter (tensors), of its CPU buffers, or of one coordinate.
+pub(crate) struct Averages<X> {
+    square_avg: X,
+    grad_avg: Option<X>,
+    buffer: Option<X>,
+}
+
+impl<X> Slots<X> for Averages<X> {
+    fn into_slots(self) -> [Option<X>; 3] {
+        [Some(self.square_avg), self.grad_avg, self.buffer]
+    }
+
+    fn from_slots([square_avg, grad_avg, buffer]: [Option<X>; 3]) -> Self {
+        let square_avg = filled(square_avg);
+        Averages {
+            square_avg,
+            grad_avg,
+            buffer,
+        }
     }
 }
 
-impl RmsProp {
-    /// The tensor-op form of the step, for every device.
-    fn step_tensors<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        mut g: Tensor<D>,
-        state: Option<RmsPropState<D>>,
-    ) -> (Tensor<D>, Option<RmsPropState<D>>) {
-        let c = &self.config;
-        if c.weight_decay != 0.0 {
-            // g ← g + wd·w
-            g = g.add(w.clone().mul_scalar(c.weight_decay));
-        }
-        let (square_avg, grad_avg, buffer) = match state {
-            Some(s) => (Some(s.square_avg), s.grad_avg, s.momentum_buffer),
-            None => (None, None, None),
-        };
-        // E ← γ·E + (1−γ)·g²
-        let square_avg = ema(square_avg, g.clone().square(), c.decay);
-        let (variance, grad_avg) = if c.centered {
-            // ḡ ← γ·ḡ + (1−γ)·g;  V = E − ḡ²
-            let grad_avg = ema(grad_avg, g.clone(), c.decay);
-            (
-                square_avg.clone().sub(grad_avg.clone().square()),
-                Some(grad_avg),
-            )
-        } else {
-            (square_avg.clone(), None)
-        };
-        // u = g / √(V + ε)  or  g / (√V + ε)
-        let u = g.div(c.epsilon_placement.denominator(variance, c.epsilon));
-        let (step, momentum_buffer) = if c.momentum > 0.0 {
-            // b ← μ·b + u
-            let b = match buffer {
-                Some(b) => b.mul_scalar(c.momentum).add(u),
-                None => u,
-            };
-            (b.clone(), Some(b))
-        } else {
-            (u, None)
-        };
-        // w ← w − η·step
-        let w = w.sub(step.mul_scalar(lr));
-        let state = RmsPropState {
-            square_avg,
-            grad_avg,
-            momentum_buffer,
-        };
-        (w, Some(state))
-    }
-
-    /// The same step as one in-place pass over CPU buffers (see `host.rs`): the same `f32`
-    /// operations in the same order as [`step_tensors`](Self::step_tensors), per coordinate.
-    /// Zero-initialised averages give the tensor path's first step exactly.
-    pub(crate) fn step_host<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<RmsPropState<D>>,
-        rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<RmsPropState<D>>) {
-        let c = &self.config;
-        let (centered, with_momentum) = (c.centered, c.momentum > 0.0);
-        let zeros = || w.zeros_like();
-        let (square_avg, grad_avg, buffer) = match state {
-            Some(s) => (s.square_avg, s.grad_avg, s.momentum_buffer),
-            None => (zeros(), None, None),
-        };
-        let mut buffers = vec![square_avg];
-        if centered {
-            buffers.push(grad_avg.unwrap_or_else(zeros));
-        }
-        if with_momentum {
-            buffers.push(buffer.unwrap_or_else(zeros));
-        }
-        let k = RmsPropCoefs {
-            wd: c.weight_decay as f32,
-            gamma: c.decay as f32,
-            keep: (1.0 - c.decay) as f32,
-            eps: c.epsilon as f32,
-            mu: c.momentum as f32,
-            eta: lr as f32,
-        };
-        let decay = c.weight_decay != 0.0;
-        let inside = c.epsilon_placement == EpsilonPlacement::InsideSqrt;
-        let (w, mut buffers) = update(
-            w,
-            g,
-            buffers,
-            rows,
-            |l: Lanes<'_>| specialize!(rmsprop_chunk[decay, centered, with_momentum, inside](&k, l)),
-        );
-        let momentum_buffer = with_momentum.then(|| buffers.pop().expect("b"));
-        let grad_avg = centered.then(|| buffers.pop().expect("ḡ"));
-        let square_avg = buffers.pop().expect("E");
-        let state = RmsPropState {
-            square_avg,
-            grad_avg,
-            momentum_buffer,
-        };
-        (w, Some(state))
-    }
-}
-
-/// The `f32` constants of one step, each rounded from `f64` as the tensor ops round them.
-struct RmsPropCoefs {
+/// The options and `f32` constants of one step.
+#[derive(Clone, Copy)]
+pub(crate) struct Constants {
+    decay: bool,
+    centered: bool,
+    momentum: bool,
+    inside: bool,
+    /// wd, γ, 1 − γ, ε, μ, η
     wd: f32,
     gamma: f32,
     keep: f32,
@@ -246,61 +161,121 @@ struct RmsPropCoefs {
     eta: f32,
 }
 
-/// One chunk of the fused RMSProp step; the options are const so each combination is a loop
-/// without branches. State buffers: `E`, then `ḡ` when centered, then `b` with momentum.
-#[inline(always)]
-fn rmsprop_chunk<
-    const DECAY: bool,
-    const CENTERED: bool,
-    const MOMENTUM: bool,
-    const INSIDE: bool,
->(
-    k: &RmsPropCoefs,
-    l: Lanes<'_>,
-) {
-    let n = l.w.len();
-    let [e, a, b] = l.s;
-    let (gbar, b) = if CENTERED { (a, b) } else { (b, a) };
-    let (w, g, e) = (&mut l.w[..n], &l.g[..n], &mut e[..n]);
-    let gbar = if CENTERED { &mut gbar[..n] } else { gbar };
-    let b = if MOMENTUM { &mut b[..n] } else { b };
-    for i in 0..n {
-        // g ← g + wd·w
-        let gi = if DECAY { g[i] + w[i] * k.wd } else { g[i] };
+impl Rule for RmsProp {
+    type Constants = Constants;
+    type State<X> = Averages<X>;
+
+    /// The constants of a step at learning rate `η`.
+    fn constants(&self, lr: LearningRate, _: u64) -> Constants {
+        let c = &self.config;
+        Constants {
+            decay: c.weight_decay != 0.0,
+            centered: c.centered,
+            momentum: c.momentum > 0.0,
+            inside: c.epsilon_placement == EpsilonPlacement::InsideSqrt,
+            wd: c.weight_decay as f32,
+            gamma: c.decay as f32,
+            keep: (1.0 - c.decay) as f32,
+            eps: c.epsilon as f32,
+            mu: c.momentum as f32,
+            eta: lr as f32,
+        }
+    }
+
+    /// The state before the first step: `E₀ = 0` (and `ḡ₀ = 0`, `b₀ = 0` when used).
+    #[inline(always)]
+    fn fresh<X: Arith>(k: &Constants, w: &X) -> Averages<X> {
+        Averages {
+            square_avg: w.zero_like(),
+            grad_avg: k.centered.then(|| w.zero_like()),
+            buffer: k.momentum.then(|| w.zero_like()),
+        }
+    }
+
+    /// The update of the [module docs](self).
+    #[inline(always)]
+    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: Averages<X>) -> (X, Averages<X>) {
+        if k.decay {
+            // g ← g + wd·w
+            g = g + w.clone() * k.wd;
+        }
         // E ← γ·E + (1−γ)·g²
-        let ei = e[i] * k.gamma + (gi * gi) * k.keep;
-        e[i] = ei;
-        // V = E − ḡ² with ḡ ← γ·ḡ + (1−γ)·g, when centered
-        let var = if CENTERED {
-            let gb = gbar[i] * k.gamma + gi * k.keep;
-            gbar[i] = gb;
-            ei - gb * gb
-        } else {
-            ei
+        let square_avg = s.square_avg * k.gamma + g.clone().square() * k.keep;
+        // ḡ ← γ·ḡ + (1−γ)·g and V = E − ḡ² when centered, else V = E
+        let grad_avg = s.grad_avg.map(|avg| avg * k.gamma + g.clone() * k.keep);
+        let variance = match &grad_avg {
+            Some(avg) => square_avg.clone() - avg.clone().square(),
+            None => square_avg.clone(),
         };
         // u = g / √(V + ε)  or  g / (√V + ε)
-        let u = gi
-            / if INSIDE {
-                (var + k.eps).sqrt()
-            } else {
-                var.sqrt() + k.eps
-            };
-        // b ← μ·b + u;  w ← w − η·b  (or w − η·u)
-        let step = if MOMENTUM {
-            let bi = b[i] * k.mu + u;
-            b[i] = bi;
-            bi
-        } else {
-            u
+        let u = g / denominator(k.inside, variance, k.eps);
+        // b ← μ·b + u, when momentum μ > 0
+        let buffer = s.buffer.map(|b| b * k.mu + u.clone());
+        // w ← w − η·b  or  w − η·u
+        let w = w - buffer.clone().unwrap_or(u) * k.eta;
+        let s = Averages {
+            square_avg,
+            grad_avg,
+            buffer,
         };
-        w[i] = w[i] - step * k.eta;
+        (w, s)
+    }
+}
+
+
+/// [`update`] over one chunk of CPU buffers, for one combination of options.
+#[inline(always)]
+fn kernel<const DECAY: bool, const CENTERED: bool, const MOMENTUM: bool, const INSIDE: bool>(
+    k: &Constants,
+    l: Lanes<'_>,
+) {
+    let k = &Constants {
+        decay: DECAY,
+        centered: CENTERED,
+        momentum: MOMENTUM,
+        inside: INSIDE,
+        ..*k
+    };
+    host::each::<RmsProp>(k, l);
+}
+
+impl Stepping for RmsProp {
+    fn step_with<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<RmsPropState<D>>,
+        rows: Option<&[u32]>,
+    ) -> (Tensor<D>, Option<RmsPropState<D>>) {
+        let k = self.constants(lr, 0);
+        let s = state.map(|s| Averages {
+                square_avg: s.square_avg,
+                grad_avg: s.grad_avg,
+                buffer: s.momentum_buffer,
+            });
+        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.decay, k.centered, k.momentum, k.inside](&k, l)));
+        let state = RmsPropState {
+            square_avg: s.square_avg,
+            grad_avg: s.grad_avg,
+            momentum_buffer: s.buffer,
+        };
+        (w, Some(state))
     }
 }
 
 impl Optimizer for RmsProp {
     type State<const D: usize> = RmsPropState<D>;
 
-    crate::host::fused_step!();
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<RmsPropState<D>>,
+    ) -> (Tensor<D>, Option<RmsPropState<D>>) {
+        self.step_with(lr, w, g, state, None)
+    }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         RmsPropState {

@@ -23,10 +23,10 @@
 
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::store::burn_pack::{Reader, Tensor as PackTensor, Writer};
-use burn::tensor::{Bytes, Device, IndexingUpdateOp, Int, Tensor, TensorData};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
 
-use crate::host::on_host;
-use crate::{AdaDelta, AdaGrad, Adam, Momentum, RmsProp};
+use crate::path::Stepping;
+
 
 /// An optimizer that can update selected rows of a matrix.
 pub trait RowStep: Optimizer {
@@ -60,38 +60,19 @@ fn check_rows(w: &Tensor<2>, rows: &[u32], g_rows: &Tensor<2>) {
     );
 }
 
-/// The dense gradient with `g_rows` at `rows` and zeros elsewhere.
-fn scatter(w: &Tensor<2>, rows: &[u32], g_rows: Tensor<2>) -> Tensor<2> {
-    let device: Device = w.device();
-    let ids: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
-    let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [rows.len()]), &device);
-    Tensor::<2>::zeros(w.shape(), &device).select_assign(0, ids, g_rows, IndexingUpdateOp::Add)
+impl<O: Stepping> RowStep for O {
+    fn step_rows(
+        &self,
+        lr: LearningRate,
+        w: Tensor<2>,
+        rows: &[u32],
+        g_rows: Tensor<2>,
+        state: Option<Self::State<2>>,
+    ) -> (Tensor<2>, Option<Self::State<2>>) {
+        check_rows(&w, rows, &g_rows);
+        self.step_with(lr, w, g_rows, state, Some(rows))
+    }
 }
-
-macro_rules! row_step {
-    ($($optim:ty),*) => {$(
-        impl RowStep for $optim {
-            fn step_rows(
-                &self,
-                lr: LearningRate,
-                w: Tensor<2>,
-                rows: &[u32],
-                g_rows: Tensor<2>,
-                state: Option<Self::State<2>>,
-            ) -> (Tensor<2>, Option<Self::State<2>>) {
-                check_rows(&w, rows, &g_rows);
-                if self.fused() && on_host(&w) {
-                    self.step_host(lr, w, g_rows, state, Some(rows))
-                } else {
-                    let g = scatter(&w, rows, g_rows);
-                    self.step(lr, w, g, state)
-                }
-            }
-        }
-    )*};
-}
-
-row_step!(Momentum, RmsProp, AdaGrad, Adam, AdaDelta);
 
 /// Any [`RowStep`] optimizer together with the state of one table: what a training loop holds
 /// for its embedding table, whichever optimizer was chosen at run time.

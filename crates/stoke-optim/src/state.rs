@@ -32,3 +32,44 @@ pub(crate) fn take_step(src: &mut StateSource, prefix: &str) -> Option<u64> {
 pub(crate) fn move_opt<const D: usize>(t: Option<Tensor<D>>, device: &Device) -> Option<Tensor<D>> {
     t.map(|t| t.to_device(device))
 }
+
+/// An optimizer's per-parameter state as a struct of up to three buffers of `X`: the tensors of
+/// one parameter, its CPU buffers, or the `f32` numbers of one coordinate. The implementation is
+/// the one place that says which buffer sits in which slot; absent buffers (options that keep no
+/// such state) are `None`.
+pub(crate) trait Slots<X>: Sized {
+    /// The buffers, slot by slot.
+    fn into_slots(self) -> [Option<X>; 3];
+
+    /// The state from [`into_slots`](Self::into_slots)'s slots.
+    fn from_slots(slots: [Option<X>; 3]) -> Self;
+
+    /// The same state over another kind of buffer.
+    #[inline(always)]
+    fn convert<Y, S: Slots<Y>>(self, mut f: impl FnMut(X) -> Y) -> S {
+        S::from_slots(self.into_slots().map(|slot| slot.map(&mut f)))
+    }
+
+    /// Which slots hold a buffer.
+    #[inline(always)]
+    fn layout(self) -> [bool; 3] {
+        self.into_slots().map(|slot| slot.is_some())
+    }
+}
+
+/// The buffer in a slot that [`Slots::into_slots`] always fills.
+#[inline(always)]
+pub(crate) fn filled<X>(slot: Option<X>) -> X {
+    // Internal invariant: `from_slots` only ever receives what the same type's `into_slots` (or
+    // `layout`) gave, and that fills this slot.
+    slot.expect("a state slot its own type always fills")
+}
+
+/// A state with no buffers (plain gradient descent).
+impl<X> Slots<X> for () {
+    fn into_slots(self) -> [Option<X>; 3] {
+        [None, None, None]
+    }
+
+    fn from_slots(_: [Option<X>; 3]) -> Self {}
+}

@@ -17,7 +17,7 @@ use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader};
 use stoke_text::model::TextClassifierConfig;
 
 use crate::RecipeError;
-use crate::optimizer::OptimizerSpec;
+use stoke_optim::{MomentumConfig, OptimizerConfig, OptimizerSpec};
 use crate::step::{EmbeddingUpdate, Stepper};
 
 /// Where the training texts come from.
@@ -90,7 +90,7 @@ impl Default for TrainBenchOptions {
             data: BenchData::Bundled("langid".into()),
             optimizers: ["sgd", "momentum", "rmsprop", "adagrad", "adam", "adadelta"]
                 .iter()
-                .map(|n| OptimizerSpec::new(n, default_lr(n)))
+                .map(|n| at_default_lr(n).unwrap_or_else(|e| unreachable!("{e}")))
                 .collect(),
             embedding: vec![EmbeddingUpdate::Sparse, EmbeddingUpdate::Dense],
             embed_dim: 64,
@@ -104,13 +104,22 @@ impl Default for TrainBenchOptions {
     }
 }
 
-/// A learning rate that trains the classifier with optimizer `name`.
-pub fn default_lr(name: &str) -> f64 {
-    match name {
-        "sgd" | "momentum" | "nesterov" | "adagrad" => 0.1,
-        "adadelta" => 1.0,
-        _ => 1e-3,
+/// The learning rate the benchmark trains `optimizer` at: 0.1 for the SGD family and AdaGrad,
+/// 1 for AdaDelta (its η scales an already unit-scaled step), 1e-3 for RMSProp and Adam.
+pub fn default_lr(optimizer: &OptimizerConfig) -> f64 {
+    use OptimizerConfig::*;
+    match optimizer {
+        Sgd(_) | Momentum(_) | Nesterov(_) | AdaGrad(_) => 0.1,
+        AdaDelta(_) => 1.0,
+        RmsProp(_) | Adam(_) | AdamW(_) => 1e-3,
     }
+}
+
+/// `name` at its [`default_lr`].
+pub fn at_default_lr(name: &str) -> Result<OptimizerSpec, RecipeError> {
+    let optimizer = OptimizerConfig::named(name)?;
+    let lr = default_lr(&optimizer);
+    Ok(OptimizerSpec::new(optimizer, lr))
 }
 
 /// One optimizer's figures.
@@ -210,7 +219,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
                 data: None,
                 epochs: 1,
                 batch_size: crate::recipe::BatchSize::Size(opts.batch_size),
-                optimizer: OptimizerSpec::new("sgd", 0.1),
+                optimizer: OptimizerSpec::new(OptimizerConfig::Sgd(MomentumConfig::sgd()), 0.1),
                 l2: 0.0,
                 model: Default::default(),
                 tokenizer: Default::default(),
@@ -295,7 +304,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
         let _ = ad.sync();
         let seconds = start.elapsed().as_secs_f64();
         let (_, peak_rss) = rss_mib();
-        let state_copies = state_copies(&spec.name);
+        let state_copies = spec.optimizer.state_buffers()?;
         // parameters + gradients + state (f32), and one batch padded to the longest text: ids
         // and their positions in the batch's rows (i64) and the mask (f32) per position
         let longest = items.iter().map(|i| i.ids.len()).max().unwrap_or(1);
@@ -326,11 +335,3 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
     })
 }
 
-/// State buffers per parameter that optimizer `name` keeps with its default settings.
-fn state_copies(name: &str) -> usize {
-    match name {
-        "sgd" => 0,
-        "momentum" | "nesterov" | "rmsprop" | "adagrad" => 1,
-        _ => 2,
-    }
-}

@@ -16,9 +16,9 @@ pub enum RecipeError {
         value: String,
         rule: String,
     },
-    /// An optimizer name that stoke does not have.
-    #[error("unknown optimizer '{name}'; known optimizers: {known}")]
-    UnknownOptimizer { name: String, known: String },
+    /// An optimizer description that does not parse or hold.
+    #[error(transparent)]
+    Optimizer(#[from] stoke_optim::SpecError),
     /// A recipe name that is neither built in nor a file.
     #[error("unknown recipe '{name}'; built-in recipes: {known} (or give a path to a .toml file)")]
     UnknownRecipe { name: String, known: String },

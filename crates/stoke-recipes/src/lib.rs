@@ -10,7 +10,6 @@ pub mod bench;
 pub mod data;
 pub mod error;
 pub mod metrics;
-pub mod optimizer;
 pub mod plot;
 pub mod recipe;
 pub mod report;
@@ -21,6 +20,6 @@ pub mod surfaces;
 pub mod train;
 
 pub use error::RecipeError;
-pub use optimizer::OptimizerSpec;
+pub use stoke_optim::OptimizerSpec;
 pub use recipe::{Overrides, Recipe, RunSpec, Settings};
 pub use runner::{Outputs, run_recipe};

@@ -33,7 +33,7 @@ use stoke_text::model::ModelShape;
 use stoke_text::tokenizer::TokenizerConfig;
 
 use crate::error::RecipeError;
-use crate::optimizer::OptimizerSpec;
+use stoke_optim::OptimizerSpec;
 
 /// How the report summarises a recipe's results in a sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -472,7 +472,7 @@ mod tests {
     fn runs_merge_into_defaults_key_by_key() {
         let r = Recipe::from_toml(&recipe("[[runs]]\nlabel = \"a\"\noptimizer = { name = \"momentum\", momentum = 0.5 }\n[[runs]]\nlabel = \"b\"\nbatch_size = \"full\"\n"), "t").unwrap();
         let c = r.configurations().unwrap();
-        assert_eq!(c[0].settings.optimizer.name, "momentum");
+        assert_eq!(c[0].settings.optimizer.name(), "momentum");
         assert_eq!(c[0].settings.optimizer.lr, 0.1, "lr kept from the defaults");
         assert_eq!(c[1].settings.batch_size.resolve(100), 100);
         assert_eq!(c[0].settings.batch_size.resolve(100), 8);

@@ -20,7 +20,7 @@ use stoke_text::batch::TextBatch;
 use stoke_text::model::TextClassifier;
 
 use crate::RecipeError;
-use crate::optimizer::OptimizerSpec;
+use stoke_optim::OptimizerSpec;
 
 /// How the embedding table is updated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -85,11 +85,11 @@ impl Stepper {
             EmbeddingUpdate::Dense => None,
             EmbeddingUpdate::Sparse => {
                 reg = reg.map(|r| r.excluding(TABLE));
-                Some(spec.build_rows()?)
+                Some(spec.try_rows()?)
             }
         };
         Ok(Self {
-            optim: spec.build()?,
+            optim: spec.try_init()?,
             rows,
             l2: reg,
             beta: l2,

@@ -28,7 +28,7 @@ fn data() -> Prepared {
         data: None,
         epochs: 1,
         batch_size: BatchSize::Size(32),
-        optimizer: OptimizerSpec::new("sgd", 0.1),
+        optimizer: OptimizerSpec::named("sgd", 0.1).unwrap(),
         l2: 0.0,
         model: Default::default(),
         tokenizer: Default::default(),
@@ -95,7 +95,7 @@ fn floats(m: &TextClassifier) -> Vec<f32> {
 fn sparse_sgd_follows_dense_sgd() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let data = data();
-    let sgd = OptimizerSpec::new("sgd", 0.5);
+    let sgd = OptimizerSpec::named("sgd", 0.5).unwrap();
     let dense = floats(&train(&data, &sgd, EmbeddingUpdate::Dense, 0.0, 3, 1));
     let sparse = floats(&train(&data, &sgd, EmbeddingUpdate::Sparse, 0.0, 3, 1));
     let start = floats(&{
@@ -145,10 +145,10 @@ fn sparse_accuracy_is_within_a_point_of_dense() {
     // the sparse path 1.2–1.4 points here (rare rows kept their noise); from the default
     // N(0, 0.01²) the sparse path is the more accurate one (docs/performance.md).
     for (spec, l2) in [
-        (OptimizerSpec::new("adagrad", 0.1), 0.0),
-        (OptimizerSpec::new("adam", 0.005), 0.0),
-        (OptimizerSpec::new("adagrad", 0.1), 1e-5),
-        (OptimizerSpec::new("adam", 0.005), 1e-5),
+        (OptimizerSpec::named("adagrad", 0.1).unwrap(), 0.0),
+        (OptimizerSpec::named("adam", 0.005).unwrap(), 0.0),
+        (OptimizerSpec::named("adagrad", 0.1).unwrap(), 1e-5),
+        (OptimizerSpec::named("adam", 0.005).unwrap(), 1e-5),
     ] {
         let dense = accuracy(&data, &spec, EmbeddingUpdate::Dense, l2);
         let sparse = accuracy(&data, &spec, EmbeddingUpdate::Sparse, l2);

@@ -93,14 +93,14 @@ fn cpu() -> burn::tensor::Device {
 #[test]
 fn resuming_an_interrupted_run_ends_with_the_same_weights() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let s = spec(OptimizerSpec::new("adam", 0.01), 4);
+    let s = spec(OptimizerSpec::named("adam", 0.01).unwrap(), 4);
     resume_matches(&s, "resume");
 }
 
 #[test]
 fn resuming_a_sparse_run_restores_the_table_optimizer_too() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let mut s = spec(OptimizerSpec::new("adam", 0.01), 4);
+    let mut s = spec(OptimizerSpec::named("adam", 0.01).unwrap(), 4);
     s.settings.embedding = stoke_recipes::step::EmbeddingUpdate::Sparse;
     resume_matches(&s, "resume-sparse");
     let names: Vec<String> = std::fs::read_dir(dir_path("resume-sparse"))
@@ -170,7 +170,7 @@ fn resume_matches(s: &RunSpec, name: &str) {
 #[test]
 fn same_seed_same_numbers() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let s = spec(OptimizerSpec::new("momentum", 0.05), 2);
+    let s = spec(OptimizerSpec::named("momentum", 0.05).unwrap(), 2);
     let data = prepare(&s.settings).unwrap();
     let run = || train(&s, &data, &options(None, false, None)).unwrap();
     let (a, b) = (run(), run());
@@ -189,7 +189,7 @@ fn same_seed_same_numbers() {
 fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // SGD with η = 1e6 on cross-entropy: the first steps blow the weights past f32's range.
-    let mut s = spec(OptimizerSpec::new("sgd", 1e6), 5);
+    let mut s = spec(OptimizerSpec::named("sgd", 1e6).unwrap(), 5);
     s.settings.model.dropout = 0.0;
     s.settings.model.batch_norm = false;
     let data = prepare(&s.settings).unwrap();

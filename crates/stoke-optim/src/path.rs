@@ -1,0 +1,93 @@
+//! Which path a step takes: one fused pass over the CPU buffers (`host.rs`), or tensor ops on
+//! any device. Both call the optimizer's one generic `update` (`arith.rs`).
+
+use burn::optim::{LearningRate, Optimizer};
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
+
+use crate::arith::{Arith, Whole};
+use crate::host::{self, Lanes};
+use crate::state::Slots;
+
+/// The step each stoke optimizer writes once: `Optimizer::step` is `step_with(…, None)`,
+/// `RowStep::step_rows` is `step_with(…, Some(rows))` with `g` holding only those rows'
+/// gradients. (Public only to bound `RowStep`'s blanket impl; not reachable from outside.)
+pub trait Stepping: Optimizer {
+    /// One step on `w` (all of it, or only `rows` of a `[n, d]` table).
+    fn step_with<const D: usize>(
+        &self,
+        lr: LearningRate,
+        w: Tensor<D>,
+        g: Tensor<D>,
+        state: Option<Self::State<D>>,
+        rows: Option<&[u32]>,
+    ) -> (Tensor<D>, Option<Self::State<D>>);
+}
+
+/// An optimizer's update rule, written once over any [`Arith`]: one coordinate in the fused CPU
+/// loop, a whole tensor on every other path.
+pub(crate) trait Rule {
+    /// The options and `f32` constants of one step (computed once per step).
+    type Constants: Copy + Sync;
+    /// The per-parameter state, over buffers of `X`.
+    type State<X>: Slots<X>;
+
+    /// The constants of step `t` (1 for the first) at learning rate `η`.
+    fn constants(&self, lr: LearningRate, t: u64) -> Self::Constants;
+
+    /// The state before the first step.
+    fn fresh<X: Arith>(k: &Self::Constants, w: &X) -> Self::State<X>;
+
+    /// One step: the new `w` and state from `w`, the gradient `g` and the state.
+    fn update<X: Arith>(
+        k: &Self::Constants,
+        w: X,
+        g: X,
+        s: Self::State<X>,
+    ) -> (X, Self::State<X>);
+}
+
+/// How many buffers of the parameter's size the rule keeps as state (0 for plain SGD, 3 for
+/// AMSGrad).
+pub(crate) fn state_buffers<R: Rule>(rule: &R) -> usize {
+    let kept = R::fresh(&rule.constants(1.0, 1), &0.0f32).layout();
+    kept.into_iter().filter(|&k| k).count()
+}
+
+/// One step of rule `R` on `w` with gradient `g`, from `state` (or [`Rule::fresh`]).
+///
+/// * On a CPU backend with `fused` on, `kernel` (which calls [`host::each`] with `R` and
+///   constants whose options are const) runs in place over the raw buffers; with `rows`, on
+///   those rows only.
+/// * Anywhere else [`Rule::update`] runs once on whole tensors; with `rows`, `g` holds the listed
+///   rows' gradients and is first scattered into a dense gradient (zeros elsewhere).
+pub(crate) fn step<R: Rule, const D: usize>(
+    fused: bool,
+    k: &R::Constants,
+    w: Tensor<D>,
+    g: Tensor<D>,
+    state: Option<R::State<Tensor<D>>>,
+    rows: Option<&[u32]>,
+    kernel: impl Fn(Lanes<'_>) + Sync,
+) -> (Tensor<D>, R::State<Tensor<D>>) {
+    let state = match state {
+        Some(s) => s,
+        None => R::fresh(k, &Whole(w.clone())).convert(|x: Whole<D>| x.0),
+    };
+    if fused && host::on_host(&w) {
+        return host::fused(w, g, state, rows, kernel);
+    }
+    let g = match rows {
+        Some(rows) => scatter(&w, rows, g),
+        None => g,
+    };
+    let (w, state) = R::update(k, Whole(w), Whole(g), state.convert(Whole));
+    (w.0, state.convert(|x: Whole<D>| x.0))
+}
+
+/// The dense gradient with `g_rows` at `rows` (along the first dimension) and zeros elsewhere.
+fn scatter<const D: usize>(w: &Tensor<D>, rows: &[u32], g_rows: Tensor<D>) -> Tensor<D> {
+    let device: Device = w.device();
+    let ids: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+    let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [rows.len()]), &device);
+    Tensor::<D>::zeros(w.shape(), &device).select_assign(0, ids, g_rows, IndexingUpdateOp::Add)
+}

@@ -1,0 +1,497 @@
+//! One typed description of an optimizer and its learning rate: what a recipe's
+//! `optimizer = { name = "rmsprop", lr = 0.01, decay = 0.9 }`, the command line's
+//! `--optimizer rmsprop --lr 0.01 --set decay=0.9` and the surfaces' `rmsprop:lr=0.01,decay=0.9`
+//! all become, once, where the text enters. From there on it is carried typed.
+//!
+//! Every optimizer is named once, in [`OptimizerConfig::NAMES`]' table below (name → the config
+//! with its defaults). Adding an optimizer is its file plus one variant and one table row.
+//!
+//! The text form is a flat map: `name`, `lr`, and any fields of the named optimizer's config,
+//! laid over that name's defaults. An unknown name or field, a value of the wrong type and an
+//! out-of-range value are rejected while parsing, with an error naming the optimizer, the field
+//! and the rule:
+//!
+//! ```
+//! use stoke_optim::OptimizerSpec;
+//! let spec: OptimizerSpec = "rmsprop:lr=0.01,decay=0.95".parse().unwrap();
+//! assert_eq!(spec.label(), "rmsprop(lr=0.01, decay=0.95)");
+//! let e = "rmsprop:lr=0.01,decay=1.5".parse::<OptimizerSpec>().unwrap_err();
+//! assert_eq!(e.to_string(), "optimizer rmsprop: RmsPropConfig.decay = 1.5: must be in [0, 1)");
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::optim::ModuleOptimizer;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::{
+    AdaDeltaConfig, AdaGradConfig, AdamConfig, ConfigError, MomentumConfig, RmsPropConfig,
+    RowOptimizer,
+};
+
+/// The config of one stoke optimizer, by the name it is known under.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptimizerConfig {
+    /// `sgd`: [`MomentumConfig::sgd`], `w ← w − η·g`.
+    Sgd(MomentumConfig),
+    /// `momentum`: [`MomentumConfig`] (γ = 0.9, the course's form).
+    Momentum(MomentumConfig),
+    /// `nesterov`: [`MomentumConfig`] with Nesterov's look-ahead.
+    Nesterov(MomentumConfig),
+    /// `rmsprop`: [`RmsPropConfig`].
+    RmsProp(RmsPropConfig),
+    /// `adagrad`: [`AdaGradConfig`].
+    AdaGrad(AdaGradConfig),
+    /// `adam`: [`AdamConfig`].
+    Adam(AdamConfig),
+    /// `adamw`: [`AdamConfig::adamw`] (decoupled weight decay 1e-2).
+    AdamW(AdamConfig),
+    /// `adadelta`: [`AdaDeltaConfig`].
+    AdaDelta(AdaDeltaConfig),
+}
+
+/// The one table of optimizer names: each name with its config's defaults.
+const TABLE: [(&str, fn() -> OptimizerConfig); 8] = [
+    ("sgd", || OptimizerConfig::Sgd(MomentumConfig::sgd())),
+    ("momentum", || OptimizerConfig::Momentum(MomentumConfig::new())),
+    ("nesterov", || {
+        OptimizerConfig::Nesterov(MomentumConfig::new().with_nesterov(true))
+    }),
+    ("rmsprop", || OptimizerConfig::RmsProp(RmsPropConfig::new())),
+    ("adagrad", || OptimizerConfig::AdaGrad(AdaGradConfig::new())),
+    ("adam", || OptimizerConfig::Adam(AdamConfig::new())),
+    ("adamw", || OptimizerConfig::AdamW(AdamConfig::adamw())),
+    ("adadelta", || OptimizerConfig::AdaDelta(AdaDeltaConfig::new())),
+];
+
+/// What the description needs of every stoke optimizer config (implemented by
+/// `constructors!`), so that one `match` reaches all of them.
+#[doc(hidden)]
+pub trait AnyConfig {
+    /// The config's own `validate`.
+    fn check(&self) -> Result<(), ConfigError>;
+    /// The config's `try_init`.
+    fn module(&self) -> Result<ModuleOptimizer, ConfigError>;
+    /// The bare optimizer inside a [`RowOptimizer`].
+    fn rows(&self) -> Result<RowOptimizer, ConfigError>;
+    /// How many buffers of a parameter's size the optimizer keeps per parameter.
+    fn state_buffers(&self) -> Result<usize, ConfigError>;
+    /// The fields, as their serde form.
+    fn fields(&self) -> Map<String, Value>;
+    /// Replaces the config with `fields` read as one.
+    fn set_fields(&mut self, fields: Map<String, Value>) -> Result<(), serde_json::Error>;
+}
+
+impl OptimizerConfig {
+    /// Every optimizer name, in table order.
+    pub const NAMES: [&'static str; 8] = {
+        let mut names = [""; 8];
+        let mut i = 0;
+        while i < TABLE.len() {
+            names[i] = TABLE[i].0;
+            i += 1;
+        }
+        names
+    };
+
+    /// The optimizer `name` with its defaults, or an error listing the known names.
+    pub fn named(name: &str) -> Result<Self, SpecError> {
+        TABLE
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, defaults)| defaults())
+            .ok_or_else(|| SpecError::UnknownOptimizer {
+                name: name.to_string(),
+                known: Self::NAMES.join(", "),
+            })
+    }
+
+    /// The name this config is known under.
+    pub fn name(&self) -> &'static str {
+        let same = std::mem::discriminant(self);
+        TABLE
+            .iter()
+            .find(|(_, defaults)| std::mem::discriminant(&defaults()) == same)
+            .map(|(n, _)| *n)
+            .unwrap_or_else(|| unreachable!("every variant has a row in TABLE"))
+    }
+
+    fn config(&self) -> &dyn AnyConfig {
+        use OptimizerConfig::*;
+        match self {
+            Sgd(c) | Momentum(c) | Nesterov(c) => c,
+            RmsProp(c) => c,
+            AdaGrad(c) => c,
+            Adam(c) | AdamW(c) => c,
+            AdaDelta(c) => c,
+        }
+    }
+
+    fn config_mut(&mut self) -> &mut dyn AnyConfig {
+        use OptimizerConfig::*;
+        match self {
+            Sgd(c) | Momentum(c) | Nesterov(c) => c,
+            RmsProp(c) => c,
+            AdaGrad(c) => c,
+            Adam(c) | AdamW(c) => c,
+            AdaDelta(c) => c,
+        }
+    }
+
+    /// Checks every field of the config.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.config().check()
+    }
+
+    /// A `ModuleOptimizer` updating every parameter of a module.
+    pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
+        self.config().module()
+    }
+
+    /// The same optimizer for the rows of one embedding table (see [`crate::rows`]).
+    pub fn try_rows(&self) -> Result<RowOptimizer, ConfigError> {
+        self.config().rows()
+    }
+
+    /// How many buffers of a parameter's size the optimizer keeps as state for each parameter
+    /// (0 for plain SGD, 1 for Momentum, 2 for Adam, 3 for AMSGrad).
+    pub fn state_buffers(&self) -> Result<usize, ConfigError> {
+        self.config().state_buffers()
+    }
+
+    /// The config's fields as `(field, value)` in serde form, e.g. `("decay", 0.9)`.
+    pub fn fields(&self) -> Map<String, Value> {
+        self.config().fields()
+    }
+
+    /// This name's defaults with `fields` laid over them, checked: an unknown field, a value
+    /// of the wrong type and an out-of-range value are errors.
+    fn with_fields(mut self, fields: Map<String, Value>) -> Result<Self, SpecError> {
+        let optimizer = self.name();
+        for (field, value) in fields {
+            let mut all = self.fields();
+            if !all.contains_key(&field) {
+                let mut known: Vec<_> = all.keys().cloned().collect();
+                known.sort();
+                return Err(SpecError::UnknownField {
+                    optimizer,
+                    field,
+                    known: known.join(", "),
+                });
+            }
+            // One field at a time, so that a value of the wrong type is named.
+            all.insert(field.clone(), value.clone());
+            if let Err(source) = self.config_mut().set_fields(all) {
+                return Err(SpecError::BadValue {
+                    optimizer,
+                    field,
+                    value: value.to_string(),
+                    source,
+                });
+            }
+        }
+        self.validate()
+            .map_err(|source| SpecError::Invalid { optimizer, source })?;
+        Ok(self)
+    }
+}
+
+/// An optimizer and its learning rate: the typed form of `{ name = "adam", lr = 0.001, … }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimizerSpec {
+    /// The optimizer and its hyper-parameters.
+    pub optimizer: OptimizerConfig,
+    /// The learning rate η, constant over the run; finite and `> 0`.
+    pub lr: f64,
+}
+
+impl OptimizerSpec {
+    /// `optimizer` at learning rate `lr` (checked by [`validate`](Self::validate)).
+    pub fn new(optimizer: OptimizerConfig, lr: f64) -> Self {
+        Self { optimizer, lr }
+    }
+
+    /// The optimizer `name` with its defaults, at learning rate `lr`.
+    pub fn named(name: &str, lr: f64) -> Result<Self, SpecError> {
+        let spec = Self::new(OptimizerConfig::named(name)?, lr);
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// The optimizer's name, e.g. `"adam"`.
+    pub fn name(&self) -> &'static str {
+        self.optimizer.name()
+    }
+
+    /// Checks the learning rate and every field.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let optimizer = self.name();
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(SpecError::Lr {
+                optimizer,
+                lr: self.lr,
+            });
+        }
+        self.optimizer
+            .validate()
+            .map_err(|source| SpecError::Invalid { optimizer, source })
+    }
+
+    /// The `ModuleOptimizer` this describes, for a whole module.
+    pub fn try_init(&self) -> Result<ModuleOptimizer, SpecError> {
+        self.validate()?;
+        self.optimizer.try_init().map_err(|source| SpecError::Invalid {
+            optimizer: self.name(),
+            source,
+        })
+    }
+
+    /// The same optimizer for the rows of one embedding table (see [`crate::rows`]).
+    pub fn try_rows(&self) -> Result<RowOptimizer, SpecError> {
+        self.validate()?;
+        self.optimizer.try_rows().map_err(|source| SpecError::Invalid {
+            optimizer: self.name(),
+            source,
+        })
+    }
+
+    /// A short label: the name, the learning rate and each field that differs from the name's
+    /// defaults, e.g. `momentum(lr=0.05, momentum=0.5)`.
+    pub fn label(&self) -> String {
+        let defaults = OptimizerConfig::named(self.name())
+            .map(|c| c.fields())
+            .unwrap_or_default();
+        let mut parts = vec![format!("lr={}", self.lr)];
+        for (field, value) in self.optimizer.fields() {
+            if defaults.get(&field) != Some(&value) {
+                parts.push(format!("{field}={}", plain(&value)));
+            }
+        }
+        format!("{}({})", self.name(), parts.join(", "))
+    }
+
+    /// The description from its flat map form (`name`, `lr`, fields).
+    pub fn from_map(mut map: Map<String, Value>) -> Result<Self, SpecError> {
+        let name = match map.remove("name") {
+            Some(Value::String(name)) => name,
+            Some(other) => {
+                return Err(SpecError::Missing {
+                    what: "name",
+                    found: other.to_string(),
+                });
+            }
+            None => {
+                return Err(SpecError::Missing {
+                    what: "name",
+                    found: "nothing".into(),
+                });
+            }
+        };
+        let optimizer = OptimizerConfig::named(&name)?;
+        let lr = match map.remove("lr") {
+            Some(v) => v.as_f64().ok_or_else(|| SpecError::Missing {
+                what: "lr",
+                found: v.to_string(),
+            })?,
+            None => {
+                return Err(SpecError::Missing {
+                    what: "lr",
+                    found: "nothing".into(),
+                });
+            }
+        };
+        let spec = Self::new(optimizer.with_fields(map)?, lr);
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// The flat map form: `name`, `lr`, then every field of the config.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("name".into(), Value::from(self.name()));
+        map.insert("lr".into(), Value::from(self.lr));
+        map.extend(self.optimizer.fields());
+        map
+    }
+}
+
+/// A value as a person writes it: strings without quotes.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Serialize for OptimizerSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for OptimizerSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = Map::<String, Value>::deserialize(deserializer)?;
+        Self::from_map(map).map_err(D::Error::custom)
+    }
+}
+
+/// `name[:key=value,...]`, e.g. `momentum:lr=0.003,momentum=0.9`: the same flat map, written on
+/// one line. A value is a number, `true`/`false`, or else a string (`form=PyTorch`).
+impl FromStr for OptimizerSpec {
+    type Err = SpecError;
+
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        let (name, rest) = s.split_once(':').unwrap_or((s, ""));
+        let mut map = Map::new();
+        map.insert("name".into(), Value::from(name.trim().to_ascii_lowercase()));
+        for pair in rest.split(',').filter(|p| !p.trim().is_empty()) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| SpecError::Shorthand {
+                text: s.to_string(),
+                part: pair.to_string(),
+            })?;
+            map.insert(key.trim().to_string(), shorthand_value(value.trim()));
+        }
+        Self::from_map(map)
+    }
+}
+
+fn shorthand_value(v: &str) -> Value {
+    if let Ok(b) = v.parse::<bool>() {
+        return Value::Bool(b);
+    }
+    match v.parse::<f64>() {
+        Ok(x) => Value::from(x),
+        Err(_) => Value::String(v.to_string()),
+    }
+}
+
+impl fmt::Display for OptimizerSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// An optimizer description that cannot be read or does not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// Not an optimizer name.
+    #[error("unknown optimizer '{name}'; known optimizers: {known}")]
+    UnknownOptimizer {
+        /// What was asked for.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// Not a field of the named optimizer's config.
+    #[error("optimizer {optimizer}: unknown field '{field}'; known fields: {known}")]
+    UnknownField {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The field given.
+        field: String,
+        /// Its config's fields, comma-separated.
+        known: String,
+    },
+    /// A value of the wrong type for its field.
+    #[error("optimizer {optimizer}: {field} = {value}: {source}")]
+    BadValue {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The field.
+        field: String,
+        /// The value given.
+        value: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A field value out of its range.
+    #[error("optimizer {optimizer}: {source}")]
+    Invalid {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The field, value and rule.
+        #[source]
+        source: ConfigError,
+    },
+    /// A learning rate that is not finite and positive.
+    #[error("optimizer {optimizer}: lr = {lr}: must be finite and > 0")]
+    Lr {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The rejected learning rate.
+        lr: f64,
+    },
+    /// `name` or `lr` absent or of the wrong type.
+    #[error("optimizer description needs '{what}' (found {found})")]
+    Missing {
+        /// `name` or `lr`.
+        what: &'static str,
+        /// What stood there instead.
+        found: String,
+    },
+    /// A `name:key=value,…` part without `=`.
+    #[error("'{text}': '{part}' is not key=value")]
+    Shorthand {
+        /// The whole text.
+        text: String,
+        /// The part without `=`.
+        part: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_its_own_variant_and_round_trips() {
+        for name in OptimizerConfig::NAMES {
+            let spec = OptimizerSpec::named(name, 0.01).unwrap();
+            assert_eq!(spec.name(), name);
+            spec.try_init().unwrap();
+            spec.try_rows().unwrap();
+            let back = OptimizerSpec::from_map(spec.to_map()).unwrap();
+            assert_eq!(back, spec, "{name}");
+        }
+    }
+
+    #[test]
+    fn fields_lie_over_the_names_defaults() {
+        // adamw's defaults (decoupled, wd 1e-2) stay when only β₁ is given.
+        let spec: OptimizerSpec = "adamw:lr=0.001,beta_1=0.8".parse().unwrap();
+        let OptimizerConfig::AdamW(c) = &spec.optimizer else {
+            panic!("{spec:?}")
+        };
+        assert_eq!((c.beta_1, c.weight_decay), (0.8, 1e-2));
+        assert!(c.decoupled_weight_decay);
+        assert_eq!(spec.label(), "adamw(lr=0.001, beta_1=0.8)");
+        let spec: OptimizerSpec = "momentum:lr=0.1,form=PyTorch,nesterov=true".parse().unwrap();
+        assert_eq!(spec.label(), "momentum(lr=0.1, form=PyTorch, nesterov=true)");
+    }
+
+    #[test]
+    fn bad_descriptions_name_the_optimizer_field_and_rule() {
+        let e = |s: &str| s.parse::<OptimizerSpec>().unwrap_err().to_string();
+        let msg = e("adamax:lr=0.1");
+        assert!(msg.contains("adamax") && msg.contains("rmsprop"), "{msg}");
+        let msg = e("momentum:lr=0.1,momentm=0.9");
+        assert!(msg.contains("momentm") && msg.contains("dampening"), "{msg}");
+        let msg = e("momentum:lr=0.1,form=Keras");
+        assert!(msg.contains("optimizer momentum") && msg.contains("form"), "{msg}");
+        let msg = e("adam:lr=0.1,amsgrad=0.5");
+        assert!(msg.contains("amsgrad"), "{msg}");
+        let msg = e("sgd:lr=0");
+        assert!(msg.contains("lr") && msg.contains("> 0"), "{msg}");
+        let msg = e("sgd");
+        assert!(msg.contains("lr"), "{msg}");
+        let msg = e("nesterov:lr=0.1,momentum=0");
+        assert!(msg.contains("Nesterov momentum needs momentum > 0"), "{msg}");
+        let msg = e("sgd:lr");
+        assert!(msg.contains("key=value"), "{msg}");
+    }
+}
