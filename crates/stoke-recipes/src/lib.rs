@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod data;
+pub mod environment;
 pub mod error;
 pub mod metrics;
 pub mod plot;

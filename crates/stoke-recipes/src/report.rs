@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::environment::Environment;
 use crate::error::RecipeError;
 use crate::metrics::{MeanStd, Metric, Record, Split, curves};
 use crate::recipe::{Recipe, RecipeKind};
-use crate::runner::Environment;
 use crate::summary::Summary;
 use crate::train::RunResult;
 

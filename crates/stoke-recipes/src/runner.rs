@@ -8,39 +8,12 @@ use serde::{Deserialize, Serialize};
 use stoke_optim::Backend;
 
 use crate::data::{Prepared, cache_key, prepare};
+use crate::environment::Environment;
 use crate::error::{RecipeError, write_atomic};
 use crate::metrics::{Record, write_csv};
 use crate::recipe::{Overrides, Recipe, RunSpec};
 use crate::summary::Summary;
 use crate::train::{Progress, RunResult, TrainOptions, train};
-
-/// Where the run happened, written as `environment.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Environment {
-    pub backend: String,
-    pub stoke_version: String,
-    pub burn_version: String,
-    pub os: String,
-    pub arch: String,
-    pub cpus: usize,
-}
-
-impl Environment {
-    /// This process on `backend`.
-    pub fn current(backend: Backend) -> Self {
-        Self {
-            backend: backend.name().to_string(),
-            stoke_version: env!("CARGO_PKG_VERSION").to_string(),
-            burn_version: BURN_VERSION.to_string(),
-            os: std::env::consts::OS.to_string(),
-            arch: std::env::consts::ARCH.to_string(),
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        }
-    }
-}
-
-/// The Burn version stoke is built against (pinned in the workspace's Cargo.toml).
-pub const BURN_VERSION: &str = "0.22.1";
 
 /// Shares prepared (tokenized) data between runs with the same data settings.
 #[derive(Default)]
