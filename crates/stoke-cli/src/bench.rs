@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use stoke_optim::bench::{OptimBenchOptions, OptimBenchReport};
-use stoke_recipes::bench::{BenchData, TrainBenchOptions, TrainBenchReport, at_default_lr};
+use stoke_bench::optim::{OptimBenchOptions, OptimBenchReport};
+use stoke_bench::train::{BenchData, TrainBenchOptions, TrainBenchReport, at_default_lr};
 use stoke_recipes::step::EmbeddingUpdate;
 
 use crate::commands::{Common, backend, out_line};
@@ -122,7 +122,7 @@ fn train(a: TrainArgs) -> Result<()> {
             .map(|n| at_default_lr(n))
             .collect::<Result<_, _>>()?;
     }
-    let report = pool(a.threads)?.install(|| stoke_recipes::bench::run(&device, &opts))?;
+    let report = pool(a.threads)?.install(|| stoke_bench::train::run(&device, &opts))?;
     if a.common.json {
         out_line(&serde_json::to_string(&report)?);
     } else {
@@ -176,7 +176,7 @@ fn optim(a: OptimArgs) -> Result<()> {
         only: a.only,
         ..Default::default()
     };
-    let report = pool(a.threads)?.install(|| stoke_optim::bench::run(&device, &opts));
+    let report = pool(a.threads)?.install(|| stoke_bench::optim::run(&device, &opts));
     if a.common.json {
         out_line(&serde_json::to_string(&report)?);
     } else {

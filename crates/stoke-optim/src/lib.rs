@@ -40,7 +40,7 @@
 //! than the same update as tensor ops or as Burn's built-in optimizers, with the same bits as
 //! the tensor-op path (`tests/fused.rs`); every other device runs the tensor ops. [`RowStep`]
 //! updates only the rows of an embedding table that a batch used ([`rows`]). `stoke bench
-//! optim` measures all of this; see `docs/performance.md`.
+//! optim` (the `stoke-bench` crate) measures all of this; see `docs/performance.md`.
 
 /// The constructors every optimizer config shares: `try_build`/`build` (the bare optimizer, for
 /// `ModuleOptimizer::with_group`) and `try_init`/`init` (a whole-module `ModuleOptimizer`), all
@@ -136,9 +136,10 @@ mod adadelta;
 mod adagrad;
 mod adam;
 mod arith;
-pub mod bench;
 pub mod device;
 mod error;
+#[doc(hidden)]
+pub mod floor;
 mod forms;
 mod host;
 mod l2;

@@ -6,7 +6,6 @@
 //! `metrics.csv` (long format), `summary.json`, the recipe as run, the environment, plots
 //! ([`report`]) and `report.md`.
 
-pub mod bench;
 pub mod data;
 pub mod environment;
 pub mod error;

@@ -16,9 +16,9 @@ use serde::Serialize;
 use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader};
 use stoke_text::model::TextClassifierConfig;
 
-use crate::RecipeError;
+use stoke_recipes::RecipeError;
 use stoke_optim::{MomentumConfig, OptimizerConfig, OptimizerSpec};
-use crate::step::{EmbeddingUpdate, Stepper};
+use stoke_recipes::step::{EmbeddingUpdate, Stepper};
 
 /// Where the training texts come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,11 +214,11 @@ fn reset_peak_rss() {
 pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport, RecipeError> {
     let (items, classes, num_ids, data) = match &opts.data {
         BenchData::Bundled(name) => {
-            let settings = crate::Settings {
+            let settings = stoke_recipes::Settings {
                 dataset: name.clone(),
                 data: None,
                 epochs: 1,
-                batch_size: crate::recipe::BatchSize::Size(opts.batch_size),
+                batch_size: stoke_recipes::recipe::BatchSize::Size(opts.batch_size),
                 optimizer: OptimizerSpec::new(OptimizerConfig::Sgd(MomentumConfig::sgd()), 0.1),
                 l2: 0.0,
                 model: Default::default(),
@@ -227,7 +227,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
                 record_iterations: false,
                 embedding: Default::default(),
             };
-            let prepared = crate::data::prepare(&settings)?;
+            let prepared = stoke_recipes::data::prepare(&settings)?;
             let num_ids = prepared.tokenizer.num_ids();
             let classes = prepared.classes.len();
             (prepared.train, classes, num_ids, name.clone())
@@ -255,8 +255,11 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
     let config = TextClassifierConfig::new(num_ids, classes)
         .with_embed_dim(opts.embed_dim)
         .with_hidden(opts.hidden);
-    let invalid = |e: stoke_text::ConfigError| {
-        RecipeError::invalid("bench train", "model", "…", e.to_string())
+    let invalid = |e: stoke_text::ConfigError| RecipeError::Invalid {
+        context: "bench train".into(),
+        field: "model".into(),
+        value: "…".into(),
+        rule: e.to_string(),
     };
     config.validate().map_err(invalid)?;
     let ad = device.clone().autodiff();

@@ -19,8 +19,7 @@ use burn::optim::{Optimizer, momentum::MomentumConfig as BurnMomentumConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::Serialize;
 
-use crate::host::{Lanes, for_chunks, simd};
-use crate::{
+use stoke_optim::{
     AdaDeltaConfig, AdaGradConfig, AdamConfig, MomentumConfig, MomentumForm, RmsPropConfig,
 };
 
@@ -235,21 +234,8 @@ impl Floor {
 
 impl Timed for Floor {
     fn round(&mut self) -> f64 {
-        let k = self.state.len();
-        let mut bufs = self.state.iter_mut().map(|s| s.as_mut_slice());
-        let mut next = || bufs.next().unwrap_or(&mut []);
-        let lanes = Lanes {
-            w: &mut self.w,
-            g: &self.g,
-            s: [next(), next(), next()],
-        };
         let start = Instant::now();
-        for_chunks(lanes, &|l: Lanes<'_>| match k {
-            0 => simd(floor_chunk::<0>, &(), l),
-            1 => simd(floor_chunk::<1>, &(), l),
-            2 => simd(floor_chunk::<2>, &(), l),
-            _ => simd(floor_chunk::<3>, &(), l),
-        });
+        stoke_optim::floor::pass(&mut self.w, &self.g, &mut self.state);
         let elapsed = start.elapsed().as_secs_f64() * 1e3;
         std::hint::black_box(&self.w);
         elapsed
@@ -269,41 +255,6 @@ fn alternate(timed: &mut [&mut dyn Timed], opts: &OptimBenchOptions) -> Vec<f64>
         }
     }
     times.into_iter().map(median).collect()
-}
-
-/// The floor's loop with `K` state buffers: each `s ← 0.9·s + g`, then `w ← w − 1e-3·Σ s`.
-#[inline(always)]
-fn floor_chunk<const K: usize>(_: &(), l: Lanes<'_>) {
-    let n = l.w.len();
-    let [a, b, c] = l.s;
-    let (w, g) = (&mut l.w[..n], &l.g[..n]);
-    match K {
-        0 => (0..n).for_each(|i| w[i] -= 1e-3 * g[i]),
-        1 => {
-            let a = &mut a[..n];
-            for i in 0..n {
-                a[i] = 0.9 * a[i] + g[i];
-                w[i] -= 1e-3 * a[i];
-            }
-        }
-        2 => {
-            let (a, b) = (&mut a[..n], &mut b[..n]);
-            for i in 0..n {
-                a[i] = 0.9 * a[i] + g[i];
-                b[i] = 0.9 * b[i] + g[i];
-                w[i] -= 1e-3 * (a[i] + b[i]);
-            }
-        }
-        _ => {
-            let (a, b, c) = (&mut a[..n], &mut b[..n], &mut c[..n]);
-            for i in 0..n {
-                a[i] = 0.9 * a[i] + g[i];
-                b[i] = 0.9 * b[i] + g[i];
-                c[i] = 0.9 * c[i] + g[i];
-                w[i] -= 1e-3 * (a[i] + b[i] + c[i]);
-            }
-        }
-    }
 }
 
 /// Collects the results of [`run`].
