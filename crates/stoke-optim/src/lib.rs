@@ -132,9 +132,9 @@ macro_rules! constructors {
     };
 }
 
-mod adadelta;
-mod adagrad;
-mod adam;
+pub mod adadelta;
+pub mod adagrad;
+pub mod adam;
 mod arith;
 pub mod device;
 mod error;
@@ -142,12 +142,12 @@ mod error;
 pub mod floor;
 mod forms;
 mod host;
-mod l2;
-mod momentum;
+pub mod l2;
+pub mod momentum;
 mod path;
-mod rmsprop;
+pub mod rmsprop;
 pub mod rows;
-mod spec;
+pub mod spec;
 mod state;
 
 pub use adadelta::{AdaDelta, AdaDeltaConfig, AdaDeltaState};
@@ -159,5 +159,10 @@ pub use forms::{EpsilonPlacement, MomentumForm};
 pub use l2::{Criterion, L2Regularized, L2Regularizer};
 pub use momentum::{Momentum, MomentumConfig, MomentumState};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
-pub use rows::{RowOptimizer, RowStep};
+pub use rows::{RowOptimizer, RowStateError, RowStep};
 pub use spec::{OptimizerConfig, OptimizerSpec, SpecError};
+
+/// The README's code blocks, compiled and run as doc tests (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

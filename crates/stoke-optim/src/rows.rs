@@ -82,8 +82,8 @@ pub struct RowOptimizer {
 
 trait Rows: Send {
     fn step(&mut self, lr: LearningRate, w: Tensor<2>, rows: &[u32], g: Tensor<2>) -> Tensor<2>;
-    fn save(&self) -> Result<Bytes, String>;
-    fn load(&mut self, bytes: Bytes, device: &Device) -> Result<(), String>;
+    fn save(&self) -> Result<Bytes, RowStateError>;
+    fn load(&mut self, bytes: Bytes, device: &Device) -> Result<(), RowStateError>;
 }
 
 /// Prefix of the state's entries in a saved file; a metadata key says whether there is one.
@@ -108,7 +108,7 @@ where
         w
     }
 
-    fn save(&self) -> Result<Bytes, String> {
+    fn save(&self) -> Result<Bytes, RowStateError> {
         let mut sink = StateSink::default();
         if let Some(state) = &self.state {
             state.state_flatten(PREFIX, &mut sink);
@@ -126,21 +126,21 @@ where
         for (key, value) in sink.scalars {
             writer = writer.with_scalar(&key, value);
         }
-        writer.into_bytes().map_err(|e| e.to_string())
+        Ok(writer.into_bytes()?)
     }
 
-    fn load(&mut self, bytes: Bytes, device: &Device) -> Result<(), String> {
-        let reader = Reader::from_bytes(bytes).map_err(|e| e.to_string())?;
+    fn load(&mut self, bytes: Bytes, device: &Device) -> Result<(), RowStateError> {
+        let reader = Reader::from_bytes(bytes)?;
         let has = reader.metadata().get(HAS_STATE).map(String::as_str) == Some("1");
         let mut src = StateSource::new(reader.scalars().clone());
-        for t in reader.into_tensors().map_err(|e| e.to_string())? {
-            let (name, dtype, shape, _, bytes) = t.into_parts().map_err(|e| e.to_string())?;
+        for t in reader.into_tensors()? {
+            let (name, dtype, shape, _, bytes) = t.into_parts()?;
             src.insert_tensor(name, TensorData::from_bytes(bytes, shape, dtype));
         }
         self.state = match has {
             true => Some(
                 O::State::<2>::state_unflatten(PREFIX, &mut src, device)
-                    .ok_or("the saved state does not fit this optimizer")?,
+                    .ok_or(RowStateError::Mismatch)?,
             ),
             false => None,
         };
@@ -160,13 +160,13 @@ impl RowOptimizer {
     }
 
     /// The optimizer state of the table, as burnpack bytes (empty before the first step).
-    pub fn to_bytes(&self) -> Result<Bytes, String> {
+    pub fn to_bytes(&self) -> Result<Bytes, RowStateError> {
         self.inner.save()
     }
 
     /// Restores the state saved by [`to_bytes`](Self::to_bytes), placing it on `device` (its
     /// form without autodiff: the table is updated outside the autodiff graph).
-    pub fn load_bytes(&mut self, bytes: Bytes, device: &Device) -> Result<(), String> {
+    pub fn load_bytes(&mut self, bytes: Bytes, device: &Device) -> Result<(), RowStateError> {
         self.inner.load(bytes, &device.clone().without_autodiff())
     }
 
@@ -180,6 +180,17 @@ impl RowOptimizer {
     ) -> Tensor<2> {
         self.inner.step(lr, w, rows, g_rows)
     }
+}
+
+/// A table's optimizer state that cannot be written or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum RowStateError {
+    /// The bytes are not a valid burnpack file.
+    #[error("not a valid burnpack optimizer state: {0}")]
+    Pack(#[from] burn::store::burn_pack::Error),
+    /// A valid file whose entries do not form this optimizer's state.
+    #[error("the saved table state does not fit this optimizer (an entry is missing)")]
+    Mismatch,
 }
 
 impl std::fmt::Debug for RowOptimizer {

@@ -383,7 +383,7 @@ fn load_optimizers(
         .map_err(|e| fail(e.to_string()))?;
     if let Some(rows) = stepper.rows_mut() {
         rows.load_bytes(read(format!("table-optim-{epoch}.bpk"))?, device)
-            .map_err(fail)?;
+            .map_err(|e| fail(e.to_string()))?;
     }
     Ok(())
 }
@@ -414,9 +414,9 @@ fn write_checkpoint(
         &optim_bytes,
     )?;
     if let Some(rows) = stepper.rows() {
-        let bytes = rows.to_bytes().map_err(|message| RecipeError::Checkpoint {
+        let bytes = rows.to_bytes().map_err(|e| RecipeError::Checkpoint {
             path: dir.to_path_buf(),
-            message,
+            message: e.to_string(),
         })?;
         write_atomic(
             &dir.join(format!("table-optim-{}.bpk", state.epoch)),
