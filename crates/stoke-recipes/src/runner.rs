@@ -142,11 +142,36 @@ pub fn run_recipe(
     resume: bool,
     progress: &dyn Progress,
 ) -> Result<Outputs, RecipeError> {
+    run_recipe_with(recipe, overrides, out, backend, |specs| {
+        let mut cache = DataCache::default();
+        specs
+            .iter()
+            .map(|spec| run_one(spec, out, backend, resume, &mut cache, progress))
+            .collect()
+    })
+}
+
+/// Runs every run of `recipe` with `train_runs`, then writes the outputs into `out`.
+///
+/// `train_runs` gets the recipe's runs (with `overrides` applied) and returns their results in
+/// the same order, each trained into [`run_dir`] as [`run_one`] does: [`run_recipe`] trains
+/// them here one after another; the `stoke` command trains them in child processes and draws
+/// progress bars.
+pub fn run_recipe_with<E: From<RecipeError>>(
+    recipe: &Recipe,
+    overrides: &Overrides,
+    out: &Path,
+    backend: Backend,
+    train_runs: impl FnOnce(&[RunSpec]) -> Result<Vec<RunResult>, E>,
+) -> Result<Outputs, E> {
     let specs = recipe.runs(overrides)?;
-    let mut cache = DataCache::default();
-    let mut results = Vec::with_capacity(specs.len());
-    for spec in &specs {
-        results.push(run_one(spec, out, backend, resume, &mut cache, progress)?);
-    }
-    finish(recipe, &results, out, &Environment::current(backend))
+    std::fs::create_dir_all(out).map_err(|e| RecipeError::io(out, e))?;
+    let results = train_runs(&specs)?;
+    assert_eq!(results.len(), specs.len(), "one result per run");
+    Ok(finish(
+        recipe,
+        &results,
+        out,
+        &Environment::current(backend),
+    )?)
 }
