@@ -1,8 +1,12 @@
 //! `stoke`: run the course's experiments, train and use text classifiers, from the command line.
 
-mod bench;
-mod commands;
+mod alloc;
+mod args;
+mod cmd;
+mod output;
+mod pool;
 mod progress;
+mod protocol;
 
 use std::process::ExitCode;
 
@@ -24,9 +28,9 @@ fn main() -> ExitCode {
         eprintln!("error: internal error: {msg}{place}");
     }));
     // Training frees and re-allocates the same large buffers every step; keep them in the heap.
-    stoke_optim::device::tune_allocator();
-    let cli = commands::Cli::parse();
-    match std::panic::catch_unwind(|| commands::run(cli)) {
+    alloc::tune_allocator();
+    let cli = cmd::Cli::parse();
+    match std::panic::catch_unwind(|| cmd::run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();

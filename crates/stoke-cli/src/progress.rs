@@ -9,7 +9,13 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stoke_recipes::RunSpec;
 use stoke_recipes::metrics::{Metric, Record, Split};
-use stoke_recipes::train::Progress;
+use stoke_recipes::train::{Progress, RunResult, RunStatus};
+
+/// Optimizer steps of `run` on `train_examples` training texts: epochs × ⌈N / B⌉.
+pub fn iterations(run: &RunSpec, train_examples: usize) -> u64 {
+    let batch = run.settings.batch_size.resolve(train_examples);
+    (run.settings.epochs * train_examples.div_ceil(batch)) as u64
+}
 
 /// Bars for one recipe: a total bar and one per active run.
 pub struct Bars {
@@ -111,6 +117,17 @@ impl Bars {
     pub fn done(&self, run: &RunSpec) {
         if let Some(b) = self.runs.lock().unwrap().remove(&run.id()) {
             b.finish_and_clear();
+        }
+    }
+
+    /// Says so on stderr when `result` is a diverged run: above the bars on a terminal.
+    pub fn report_divergence(&self, result: &RunResult) {
+        if let RunStatus::Diverged { message, .. } = &result.status {
+            if std::io::stderr().is_terminal() {
+                self.println(&format!("diverged: {message}"));
+            } else {
+                eprintln!("diverged: {message}");
+            }
         }
     }
 }

@@ -7,7 +7,8 @@ use stoke_bench::optim::{OptimBenchOptions, OptimBenchReport};
 use stoke_bench::train::{BenchData, TrainBenchOptions, TrainBenchReport, at_default_lr};
 use stoke_recipes::step::EmbeddingUpdate;
 
-use crate::commands::{Common, backend, out_line};
+use crate::args::Common;
+use crate::output;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -101,7 +102,7 @@ fn train(a: TrainArgs) -> Result<()> {
         a.l2 >= 0.0 && a.l2.is_finite(),
         "--l2 must be finite and ≥ 0"
     );
-    let device = backend(&a.common)?.device()?;
+    let device = a.common.backend()?.device()?;
     let mut opts = TrainBenchOptions {
         data: BenchData::parse(&a.data),
         batch_size: a.batch_size,
@@ -123,20 +124,15 @@ fn train(a: TrainArgs) -> Result<()> {
             .collect::<Result<_, _>>()?;
     }
     let report = pool(a.threads)?.install(|| stoke_bench::train::run(&device, &opts))?;
-    if a.common.json {
-        out_line(&serde_json::to_string(&report)?);
-    } else {
-        print_train(&report);
-    }
-    Ok(())
+    output::json_line_or(a.common.json, &report, print_train)
 }
 
 fn print_train(r: &TrainBenchReport) {
-    out_line(&format!(
+    output::line(&format!(
         "{}; {} texts; {} parameters; batch {}; L2 β = {}; {} thread(s); {}",
         r.data, r.texts, r.params, r.batch_size, r.l2, r.threads, r.device
     ));
-    out_line(&format!(
+    output::line(&format!(
         "{:<18} {:<9} {:>10} {:>9} {:>10} {:>10} {:>11} {:>9}",
         "optimizer",
         "embedding",
@@ -148,7 +144,7 @@ fn print_train(r: &TrainBenchReport) {
         "loss"
     ));
     for x in &r.results {
-        out_line(&format!(
+        output::line(&format!(
             "{:<18} {:<9} {:>10.0} {:>9.2} {:>10.0} {:>10.0} {:>11.0} {:>9.4}",
             x.optimizer,
             format!("{:?}", x.embedding).to_lowercase(),
@@ -160,7 +156,7 @@ fn print_train(r: &TrainBenchReport) {
             x.mean_loss
         ));
     }
-    out_line(
+    output::line(
         "peak: resident memory during the run; base: before the model was built; needed: \
          parameters + gradients + optimizer state + one batch",
     );
@@ -169,7 +165,7 @@ fn print_train(r: &TrainBenchReport) {
 fn optim(a: OptimArgs) -> Result<()> {
     anyhow::ensure!(a.params > 0, "--params must be at least 1");
     anyhow::ensure!(a.repeats > 0, "--repeats must be at least 1");
-    let device = backend(&a.common)?.device()?;
+    let device = a.common.backend()?.device()?;
     let opts = OptimBenchOptions {
         params: a.params,
         repeats: a.repeats,
@@ -177,20 +173,15 @@ fn optim(a: OptimArgs) -> Result<()> {
         ..Default::default()
     };
     let report = pool(a.threads)?.install(|| stoke_bench::optim::run(&device, &opts));
-    if a.common.json {
-        out_line(&serde_json::to_string(&report)?);
-    } else {
-        print_optim(&report);
-    }
-    Ok(())
+    output::json_line_or(a.common.json, &report, print_optim)
 }
 
 fn print_optim(r: &OptimBenchReport) {
-    out_line(&format!(
+    output::line(&format!(
         "{} parameters, {} thread(s), {}; median ms per step",
         r.params, r.threads, r.device
     ));
-    out_line(&format!(
+    output::line(&format!(
         "{:<9} {:<9} {:>4} {:>9} {:>9} {:>9} {:>9} {:>10} {:>11} {:>10}",
         "optimizer",
         "variant",
@@ -208,7 +199,7 @@ fn print_optim(r: &OptimBenchReport) {
         let burn_ratio = x
             .burn_ms
             .map_or("—".into(), |b| format!("{:.2}×", b / x.stoke_ms));
-        out_line(&format!(
+        output::line(&format!(
             "{:<9} {:<9} {:>4} {:>9.2} {:>9.2} {:>9.2} {:>9} {:>9.2}× {:>11} {:>9.2}×",
             x.optimizer,
             x.variant,
@@ -222,7 +213,7 @@ fn print_optim(r: &OptimBenchReport) {
             x.tensor_ops_ms / x.stoke_ms
         ));
     }
-    out_line(
+    output::line(
         "floor: one in-place pass touching exactly B/p bytes per parameter; stoke: the fused step; \
          ops: stoke as tensor ops (with_fused(false)); burn: Burn's built-in optimizer",
     );

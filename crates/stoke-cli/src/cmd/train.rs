@@ -1,0 +1,168 @@
+//! `stoke train`: train a text classifier and save it with its metrics.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow, bail};
+use burn::module::Module;
+use clap::Args;
+use serde::Serialize;
+use stoke_recipes::metrics::{Metric, Split};
+use stoke_recipes::recipe::{BatchSize, FullBatch, parse_section};
+use stoke_recipes::runner::DataCache;
+use stoke_recipes::train::{RunStatus, TrainOptions, train};
+use stoke_recipes::{RunSpec, Settings};
+use stoke_text::saved::SavedClassifier;
+
+use crate::args::Common;
+use crate::args::data::{Columns, recipe_data};
+use crate::args::set::{Sets, optimizer};
+use crate::output;
+use crate::progress::{Bars, iterations};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// A CSV/TSV/JSONL file (optionally gzipped), or a bundled data set name.
+    #[arg(long)]
+    data: String,
+    #[command(flatten)]
+    columns: Columns,
+    /// Optimizer: sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw, adadelta.
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.002)]
+    lr: f64,
+    /// Optimizer or model fields: `--set momentum=0.9 --set model.dropout=0.5 --set tokenizer.char_max_n=3`;
+    /// values are TOML: `--set 'tokenizer.features={ kind = "hashing", buckets = 16384 }'`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Texts per step, or `full`.
+    #[arg(long, default_value = "32")]
+    batch_size: String,
+    /// β of the L2 penalty on the weights.
+    #[arg(long, default_value_t = 0.0)]
+    l2: f64,
+    /// Embedding update: `sparse` (only the rows each batch uses: tens of times faster on a
+    /// large table; L2 decays a row when it is used) or `dense` (every row every step).
+    #[arg(long, default_value = "sparse")]
+    embedding: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where to write the model (model/), metrics.csv and result.json.
+    #[arg(long, default_value = "out/train")]
+    out: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// What `stoke train --json` prints.
+#[derive(Serialize)]
+struct Trained<'a> {
+    classes: &'a [String],
+    model: &'a PathBuf,
+    test_accuracy: f64,
+    train_loss: f64,
+    valid_accuracy: f64,
+}
+
+impl TrainArgs {
+    /// The run these flags describe.
+    fn spec(&self) -> Result<RunSpec> {
+        let sets = Sets::parse(&self.set)?;
+        let batch_size = if self.batch_size == "full" {
+            BatchSize::Full(FullBatch::Full)
+        } else {
+            BatchSize::Size(self.batch_size.parse().map_err(|_| {
+                anyhow!(
+                    "--batch-size {}: expected a number or 'full'",
+                    self.batch_size
+                )
+            })?)
+        };
+        let (dataset, data) = recipe_data(&self.data, &self.columns);
+        let settings = Settings {
+            dataset: dataset.unwrap_or("sentiment-uci").into(),
+            data,
+            epochs: self.epochs,
+            batch_size,
+            optimizer: optimizer(&self.optimizer, self.lr, &sets.optimizer)?,
+            l2: self.l2,
+            model: parse_section("model", sets.model)?,
+            tokenizer: parse_section("tokenizer", sets.tokenizer)?,
+            train_subset: None,
+            record_iterations: false,
+            embedding: self.embedding.parse()?,
+        };
+        settings.validate()?;
+        Ok(RunSpec {
+            config: "train".into(),
+            seed: self.seed,
+            settings,
+        })
+    }
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let backend = a.common.backend()?;
+    let spec = a.spec()?;
+    let mut cache = DataCache::default();
+    let data = cache.get(&spec)?;
+    let bars = Bars::new(iterations(&spec, data.train.len()), a.common.quiet);
+    let opts = TrainOptions {
+        device: backend.device()?,
+        checkpoint_dir: Some(a.out.join("checkpoint")),
+        resume: false,
+        stop_after_epoch: None,
+        progress: &bars,
+    };
+    let trained = train(&spec, data, &opts)?;
+    bars.done(&spec);
+    bars.finish();
+    std::fs::create_dir_all(&a.out)?;
+    stoke_recipes::metrics::write_csv(&a.out.join("metrics.csv"), &trained.result.records)?;
+    std::fs::write(
+        a.out.join("result.json"),
+        serde_json::to_vec_pretty(&trained.result)?,
+    )?;
+    let saved = SavedClassifier {
+        model: trained.model.valid(),
+        tokenizer: data.tokenizer.clone(),
+        classes: data.classes.clone(),
+        config: trained.config.clone(),
+    };
+    let model_dir = a.out.join("model");
+    saved.save(&model_dir)?;
+    if let RunStatus::Diverged { message, .. } = &trained.result.status {
+        bail!("{message}");
+    }
+    let last = |split: Split, metric: Metric| {
+        trained
+            .result
+            .records
+            .iter()
+            .rev()
+            .find(|r| r.split == split && r.metric == metric)
+            .map_or(f64::NAN, |r| r.value)
+    };
+    let result = Trained {
+        classes: &data.classes,
+        model: &model_dir,
+        test_accuracy: last(Split::Test, Metric::Accuracy),
+        train_loss: last(Split::Train, Metric::Loss),
+        valid_accuracy: last(Split::Valid, Metric::Accuracy),
+    };
+    if a.common.json {
+        return output::json(&result);
+    }
+    output::line(&format!(
+        "trained {} epochs: train loss {:.4}, valid accuracy {:.3}, test accuracy {:.3}\nmodel: {}",
+        spec.settings.epochs,
+        result.train_loss,
+        result.valid_accuracy,
+        result.test_accuracy,
+        model_dir.display()
+    ));
+    Ok(())
+}
