@@ -104,8 +104,7 @@ fn run_child(
     if !status.success() {
         let last = err
             .lines()
-            .filter(|l| !l.trim().is_empty())
-            .last()
+            .rfind(|l| !l.trim().is_empty())
             .unwrap_or("no message");
         bail!(
             "run {} failed: {}",

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! {"event":"started","total":12,"done":0}
-//! {"event":"iteration","loss":0.6931}
+//! {"event":"iteration","loss":0.25}
 //! {"event":"epoch","epoch":1,"records":[...]}
 //! ```
 //!
@@ -111,7 +111,7 @@ mod tests {
         };
         let events = [
             Event::Started { total: 12, done: 3 },
-            Event::Iteration { loss: 0.6931 },
+            Event::Iteration { loss: 0.25 },
             Event::Epoch {
                 epoch: 2,
                 records: vec![record],
