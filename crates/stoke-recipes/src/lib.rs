@@ -20,6 +20,6 @@ pub mod surfaces;
 pub mod train;
 
 pub use error::RecipeError;
-pub use stoke_optim::OptimizerSpec;
 pub use recipe::{Overrides, Recipe, RunSpec, Settings};
 pub use runner::{Outputs, run_recipe};
+pub use stoke_optim::OptimizerSpec;

@@ -98,18 +98,15 @@ pub fn write_csv(path: &Path, records: &[Record]) -> Result<(), RecipeError> {
 
 /// Reads records written by [`write_csv`].
 pub fn read_csv(path: &Path) -> Result<Vec<Record>, RecipeError> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| RecipeError::Parse {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let failed = |line, source| RecipeError::Csv {
+        path: path.to_path_buf(),
+        line,
+        source,
+    };
+    let mut r = csv::Reader::from_path(path).map_err(|e| failed(None, e))?;
     r.deserialize()
         .enumerate()
-        .map(|(i, row)| {
-            row.map_err(|e| RecipeError::Parse {
-                path: path.display().to_string(),
-                message: format!("line {}: {e}", i + 2),
-            })
-        })
+        .map(|(i, row)| row.map_err(|e| failed(Some(i + 2), e)))
         .collect()
 }
 
@@ -247,6 +244,20 @@ mod tests {
             format!("{} {}", Split::Valid, Metric::ExamplesPerSec),
             "valid examples_per_sec"
         );
+        std::fs::write(
+            &path,
+            "run,config,seed,epoch,iteration,split,metric,value\n\
+             a-seed1,a,1,2,30,train,loss,0.5\n\
+             a-seed1,a,1,2,30,training,loss,0.5\n",
+        )
+        .unwrap();
+        let e = read_csv(&path).unwrap_err();
+        assert!(
+            matches!(&e, RecipeError::Csv { line: Some(3), .. })
+                && e.to_string().contains("line 3"),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_some_and(|s| s.is::<csv::Error>()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

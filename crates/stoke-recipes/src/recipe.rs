@@ -162,7 +162,7 @@ impl Settings {
         self.dataset
             .parse::<Bundled>()
             .map(Some)
-            .map_err(|e| RecipeError::invalid("settings", "dataset", &self.dataset, e.to_string()))
+            .map_err(RecipeError::Data)
     }
 
     /// Checks every value that can be checked without loading data.
@@ -216,15 +216,10 @@ pub fn parse_section<T: serde::de::DeserializeOwned>(
 ) -> Result<T, RecipeError> {
     toml::Value::Table(table)
         .try_into()
-        .map_err(|e: toml::de::Error| RecipeError::Parse {
-            path: format!("settings {section}"),
-            message: one_line(&e),
+        .map_err(|source| RecipeError::Toml {
+            origin: format!("settings {section}"),
+            source,
         })
-}
-
-/// A TOML error's message on one line.
-fn one_line(e: &toml::de::Error) -> String {
-    e.to_string().trim().replace('\n', " ")
 }
 
 /// A recipe as written in its TOML file.
@@ -317,9 +312,9 @@ pub fn builtin_names() -> Vec<&'static str> {
 impl Recipe {
     /// Parses a recipe from TOML text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, RecipeError> {
-        let recipe: Recipe = toml::from_str(text).map_err(|e| RecipeError::Parse {
-            path: origin.to_string(),
-            message: one_line(&e),
+        let recipe: Recipe = toml::from_str(text).map_err(|source| RecipeError::Toml {
+            origin: origin.to_string(),
+            source,
         })?;
         recipe.configurations()?;
         Ok(recipe)
@@ -343,18 +338,19 @@ impl Recipe {
 
     /// The merged, checked configurations, in file order.
     pub fn configurations(&self) -> Result<Vec<Configuration>, RecipeError> {
+        let run_context = |label: &str| format!("recipe {}, run '{label}'", self.name);
         let context = |label: &str, e: RecipeError| match e {
             RecipeError::Invalid {
                 field, value, rule, ..
             } => RecipeError::Invalid {
-                context: format!("recipe {}, run '{label}'", self.name),
+                context: run_context(label),
                 field,
                 value,
                 rule,
             },
-            other => RecipeError::Parse {
-                path: format!("recipe {}, run '{label}'", self.name),
-                message: other.to_string(),
+            other => RecipeError::InRun {
+                context: run_context(label),
+                source: Box::new(other),
             },
         };
         if self.seeds.is_empty() {
@@ -393,9 +389,9 @@ impl Recipe {
             let settings: Settings =
                 toml::Value::Table(merged)
                     .try_into()
-                    .map_err(|e: toml::de::Error| RecipeError::Parse {
-                        path: format!("recipe {}, run '{label}'", self.name),
-                        message: one_line(&e),
+                    .map_err(|source| RecipeError::Toml {
+                        origin: run_context(&label),
+                        source,
                     })?;
             settings.validate().map_err(|e| context(&label, e))?;
             out.push(Configuration { label, settings });
@@ -591,5 +587,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("tokenizer") && e.contains("buckets"), "{e}");
+    }
+
+    #[test]
+    fn errors_keep_their_source() {
+        use std::error::Error;
+        let e = Recipe::from_toml("name = 3", "t.toml").unwrap_err();
+        assert!(
+            e.source().is_some_and(|s| s.is::<toml::de::Error>()),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("t.toml: "), "{e}");
+        let e = Recipe::from_toml(
+            &recipe("[[runs]]\nlabel = \"x\"\ndataset = \"mnist\"\n"),
+            "t",
+        )
+        .unwrap_err();
+        // The run's own error, boxed inside the one that names the run.
+        let inner = e
+            .source()
+            .and_then(|s| s.downcast_ref::<Box<RecipeError>>());
+        assert!(
+            matches!(inner.map(|b| &**b), Some(RecipeError::Data(_))),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("recipe t, run 'x': "), "{e}");
     }
 }

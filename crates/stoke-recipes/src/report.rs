@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::environment::Environment;
-use crate::error::RecipeError;
+use crate::error::{PlotError, RecipeError};
 use crate::metrics::{MeanStd, Metric, Record, Split, curves};
 use crate::recipe::{Recipe, RecipeKind};
 use crate::summary::Summary;
@@ -44,21 +44,21 @@ fn colour(i: usize) -> RGBColor {
     C[i % C.len()]
 }
 
-fn plot_err(path: &Path, e: impl std::fmt::Display) -> RecipeError {
-    RecipeError::Plot {
+fn plot_err(path: &Path) -> impl FnOnce(PlotError) -> RecipeError + '_ {
+    move |source| RecipeError::Plot {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     }
 }
 
 fn draw_lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &Chart,
-) -> Result<(), String>
+) -> Result<(), PlotError>
 where
     DB::ErrorType: 'static,
 {
-    area.fill(&WHITE).map_err(|e| e.to_string())?;
+    area.fill(&WHITE).map_err(PlotError::draw)?;
     let finite = |v: f64| v.is_finite() && (!chart.log_y || v > 0.0);
     let all: Vec<(f64, f64)> = chart
         .series
@@ -67,7 +67,7 @@ where
         .filter(|(_, y)| finite(*y))
         .collect();
     if all.is_empty() {
-        return Err("no finite values to plot".into());
+        return Err(PlotError::NoFiniteValues);
     }
     let (x0, x1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| {
         (a.min(*x), b.max(*x))
@@ -86,17 +86,17 @@ where
         let (lo, hi) = (y0 * 0.8, y1 * 1.25);
         let mut c = builder
             .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
-            .map_err(|e| e.to_string())?;
+            .map_err(PlotError::draw)?;
         // Losses fall from the upper left: the lower left is where the lines are not.
         draw_body(&mut c, chart, &finite, SeriesLabelPosition::LowerLeft)?;
     } else {
         let pad = ((y1 - y0) * 0.05).max(1e-6);
         let mut c = builder
             .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
-            .map_err(|e| e.to_string())?;
+            .map_err(PlotError::draw)?;
         draw_body(&mut c, chart, &finite, SeriesLabelPosition::LowerRight)?;
     }
-    area.present().map_err(|e| e.to_string())
+    area.present().map_err(PlotError::draw)
 }
 
 /// An axis label for `v`: three significant digits (all the integer digits above 100) without
@@ -126,7 +126,7 @@ fn draw_body<'a, DB, Y>(
     chart: &Chart,
     finite: &dyn Fn(f64) -> bool,
     legend: SeriesLabelPosition,
-) -> Result<(), String>
+) -> Result<(), PlotError>
 where
     DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,
@@ -140,7 +140,7 @@ where
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .draw()
-        .map_err(|e| e.to_string())?;
+        .map_err(PlotError::draw)?;
     for (i, s) in chart.series.iter().enumerate() {
         let col = colour(i);
         let pts: Vec<(f64, f64)> = s
@@ -165,10 +165,10 @@ where
             .collect();
         if band.len() > 2 {
             c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))
-                .map_err(|e| e.to_string())?;
+                .map_err(PlotError::draw)?;
         }
         c.draw_series(LineSeries::new(pts, col.stroke_width(2)))
-            .map_err(|e| e.to_string())?
+            .map_err(PlotError::draw)?
             .label(s.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
     }
@@ -178,7 +178,7 @@ where
         .label_font(("sans-serif", 16))
         .position(legend)
         .draw()
-        .map_err(|e| e.to_string())?;
+        .map_err(PlotError::draw)?;
     Ok(())
 }
 
@@ -187,11 +187,11 @@ fn draw_bars<DB: DrawingBackend>(
     title: &str,
     y_label: &str,
     bars: &[(String, MeanStd)],
-) -> Result<(), String>
+) -> Result<(), PlotError>
 where
     DB::ErrorType: 'static,
 {
-    area.fill(&WHITE).map_err(|e| e.to_string())?;
+    area.fill(&WHITE).map_err(PlotError::draw)?;
     let top = bars
         .iter()
         .map(|(_, m)| m.mean + m.std)
@@ -206,7 +206,7 @@ where
         .x_label_area_size(90)
         .y_label_area_size(72)
         .build_cartesian_2d(0f64..n as f64, 0f64..top)
-        .map_err(|e| e.to_string())?;
+        .map_err(PlotError::draw)?;
     let labels: Vec<String> = bars.iter().map(|(l, _)| l.clone()).collect();
     c.configure_mesh()
         .disable_x_mesh()
@@ -223,7 +223,7 @@ where
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 18))
         .draw()
-        .map_err(|e| e.to_string())?;
+        .map_err(PlotError::draw)?;
     for (i, (_, m)) in bars.iter().enumerate() {
         let x = i as f64;
         let v = if m.mean.is_finite() { m.mean } else { 0.0 };
@@ -231,22 +231,22 @@ where
             [(x + 0.15, 0.0), (x + 0.85, v)],
             colour(i).filled(),
         )))
-        .map_err(|e| e.to_string())?;
+        .map_err(PlotError::draw)?;
         if m.n > 1 && m.std > 0.0 {
             c.draw_series(std::iter::once(PathElement::new(
                 vec![(x + 0.5, v - m.std), (x + 0.5, v + m.std)],
                 BLACK.stroke_width(2),
             )))
-            .map_err(|e| e.to_string())?;
+            .map_err(PlotError::draw)?;
         }
         c.draw_series(std::iter::once(Text::new(
             format!("{v:.3}"),
             (x + 0.3, v + top * 0.02),
             ("sans-serif", 15),
         )))
-        .map_err(|e| e.to_string())?;
+        .map_err(PlotError::draw)?;
     }
-    area.present().map_err(|e| e.to_string())
+    area.present().map_err(PlotError::draw)
 }
 
 fn write_chart(base: &Path, chart: &Chart) -> Result<Vec<PathBuf>, RecipeError> {
@@ -255,11 +255,11 @@ fn write_chart(base: &Path, chart: &Chart) -> Result<Vec<PathBuf>, RecipeError> 
     let png = base.with_extension("png");
     {
         let area = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        draw_lines(&area, chart).map_err(|e| plot_err(&svg, e))?;
+        draw_lines(&area, chart).map_err(plot_err(&svg))?;
     }
     {
         let area = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw_lines(&area, chart).map_err(|e| plot_err(&png, e))?;
+        draw_lines(&area, chart).map_err(plot_err(&png))?;
     }
     Ok(vec![svg, png])
 }
@@ -275,11 +275,11 @@ fn write_bars(
     let png = base.with_extension("png");
     {
         let area = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        draw_bars(&area, title, y_label, bars).map_err(|e| plot_err(&svg, e))?;
+        draw_bars(&area, title, y_label, bars).map_err(plot_err(&svg))?;
     }
     {
         let area = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw_bars(&area, title, y_label, bars).map_err(|e| plot_err(&png, e))?;
+        draw_bars(&area, title, y_label, bars).map_err(plot_err(&png))?;
     }
     Ok(vec![svg, png])
 }
@@ -370,7 +370,10 @@ pub fn plots(
         };
         match write_chart(&out.join(file), &chart) {
             Ok(f) => files.extend(f),
-            Err(RecipeError::Plot { message, .. }) if message.contains("no finite") => {}
+            Err(RecipeError::Plot {
+                source: PlotError::NoFiniteValues,
+                ..
+            }) => {}
             Err(e) => return Err(e),
         }
     }

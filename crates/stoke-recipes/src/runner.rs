@@ -78,9 +78,9 @@ pub fn run_one(
 /// Reads a run's `result.json`.
 pub fn read_result(path: &Path) -> Result<RunResult, RecipeError> {
     let text = std::fs::read_to_string(path).map_err(|e| RecipeError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| RecipeError::Parse {
-        path: path.display().to_string(),
-        message: e.to_string(),
+    serde_json::from_str(&text).map_err(|source| RecipeError::Json {
+        path: path.to_path_buf(),
+        source,
     })
 }
 

@@ -23,7 +23,7 @@ use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, iterations_per_ep
 use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
 use crate::data::Prepared;
-use crate::error::{RecipeError, write_atomic};
+use crate::error::{CheckpointError, RecipeError, write_atomic};
 use crate::metrics::{Metric, Record, Split};
 use crate::recipe::RunSpec;
 use crate::step::Stepper;
@@ -157,7 +157,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     train_device.seed(spec.seed);
     let mut model: TextClassifier = config
         .try_init(&train_device)
-        .map_err(|e| RecipeError::invalid(&id, "model", "…", e.to_string()))?;
+        .map_err(|e| RecipeError::setting(&id, "model", e))?;
     let mut stepper = Stepper::new(&s.optimizer, s.l2, s.embedding)?;
     let parameters = model.num_params();
 
@@ -180,8 +180,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             if state.spec != *spec {
                 return Err(RecipeError::Checkpoint {
                     path: dir.join(STATE),
-                    message: "was written by a run with other settings; remove it or drop --resume"
-                        .into(),
+                    source: CheckpointError::OtherRun,
                 });
             }
             model = load_weights(dir, state.epoch, &config, &train_device)?;
@@ -329,7 +328,7 @@ fn read_checkpoint(dir: &Path) -> Result<Option<CheckpointState>, RecipeError> {
         .map(Some)
         .map_err(|e| RecipeError::Checkpoint {
             path,
-            message: e.to_string(),
+            source: e.into(),
         })
 }
 
@@ -343,18 +342,16 @@ fn load_weights(
         let path = dir.join(name);
         std::fs::read(&path).map_err(|e| RecipeError::io(&path, e))
     };
+    let fail = |source: CheckpointError| RecipeError::Checkpoint {
+        path: dir.to_path_buf(),
+        source,
+    };
     let model_bytes = read(format!("model-{epoch}.bpk"))?;
     let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(model_bytes))
-        .map_err(|e| RecipeError::Checkpoint {
-            path: dir.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| fail(e.into()))?;
     let model = config
         .try_init(device)
-        .map_err(|e| RecipeError::Checkpoint {
-            path: dir.to_path_buf(),
-            message: e.to_string(),
-        })?
+        .map_err(|e| fail(e.into()))?
         .load_record(record);
     Ok(model)
 }
@@ -373,17 +370,17 @@ fn load_optimizers(
             .map(burn::tensor::Bytes::from_bytes_vec)
             .map_err(|e| RecipeError::io(&path, e))
     };
-    let fail = |message: String| RecipeError::Checkpoint {
+    let fail = |source: CheckpointError| RecipeError::Checkpoint {
         path: dir.to_path_buf(),
-        message,
+        source,
     };
     let optim = read(format!("optim-{epoch}.bpk"))?;
     stepper
         .load_module_optimizer(optim)
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(e.into()))?;
     if let Some(rows) = stepper.rows_mut() {
         rows.load_bytes(read(format!("table-optim-{epoch}.bpk"))?, device)
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| fail(e.into()))?;
     }
     Ok(())
 }
@@ -399,25 +396,29 @@ fn write_checkpoint(
     state: &CheckpointState,
 ) -> Result<(), RecipeError> {
     std::fs::create_dir_all(dir).map_err(|e| RecipeError::io(dir, e))?;
-    let fail = |e: burn::store::RecordError| RecipeError::Checkpoint {
+    let fail = |source: CheckpointError| RecipeError::Checkpoint {
         path: dir.to_path_buf(),
-        message: e.to_string(),
+        source,
     };
-    let model_bytes = model.clone().into_record().into_bytes().map_err(fail)?;
+    let model_bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| fail(e.into()))?;
     write_atomic(
         &dir.join(format!("model-{}.bpk", state.epoch)),
         &model_bytes,
     )?;
-    let optim_bytes = stepper.module_optimizer().into_bytes().map_err(fail)?;
+    let optim_bytes = stepper
+        .module_optimizer()
+        .into_bytes()
+        .map_err(|e| fail(e.into()))?;
     write_atomic(
         &dir.join(format!("optim-{}.bpk", state.epoch)),
         &optim_bytes,
     )?;
     if let Some(rows) = stepper.rows() {
-        let bytes = rows.to_bytes().map_err(|e| RecipeError::Checkpoint {
-            path: dir.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let bytes = rows.to_bytes().map_err(|e| fail(e.into()))?;
         write_atomic(
             &dir.join(format!("table-optim-{}.bpk", state.epoch)),
             &bytes,

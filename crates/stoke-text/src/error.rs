@@ -39,7 +39,8 @@ pub(crate) fn require(
     }
 }
 
-/// An invalid training setting of [`train`](crate::train) or a model config, as a sentence.
+/// An error of the small Adam loop [`train`](crate::train), as a sentence (model settings
+/// arrive as [`InvalidSetting`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);

@@ -36,7 +36,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::TextBatch;
-use crate::error::{ConfigError, InvalidSetting, require};
+use crate::error::{InvalidSetting, require};
 
 /// The shape of a [`TextClassifier`]: every setting except the two sizes the data gives
 /// (`num_ids`, `n_classes`). A recipe's `model = { … }` table is one of these; fields it leaves
@@ -199,13 +199,9 @@ impl TextClassifierConfig {
         with_embed_init_std => embed_init_std: f64,
     }
 
-    /// Rejects settings that cannot work.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        Ok(self.check()?)
-    }
-
-    /// The sizes, the shape and the table size, each rule naming its field.
-    pub(crate) fn check(&self) -> Result<(), InvalidSetting> {
+    /// Rejects settings that cannot work: the sizes, the shape and the table size, each rule
+    /// naming its field.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         require(
             self.num_ids > 0,
             "num_ids",
@@ -229,8 +225,8 @@ impl TextClassifierConfig {
     }
 
     /// Builds the model on `device` (use `device.autodiff()` to train), or says why not.
-    pub fn try_init(&self, device: &Device) -> Result<TextClassifier, ConfigError> {
-        self.check()?;
+    pub fn try_init(&self, device: &Device) -> Result<TextClassifier, InvalidSetting> {
+        self.validate()?;
         let linear = |d_in: usize, d_out: usize| {
             LinearConfig::new(d_in, d_out)
                 .with_initializer(Initializer::KaimingUniform {

@@ -52,12 +52,12 @@ pub enum SaveError {
         source: serde_json::Error,
     },
     /// The weights file could not be written or does not fit the model.
-    #[error("{path}: {message}")]
+    #[error("{path}: {source}")]
     Weights {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// The underlying error.
+        source: burn::store::RecordError,
     },
     /// A saved setting breaks its rule.
     #[error("{path}: {source}")]
@@ -151,7 +151,7 @@ impl SavedClassifier {
             let path = dir.join(file);
             move |source| SaveError::Setting { path, source }
         };
-        self.config.check().map_err(setting(CONFIG_FILE))?;
+        self.config.validate().map_err(setting(CONFIG_FILE))?;
         self.tokenizer
             .config()
             .validate()
@@ -200,9 +200,9 @@ impl SavedClassifier {
             self.model
                 .clone()
                 .save_file(&weights)
-                .map_err(|e| SaveError::Weights {
+                .map_err(|source| SaveError::Weights {
                     path: weights.clone(),
-                    message: e.to_string(),
+                    source,
                 })?;
             write_json(&tmp.join(CONFIG_FILE), &self.config)?;
             write_json(&tmp.join(TOKENIZER_FILE), &self.tokenizer)?;
@@ -236,12 +236,14 @@ impl SavedClassifier {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
-        config.check().map_err(|source| SaveError::Setting {
-            path: dir.join(CONFIG_FILE),
-            source,
-        })?;
+        let model = config
+            .try_init(device)
+            .map_err(|source| SaveError::Setting {
+                path: dir.join(CONFIG_FILE),
+                source,
+            })?;
         let loaded = SavedClassifier {
-            model: config.init(device),
+            model,
             tokenizer,
             classes,
             config,
@@ -250,9 +252,9 @@ impl SavedClassifier {
         let model = loaded
             .model
             .try_load_file(&weights)
-            .map_err(|e| SaveError::Weights {
+            .map_err(|source| SaveError::Weights {
                 path: weights.clone(),
-                message: e.to_string(),
+                source,
             })?;
         Ok(SavedClassifier { model, ..loaded })
     }
