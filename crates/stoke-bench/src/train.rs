@@ -255,12 +255,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
     let config = TextClassifierConfig::new(num_ids, classes)
         .with_embed_dim(opts.embed_dim)
         .with_hidden(opts.hidden);
-    let invalid = |e: stoke_text::ConfigError| RecipeError::Invalid {
-        context: "bench train".into(),
-        field: "model".into(),
-        value: "…".into(),
-        rule: e.to_string(),
-    };
+    let invalid = |e| RecipeError::setting("bench train", "model", e);
     config.validate().map_err(invalid)?;
     let ad = device.clone().autodiff();
     let mut results = Vec::new();
