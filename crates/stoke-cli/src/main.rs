@@ -33,8 +33,23 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| cmd::run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", causes.join(": "));
+            // Each cause on the same line, unless the message already says it (most errors
+            // write their source into their own message as well as exposing it).
+            let mut message = String::new();
+            for cause in e.chain() {
+                let cause = cause
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if !message.contains(&cause) {
+                    if !message.is_empty() {
+                        message.push_str(": ");
+                    }
+                    message.push_str(&cause);
+                }
+            }
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
         Err(_) => ExitCode::from(2),
