@@ -119,8 +119,12 @@ fn load_sentiment() -> Result<LabelledTexts, DataError> {
         ("sentiment-uci/imdb.json", SENTIMENT_IMDB),
         ("sentiment-uci/yelp.json", SENTIMENT_YELP),
     ] {
-        let entries: Vec<serde_json::Value> = serde_json::from_slice(bytes)
-            .map_err(|e| bundled_err(file, e.line(), e.to_string()))?;
+        let entries: Vec<serde_json::Value> =
+            serde_json::from_slice(bytes).map_err(|source| DataError::BundledJson {
+                name: file.to_string(),
+                line: source.line(),
+                source,
+            })?;
         let n = entries.len();
         // The documented trailing entry: exactly {"text": "", "class": null}.
         let is_trailer = |v: &serde_json::Value| {
@@ -234,8 +238,11 @@ fn load_spam() -> Result<LabelledTexts, DataError> {
             label: String,
             text: String,
         }
-        let m: Message =
-            serde_json::from_slice(l).map_err(|e| bundled_err(name, i + 1, e.to_string()))?;
+        let m: Message = serde_json::from_slice(l).map_err(|source| DataError::BundledJson {
+            name: name.to_string(),
+            line: i + 1,
+            source,
+        })?;
         let label = match m.label.as_str() {
             "ham" => 0,
             "spam" => 1,

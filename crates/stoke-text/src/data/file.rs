@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{DataError, Example, LabelledTexts};
+use super::{DataError, Example, LabelledTexts, RowError};
 
 /// How many skipped line numbers [`SkipReport`] keeps.
 pub const SKIP_REPORT_LINES: usize = 10;
@@ -168,6 +168,8 @@ struct Sink {
     skip: bool,
     rows: Vec<Row>,
     skipped: SkipReport,
+    /// The first skipped row's error.
+    first: Option<DataError>,
 }
 
 impl Sink {
@@ -180,6 +182,7 @@ impl Sink {
             self.skipped.first_lines.push(err.line().unwrap_or(0));
             self.skipped.first_errors.push(err.to_string());
         }
+        self.first.get_or_insert(err);
         Ok(())
     }
 }
@@ -210,6 +213,7 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, DataError> {
         skip: opts.skip_invalid,
         rows: Vec::new(),
         skipped: SkipReport::default(),
+        first: None,
     };
     match format {
         Format::Csv => read_delimited(path, &bytes, b',', true, opts, &mut sink)?,
@@ -267,7 +271,7 @@ fn read_delimited(
                 return Err(DataError::Malformed {
                     path: p(),
                     line: 1,
-                    message: e.to_string(),
+                    source: e.into(),
                 });
             }
             Some(Ok(h)) => h,
@@ -317,7 +321,7 @@ fn read_delimited(
                 sink.fail(DataError::Malformed {
                     path: p(),
                     line: l,
-                    message: e.to_string(),
+                    source: e.into(),
                 })?;
                 if fatal {
                     break;
@@ -334,7 +338,10 @@ fn read_delimited(
             sink.fail(DataError::Malformed {
                 path: p(),
                 line,
-                message: format!("expected {expected} fields, found {}", rec.len()),
+                source: RowError::FieldCount {
+                    expected,
+                    found: rec.len(),
+                },
             })?;
             continue;
         }
@@ -428,7 +435,7 @@ fn read_jsonl(
             sink.fail(DataError::Malformed {
                 path: p(),
                 line,
-                message: "blank line (expected one JSON object per line)".into(),
+                source: RowError::BlankLine,
             })?;
             continue;
         }
@@ -438,7 +445,7 @@ fn read_jsonl(
                 sink.fail(DataError::Malformed {
                     path: p(),
                     line,
-                    message: format!("invalid JSON: {e}"),
+                    source: e.into(),
                 })?;
                 continue;
             }
@@ -447,7 +454,7 @@ fn read_jsonl(
             sink.fail(DataError::Malformed {
                 path: p(),
                 line,
-                message: "expected a JSON object".into(),
+                source: RowError::NotAnObject,
             })?;
             continue;
         };
@@ -480,10 +487,10 @@ fn json_row(
             return Err(DataError::Malformed {
                 path: p(),
                 line,
-                message: format!(
-                    "field \"{}\" must be a string, found {other}",
-                    opts.text_field
-                ),
+                source: RowError::NotAString {
+                    field: opts.text_field.clone(),
+                    found: other.clone(),
+                },
             });
         }
     };
@@ -529,14 +536,14 @@ fn json_row(
 /// Maps raw labels to class indices and builds the result.
 fn finish(path: &Path, opts: &LoadOptions, mut sink: Sink) -> Result<Loaded, DataError> {
     if sink.rows.is_empty() {
-        if sink.skipped.count > 0 {
+        if let Some(first) = sink.first.take() {
             return Err(DataError::Malformed {
                 path: path.to_path_buf(),
                 line: sink.skipped.first_lines[0],
-                message: format!(
-                    "all {} rows are invalid; the first: {}",
-                    sink.skipped.count, sink.skipped.first_errors[0]
-                ),
+                source: RowError::AllInvalid {
+                    count: sink.skipped.count,
+                    first: Box::new(first),
+                },
             });
         }
         return Err(DataError::Empty {

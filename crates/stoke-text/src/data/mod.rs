@@ -180,14 +180,15 @@ pub enum DataError {
         field: Option<String>,
     },
     /// A row that cannot be parsed (bad JSON, wrong number of CSV fields, ...).
-    #[error("{path}: line {line}: malformed row: {message}")]
+    #[error("{path}: line {line}: malformed row: {source}")]
     Malformed {
         /// The file.
         path: PathBuf,
         /// 1-based line.
         line: usize,
         /// What is wrong.
-        message: String,
+        #[source]
+        source: RowError,
     },
     /// The header lacks a requested column (CSV/TSV with header).
     #[error("{path}: line {line}: no column named \"{field}\" in the header (columns: {columns})")]
@@ -269,6 +270,17 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+    /// A bundled data set's JSON that does not parse (a build problem, not user input).
+    #[error("bundled data set {name}: line {line}: {source}")]
+    BundledJson {
+        /// Bundled data set name.
+        name: String,
+        /// 1-based line.
+        line: usize,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// An unknown bundled data set name.
     #[error("unknown bundled data set \"{name}\" (known: {known})")]
     UnknownBundled {
@@ -276,6 +288,48 @@ pub enum DataError {
         name: String,
         /// Known names, comma-separated.
         known: String,
+    },
+}
+
+/// Why a row of a user's file is malformed.
+#[derive(Debug, thiserror::Error)]
+pub enum RowError {
+    /// The CSV/TSV reader rejects the row.
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    /// A JSONL line that is not JSON.
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A CSV/TSV row with another number of fields than the first.
+    #[error("expected {expected} fields, found {found}")]
+    FieldCount {
+        /// Fields of the first row (or the header).
+        expected: usize,
+        /// Fields of this row.
+        found: usize,
+    },
+    /// An empty JSONL line.
+    #[error("blank line (expected one JSON object per line)")]
+    BlankLine,
+    /// A JSONL line that is JSON but not an object.
+    #[error("expected a JSON object")]
+    NotAnObject,
+    /// A text field that is not a JSON string.
+    #[error("field \"{field}\" must be a string, found {found}")]
+    NotAString {
+        /// The text field.
+        field: String,
+        /// The value found, as JSON.
+        found: serde_json::Value,
+    },
+    /// With `skip_invalid`, every row was skipped.
+    #[error("all {count} rows are invalid; the first: {first}")]
+    AllInvalid {
+        /// Rows skipped.
+        count: usize,
+        /// The first row's error.
+        #[source]
+        first: Box<DataError>,
     },
 }
 
@@ -297,7 +351,8 @@ impl DataError {
             | DataError::EmptyText { line, .. }
             | DataError::BadLabel { line, .. }
             | DataError::UnknownLabel { line, .. }
-            | DataError::Bundled { line, .. } => Some(*line),
+            | DataError::Bundled { line, .. }
+            | DataError::BundledJson { line, .. } => Some(*line),
             _ => None,
         }
     }
@@ -354,5 +409,36 @@ mod tests {
         let c = split_stratified(&t, 0.2, 0.2, 2);
         assert_eq!(a, b);
         assert_ne!(a.test, c.test);
+    }
+
+    #[test]
+    fn malformed_rows_keep_the_parser_error() {
+        use std::error::Error;
+        let dir = std::env::temp_dir().join(format!("stoke-rows-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.jsonl");
+        std::fs::write(&path, "{\"text\": \"a\", \"label\": 1}\n{\"text\": \n").unwrap();
+        let e = load_file(&path, &LoadOptions::default()).unwrap_err();
+        let row = e.source().and_then(|s| s.downcast_ref::<RowError>());
+        assert!(matches!(row, Some(RowError::Json(_))), "{e:?}");
+        assert!(
+            row.unwrap()
+                .source()
+                .is_some_and(|s| s.is::<serde_json::Error>())
+        );
+        // Every row skipped: the error names the first bad line and carries its error.
+        std::fs::write(&path, "[1]\n\"x\"\n").unwrap();
+        let e = load_file(&path, &LoadOptions::default().with_skip_invalid(true)).unwrap_err();
+        assert_eq!(e.line(), Some(1), "{e}");
+        let Some(RowError::AllInvalid { count: 2, first }) =
+            e.source().and_then(|s| s.downcast_ref::<RowError>())
+        else {
+            panic!("{e:?}");
+        };
+        assert!(
+            matches!(**first, DataError::Malformed { line: 1, .. }),
+            "{first}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
