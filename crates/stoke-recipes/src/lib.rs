@@ -1,6 +1,6 @@
 //! # stoke-recipes
 //!
-//! The course's experiments as data. A [`Recipe`](recipe::Recipe) (TOML; the built-ins live in
+//! The course's experiments as data. A [`Recipe`] (TOML; the built-ins live in
 //! `recipes/`) names the data set, model, optimizers, hyper-parameter grid, epochs, batch size
 //! and seeds; [`runner`] trains every (configuration, seed) run with [`train`] and writes
 //! `metrics.csv` (long format), `summary.json`, the recipe as run, the environment, plots

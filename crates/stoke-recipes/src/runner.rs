@@ -50,14 +50,13 @@ pub fn run_one(
 ) -> Result<RunResult, RecipeError> {
     let dir = run_dir(out, spec);
     let result_path = dir.join("result.json");
-    if resume && result_path.exists() {
-        if let Ok(done) = read_result(&result_path) {
-            if done.spec == *spec
-                && !matches!(done.status, crate::train::RunStatus::Interrupted { .. })
-            {
-                return Ok(done);
-            }
-        }
+    if resume
+        && result_path.exists()
+        && let Ok(done) = read_result(&result_path)
+        && done.spec == *spec
+        && !matches!(done.status, crate::train::RunStatus::Interrupted { .. })
+    {
+        return Ok(done);
     }
     let device = backend.device()?;
     let data = cache.get(spec)?;

@@ -175,19 +175,19 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
 
     // Resume from the last complete checkpoint, if asked and present.
     let (mut start_epoch, mut iteration, mut wall_time, mut records) = (0, 0, 0.0, Vec::new());
-    if let (true, Some(dir)) = (opts.resume, &opts.checkpoint_dir) {
-        if let Some(state) = read_checkpoint(dir)? {
-            if state.spec != *spec {
-                return Err(RecipeError::Checkpoint {
-                    path: dir.join(STATE),
-                    source: CheckpointError::OtherRun,
-                });
-            }
-            model = load_weights(dir, state.epoch, &config, &train_device)?;
-            load_optimizers(dir, state.epoch, &mut stepper, &train_device)?;
-            (start_epoch, iteration, wall_time, records) =
-                (state.epoch, state.iteration, state.wall_time, state.records);
+    if let (true, Some(dir)) = (opts.resume, &opts.checkpoint_dir)
+        && let Some(state) = read_checkpoint(dir)?
+    {
+        if state.spec != *spec {
+            return Err(RecipeError::Checkpoint {
+                path: dir.join(STATE),
+                source: CheckpointError::OtherRun,
+            });
         }
+        model = load_weights(dir, state.epoch, &config, &train_device)?;
+        load_optimizers(dir, state.epoch, &mut stepper, &train_device)?;
+        (start_epoch, iteration, wall_time, records) =
+            (state.epoch, state.iteration, state.wall_time, state.records);
     }
     if start_epoch == 0 {
         // Epoch 0: the untrained model, so curves start where training starts.

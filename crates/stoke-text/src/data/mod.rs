@@ -18,8 +18,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use bundled::{Bundled, load_bundled};
-pub use file::{Format, LoadOptions, Loaded, SkipReport, load_file};
+pub use bundled::{BUNDLED_SPLIT_SEED, Bundled, load_bundled};
+pub use file::{Format, LoadOptions, Loaded, SKIP_REPORT_LINES, SkipReport, load_file};
 pub use summary::{ClassSummary, LengthPercentiles, Summary, summarize};
 
 /// One labelled text. `label` indexes [`LabelledTexts::classes`].
