@@ -10,13 +10,11 @@ pub mod data;
 pub mod environment;
 pub mod error;
 pub mod metrics;
-pub mod plot;
 pub mod recipe;
 pub mod report;
 pub mod runner;
 pub mod step;
 pub mod summary;
-pub mod surfaces;
 pub mod train;
 
 pub use error::RecipeError;

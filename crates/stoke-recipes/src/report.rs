@@ -250,7 +250,7 @@ where
 }
 
 fn write_chart(base: &Path, chart: &Chart) -> Result<Vec<PathBuf>, RecipeError> {
-    crate::plot::ensure_fonts();
+    stoke_plot::ensure_fonts();
     let svg = base.with_extension("svg");
     let png = base.with_extension("png");
     {
@@ -270,7 +270,7 @@ fn write_bars(
     y_label: &str,
     bars: &[(String, MeanStd)],
 ) -> Result<Vec<PathBuf>, RecipeError> {
-    crate::plot::ensure_fonts();
+    stoke_plot::ensure_fonts();
     let svg = base.with_extension("svg");
     let png = base.with_extension("png");
     {

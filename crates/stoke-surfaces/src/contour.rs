@@ -1,6 +1,6 @@
 //! Iso-lines of a surface: a grid of values, contour levels, and marching squares.
 
-use super::surface::{Bounds, Surface};
+use crate::surface::{Bounds, Surface};
 
 /// `f` sampled on an `nx × ny` grid of nodes spanning `bounds` (row-major, `y` outer).
 #[derive(Debug, Clone)]
@@ -156,7 +156,7 @@ pub(crate) fn contour_lines(g: &Grid, level: f64) -> Vec<Vec<[f64; 2]>> {
     let point = |e: usize| -> [f64; 2] {
         let cell = e / 2;
         let (i, j) = (cell % nx, cell / nx);
-        if e % 2 == 0 {
+        if e.is_multiple_of(2) {
             crossing(g, (i, j), (i + 1, j), level)
         } else {
             crossing(g, (i, j), (i, j + 1), level)

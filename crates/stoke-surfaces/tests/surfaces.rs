@@ -1,5 +1,5 @@
 //! Analytic facts about optimizers on 2-D surfaces, measured on stoke's real optimizers through
-//! `stoke_recipes::surfaces::trajectory` (a two-element Burn parameter stepped by the
+//! `stoke_surfaces::trajectory` (a two-element Burn parameter stepped by the
 //! optimizer's `ModuleOptimizer`), plus the `surfaces` run's outputs and bad-input errors.
 //!
 //! The quadratic is f = ½(λ_min·x² + λ_max·y²) with λ_min = 1, λ_max = 100 (κ = 100, √κ = 10),
@@ -9,15 +9,17 @@
 use std::path::PathBuf;
 
 use burn::tensor::Device;
-use stoke_recipes::surfaces::{
-    self, OptimizerSpec, QUADRATIC_CURVATURES, Surface, SurfacesError, SurfacesOptions, trajectory,
+use stoke_optim::{MomentumConfig, OptimizerConfig, OptimizerSpec};
+use stoke_surfaces::{
+    self as surfaces, QUADRATIC_CURVATURES, Racer, Surface, SurfacesError, SurfacesOptions,
+    trajectory,
 };
 
 fn device() -> Device {
     surfaces::cpu_device().expect("a CPU backend is compiled in")
 }
 
-fn spec(s: &str) -> OptimizerSpec {
+fn spec(s: &str) -> Racer {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
@@ -371,28 +373,30 @@ fn bad_input_is_a_clear_error() {
     let dev = device();
     let e = "himmelblau".parse::<Surface>().unwrap_err().to_string();
     assert!(e.contains("unknown surface") && e.contains("beale"), "{e}");
-    let e = "newton".parse::<OptimizerSpec>().unwrap_err().to_string();
+    let e = "newton:lr=0.1".parse::<Racer>().unwrap_err().to_string();
     assert!(
         e.contains("unknown optimizer") && e.contains("rmsprop"),
         "{e}"
     );
-    let e = "sgd:lr=0".parse::<OptimizerSpec>().unwrap_err().to_string();
-    assert!(e.contains("lr must be finite and > 0"), "{e}");
-    let e = "rmsprop:decay=1"
-        .parse::<OptimizerSpec>()
+    assert!(matches!(
+        "lbfgs:lr=0.1".parse::<Racer>(),
+        Err(SurfacesError::Optimizer { .. })
+    ));
+    let e = "sgd:lr=0".parse::<Racer>().unwrap_err().to_string();
+    assert!(e.contains("lr = 0: must be finite and > 0"), "{e}");
+    let e = "rmsprop:lr=0.01,decay=1"
+        .parse::<Racer>()
         .unwrap_err()
         .to_string();
     assert!(e.contains("decay"), "{e}");
 
-    let bad_lr = OptimizerSpec {
-        lr: -0.1,
-        ..OptimizerSpec::new("sgd").unwrap()
-    };
+    let sgd = OptimizerConfig::Sgd(MomentumConfig::sgd());
+    let bad_lr = Racer::new(OptimizerSpec::new(sgd.clone(), -0.1));
     assert!(matches!(
         trajectory(Surface::Quadratic, &bad_lr, 10, 0, &dev),
-        Err(SurfacesError::BadOptimizer { .. })
+        Err(SurfacesError::Optimizer { .. })
     ));
-    let ok = OptimizerSpec::new("sgd").unwrap();
+    let ok = Racer::new(OptimizerSpec::new(sgd, 0.003));
     assert!(matches!(
         trajectory(Surface::Quadratic, &ok, 0, 0, &dev),
         Err(SurfacesError::ZeroSteps)
@@ -420,18 +424,15 @@ fn bad_input_is_a_clear_error() {
         surfaces::run(&none),
         Err(SurfacesError::NoOptimizers)
     ));
-    let unknown = SurfacesOptions {
-        optimizers: vec![OptimizerSpec {
-            name: "lbfgs".into(),
-            ..ok.clone()
-        }],
+    let unbatched = SurfacesOptions {
+        optimizers: vec![ok.clone().with_batch(0)],
         out: out.clone(),
         page: false,
         ..SurfacesOptions::default()
     };
     assert!(matches!(
-        surfaces::run(&unknown),
-        Err(SurfacesError::UnknownOptimizer { .. })
+        surfaces::run(&unbatched),
+        Err(SurfacesError::Batch { .. })
     ));
     assert!(!out.exists(), "nothing is written for bad input");
 }
@@ -480,7 +481,7 @@ fn run_writes_figures_and_csv() {
         report
             .runs
             .iter()
-            .find(|r| r.spec.name == name)
+            .find(|r| r.racer.spec.name() == name)
             .map(|r| r.final_loss)
             .unwrap()
     };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use stoke_recipes::surfaces::{PageGrid, write_page};
+use stoke_surfaces::{PageGrid, write_page};
 
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("STOKE_CHROMIUM") {
@@ -160,8 +160,8 @@ fn page_loads_cleanly_and_alpha_changes_the_drawn_path() {
     );
 
     // Two step sizes, everything else equal.
-    let hash_a = "#surface=quadratic&optimizer=momentum&alpha=0.003&beta=0";
-    let hash_b = "#surface=quadratic&optimizer=momentum&alpha=0.012&beta=0";
+    let hash_a = "#surface=quadratic&optimizer=momentum&alpha=0.003&momentum=0";
+    let hash_b = "#surface=quadratic&optimizer=momentum&alpha=0.012&momentum=0";
     let mut statuses = Vec::new();
     for (tag, hash) in [("a", hash_a), ("b", hash_b)] {
         let out = run_chromium(&bin, &work, tag, &url(hash), &["--dump-dom".into()]);

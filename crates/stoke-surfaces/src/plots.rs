@@ -1,14 +1,14 @@
 //! The two figures: optimizer paths over the surface's contour lines, and loss against
 //! iteration; each as SVG and PNG.
 
-use std::path::Path;
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::SurfacesError;
-use super::contour::{Grid, contour_lines, levels};
-use super::surface::{Bounds, Surface};
+use stoke_optim::OptimizerConfig;
+use stoke_plot::{DrawError, Figure, PALETTE, draw_legend, legend_line};
+
+use crate::contour::{Grid, contour_lines, levels};
+use crate::surface::{Bounds, Surface};
 
 /// One optimizer's run, ready to draw.
 pub(crate) struct PlotRun<'a> {
@@ -18,48 +18,37 @@ pub(crate) struct PlotRun<'a> {
     pub diverged: bool,
 }
 
-/// Picks a colour per run: a fixed colour per optimizer name (momentum blue and RMSProp green,
-/// as in the course's figure), and unused palette colours for repeated names.
-pub(crate) fn colors_for(names: &[&str]) -> Vec<RGBColor> {
-    let palette = [
-        RGBColor(31, 119, 180),  // blue
-        RGBColor(44, 160, 44),   // green
-        RGBColor(214, 39, 40),   // red
-        RGBColor(148, 103, 189), // purple
-        RGBColor(255, 127, 14),  // orange
-        RGBColor(140, 86, 75),   // brown
-        RGBColor(227, 119, 194), // pink
-        RGBColor(23, 190, 207),  // cyan
-        RGBColor(188, 189, 34),  // olive
-        RGBColor(80, 80, 80),    // grey
-    ];
-    let preferred = |name: &str| match name {
-        "momentum" => 0,
-        "rmsprop" => 1,
-        "sgd" => 2,
-        "adagrad" => 3,
-        "adam" => 4,
-        "adadelta" => 5,
-        _ => 9,
+/// Picks a colour per run: a fixed colour per optimizer (momentum blue and RMSProp green, as
+/// in the course's figure), and unused palette colours for repeated optimizers.
+pub(crate) fn colors_for(optimizers: &[&OptimizerConfig]) -> Vec<RGBColor> {
+    // indices into PALETTE: blue, orange, green, red, purple, brown, pink, grey, olive, cyan
+    let preferred = |o: &OptimizerConfig| match o {
+        OptimizerConfig::Momentum(_) => 0,
+        OptimizerConfig::RmsProp(_) => 2,
+        OptimizerConfig::Sgd(_) => 3,
+        OptimizerConfig::AdaGrad(_) => 4,
+        OptimizerConfig::Adam(_) => 1,
+        OptimizerConfig::AdaDelta(_) => 5,
+        _ => 7,
     };
-    // first occurrences get their name's colour; repeats take colours no listed name prefers
-    let mut used = vec![false; palette.len()];
-    for n in names {
-        used[preferred(n)] = true;
+    // first occurrences get their optimizer's colour; repeats take colours no listed one prefers
+    let mut used = [false; PALETTE.len()];
+    for o in optimizers {
+        used[preferred(o)] = true;
     }
     let mut seen: Vec<&str> = Vec::new();
-    names
+    optimizers
         .iter()
-        .map(|n| {
-            let k = if !seen.contains(n) {
-                seen.push(n);
-                preferred(n)
+        .map(|o| {
+            let k = if !seen.contains(&o.name()) {
+                seen.push(o.name());
+                preferred(o)
             } else {
-                let free = (0..palette.len()).find(|&k| !used[k]).unwrap_or(9);
+                let free = (0..PALETTE.len()).find(|&k| !used[k]).unwrap_or(7);
                 used[free] = true;
                 free
             };
-            palette[k]
+            PALETTE[k]
         })
         .collect()
 }
@@ -221,9 +210,7 @@ fn draw_contour<DB: DrawingBackend>(
         for piece in clip_polyline(run.points, b) {
             let series = chart.draw_series(LineSeries::new(piece, color.stroke_width(2)))?;
             if !labelled {
-                series.label(label.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
-                });
+                series.label(label.clone()).legend(legend_line(color));
                 labelled = true;
             }
         }
@@ -270,13 +257,7 @@ fn draw_contour<DB: DrawingBackend>(
             EmptyElement::at((x + 11, y)) + Polygon::new(star(8.0), gold.filled())
         });
 
-    chart
-        .configure_series_labels()
-        .position(quiet_corner(b, runs))
-        .background_style(WHITE.mix(0.88))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()?;
+    draw_legend(&mut chart, quiet_corner(b, runs))?;
     root.present()?;
     Ok(())
 }
@@ -338,17 +319,9 @@ fn draw_loss<DB: DrawingBackend>(
                 chart
                     .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
                     .label(label)
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
-                    });
+                    .legend(legend_line(color));
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.88))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 16))
-                .draw()?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         None => {
             // the saddle is unbounded below: plot f itself on a linear axis
@@ -405,66 +378,55 @@ fn draw_loss<DB: DrawingBackend>(
                     let series =
                         chart.draw_series(LineSeries::new(piece, color.stroke_width(2)))?;
                     if !labelled {
-                        series.label(run.label.clone()).legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
-                        });
+                        series.label(run.label.clone()).legend(legend_line(color));
                         labelled = true;
                     }
                 }
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .background_style(WHITE.mix(0.88))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 16))
-                .draw()?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         }
     }
     root.present()?;
     Ok(())
 }
 
-fn plot_err(what: &Path, e: impl std::fmt::Display) -> SurfacesError {
-    SurfacesError::Plot(format!("{}: {e}", what.display()))
+/// Which of the two figures.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum View {
+    /// Optimizer paths over the surface's contour lines (1000 × 820).
+    Contour,
+    /// `f − f*` (or `f` on the saddle) against iteration (1000 × 600).
+    Loss,
 }
 
-/// Size of both figures, in pixels.
-const CONTOUR_SIZE: (u32, u32) = (1000, 820);
-const LOSS_SIZE: (u32, u32) = (1000, 600);
-
-/// Writes the contour figure as SVG and PNG.
-pub(crate) fn contour_figure(
-    svg: &Path,
-    png: &Path,
-    surface: Surface,
-    runs: &[PlotRun],
-    steps: usize,
-) -> Result<(), SurfacesError> {
-    crate::plot::ensure_fonts();
-    {
-        let root = SVGBackend::new(svg, CONTOUR_SIZE).into_drawing_area();
-        draw_contour(&root, surface, runs, steps).map_err(|e| plot_err(svg, e))?;
-    }
-    let root = BitMapBackend::new(png, CONTOUR_SIZE).into_drawing_area();
-    draw_contour(&root, surface, runs, steps).map_err(|e| plot_err(png, e))
+/// One figure of a surfaces run.
+pub(crate) struct RunFigure<'a> {
+    pub view: View,
+    pub surface: Surface,
+    pub runs: &'a [PlotRun<'a>],
+    pub steps: usize,
 }
 
-/// Writes the loss-against-iteration figure as SVG and PNG.
-pub(crate) fn loss_figure(
-    svg: &Path,
-    png: &Path,
-    surface: Surface,
-    runs: &[PlotRun],
-    steps: usize,
-) -> Result<(), SurfacesError> {
-    crate::plot::ensure_fonts();
-    {
-        let root = SVGBackend::new(svg, LOSS_SIZE).into_drawing_area();
-        draw_loss(&root, surface, runs, steps).map_err(|e| plot_err(svg, e))?;
+impl Figure for RunFigure<'_> {
+    type Error = DrawError;
+
+    fn size(&self) -> (u32, u32) {
+        match self.view {
+            View::Contour => (1000, 820),
+            View::Loss => (1000, 600),
+        }
     }
-    let root = BitMapBackend::new(png, LOSS_SIZE).into_drawing_area();
-    draw_loss(&root, surface, runs, steps).map_err(|e| plot_err(png, e))
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
+        let (surface, runs, steps) = (self.surface, self.runs, self.steps);
+        Ok(match self.view {
+            View::Contour => draw_contour(area, surface, runs, steps),
+            View::Loss => draw_loss(area, surface, runs, steps),
+        }?)
+    }
 }
 
 #[cfg(test)]
@@ -486,8 +448,10 @@ mod tests {
     }
 
     #[test]
-    fn repeated_names_get_distinct_colours() {
-        let c = colors_for(&["sgd", "sgd", "momentum", "rmsprop"]);
+    fn repeated_optimizers_get_distinct_colours() {
+        let named = |n| OptimizerConfig::named(n).unwrap();
+        let (sgd, momentum, rmsprop) = (named("sgd"), named("momentum"), named("rmsprop"));
+        let c = colors_for(&[&sgd, &sgd, &momentum, &rmsprop]);
         assert_eq!(c[2], RGBColor(31, 119, 180));
         assert_eq!(c[3], RGBColor(44, 160, 44));
         assert!(c[0] != c[1]);

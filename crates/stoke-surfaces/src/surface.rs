@@ -7,7 +7,7 @@ use std::str::FromStr;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::SurfacesError;
+use crate::error::SurfacesError;
 
 /// Curvatures `(λ_min, λ_max)` of [`Surface::Quadratic`], `f = ½(λ_min·x² + λ_max·y²)`.
 ///

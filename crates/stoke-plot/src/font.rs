@@ -1,5 +1,5 @@
-//! Shared plotting set-up: plotters draws text in PNGs with a bundled font (DejaVu Sans,
-//! `assets/DejaVuSans.ttf`, licence beside it), so no system font library is needed.
+//! The bundled font: plotters draws text in PNGs with DejaVu Sans (`assets/DejaVuSans.ttf`,
+//! licence beside it), registered as `sans-serif`, so no system font library is needed.
 
 use std::sync::Once;
 
@@ -7,7 +7,8 @@ use plotters::style::FontStyle;
 
 static FONT: Once = Once::new();
 
-/// Registers the bundled font as `sans-serif`; call before drawing any text.
+/// Registers the bundled font as `sans-serif` (once). [`save`](crate::save) calls it; call it
+/// yourself only before drawing text with plotters directly.
 pub fn ensure_fonts() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");

@@ -8,11 +8,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{Value, json};
+use stoke_optim::{
+    AdaGradConfig, AdamConfig, MomentumConfig, OptimizerConfig, OptimizerSpec, RmsPropConfig,
+};
 
-use super::contour::{Grid, contour_lines, levels};
-use super::optimizer::{Lane, OptimizerSpec, run_lanes};
-use super::surface::{Bounds, Surface};
-use super::{SurfacesError, cpu_device};
+use crate::contour::{Grid, contour_lines, levels};
+use crate::error::SurfacesError;
+use crate::racer::Racer;
+use crate::surface::{Bounds, Surface};
+use crate::walk::{Walk, cpu_device, run_walks};
 
 /// The page's template; `__STOKE_DATA__` is replaced by the embedded JSON.
 const TEMPLATE: &str = include_str!("page.html");
@@ -20,16 +24,42 @@ const TEMPLATE: &str = include_str!("page.html");
 /// Largest page [`write_page`] accepts writing (the budget is 2 MB).
 pub const MAX_PAGE_BYTES: usize = 2_000_000;
 
-/// One optimizer on the page: the α values its slider snaps to and, optionally, a second
-/// hyper-parameter slider (`momentum` or `decay` of [`OptimizerSpec`]).
+/// One optimizer on the page: the α values its slider snaps to and, optionally, a slider for
+/// one field of its config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageOptimizer {
-    /// An [`OptimizerSpec::NAMES`] entry.
-    pub name: String,
+    /// The optimizer, with the values of every field the sliders do not move.
+    pub optimizer: OptimizerConfig,
+    /// Its name in the page's menu.
+    pub title: String,
     /// The step sizes α, increasing.
     pub alphas: Vec<f64>,
-    /// `("momentum" | "decay", slider label, values)`.
-    pub second: Option<(String, String, Vec<f64>)>,
+    /// The second slider.
+    pub second: Option<Slider>,
+}
+
+/// A slider over one field of an optimizer's config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slider {
+    /// The config's field, e.g. `momentum`, `decay` or `beta_1`; also the URL-hash key.
+    pub field: String,
+    /// The slider's label, e.g. `momentum β`.
+    pub label: String,
+    /// The values it snaps to.
+    pub values: Vec<f64>,
+    /// The value the page opens with (snapped to `values`).
+    pub start: f64,
+}
+
+impl Slider {
+    fn new(field: &str, label: &str, values: Vec<f64>, start: f64) -> Self {
+        Self {
+            field: field.into(),
+            label: label.into(),
+            values,
+            start,
+        }
+    }
 }
 
 /// Which settings the page precomputes: every surface × optimizer × α × (β or decay).
@@ -51,39 +81,46 @@ fn alphas(lo: i32, hi: i32) -> Vec<f64> {
 }
 
 impl Default for PageGrid {
-    /// Every surface; momentum (α 0.0001875…0.096 × β 0…0.99, β = 0 being plain gradient
-    /// descent), RMSProp (α × decay γ), AdaGrad (α) and Adam (α × β₁); 300 steps.
+    /// Every surface; momentum (α 0.0001875…0.096 × β 0…0.99, opening at β = 0, plain gradient
+    /// descent), RMSProp (α × decay γ, opening at 0.9), AdaGrad (α) and Adam (α × β₁, opening
+    /// at 0.9); 300 steps.
     fn default() -> Self {
         let betas = vec![0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99];
         PageGrid {
             surfaces: Surface::ALL.to_vec(),
             optimizers: vec![
                 PageOptimizer {
-                    name: "momentum".into(),
+                    optimizer: OptimizerConfig::Momentum(MomentumConfig::new()),
+                    title: "momentum (β = 0: gradient descent)".into(),
                     alphas: alphas(-4, 5),
-                    second: Some(("momentum".into(), "momentum β".into(), betas)),
+                    second: Some(Slider::new("momentum", "momentum β", betas, 0.0)),
                 },
                 PageOptimizer {
-                    name: "rmsprop".into(),
+                    optimizer: OptimizerConfig::RmsProp(RmsPropConfig::new()),
+                    title: "rmsprop".into(),
                     alphas: alphas(-2, 6),
-                    second: Some((
-                        "decay".into(),
-                        "decay rate γ".into(),
+                    second: Some(Slider::new(
+                        "decay",
+                        "decay rate γ",
                         vec![0.5, 0.9, 0.99, 0.999],
+                        0.9,
                     )),
                 },
                 PageOptimizer {
-                    name: "adagrad".into(),
+                    optimizer: OptimizerConfig::AdaGrad(AdaGradConfig::new()),
+                    title: "adagrad".into(),
                     alphas: alphas(0, 9),
                     second: None,
                 },
                 PageOptimizer {
-                    name: "adam".into(),
+                    optimizer: OptimizerConfig::Adam(AdamConfig::new()),
+                    title: "adam".into(),
                     alphas: alphas(-2, 6),
-                    second: Some((
-                        "momentum".into(),
-                        "β₁".into(),
+                    second: Some(Slider::new(
+                        "beta_1",
+                        "β₁",
                         vec![0.0, 0.5, 0.9, 0.95, 0.99],
+                        0.9,
                     )),
                 },
             ],
@@ -91,6 +128,21 @@ impl Default for PageGrid {
             seed: 42,
         }
     }
+}
+
+/// `spec` with `field` set to `value`, checked like any description (an unknown field or an
+/// out-of-range value is an error naming both).
+fn with_field(
+    spec: &OptimizerSpec,
+    field: &str,
+    value: f64,
+) -> Result<OptimizerSpec, SurfacesError> {
+    let mut map = spec.to_map();
+    map.insert(field.to_string(), Value::from(value));
+    OptimizerSpec::from_map(map).map_err(|source| SurfacesError::Optimizer {
+        spec: format!("{}:lr={},{field}={value}", spec.name(), spec.lr),
+        source,
+    })
 }
 
 /// What [`write_page`] wrote.
@@ -207,9 +259,11 @@ fn surface_json(surface: Surface) -> Value {
 /// self-contained interactive page to `path`.
 ///
 /// The page opens on the first surface and optimizer at α = 0.003 and the second slider's
-/// first value (β = 0 for momentum: plain gradient descent, as on the course's slide). It reads
+/// [`start`](Slider::start) (β = 0 for momentum: plain gradient descent, as on the course's
+/// slide). It reads
 /// other opening values from the URL hash, e.g.
-/// `surfaces.html#surface=rosenbrock&optimizer=rmsprop&alpha=0.01&decay=0.9`, snapping each to
+/// `surfaces.html#surface=rosenbrock&optimizer=rmsprop&alpha=0.01&decay=0.9` (a slider's key is
+/// its config field: `momentum`, `decay`, `beta_1`), snapping each to
 /// the nearest precomputed value, and reports its state as JSON in `<pre id="status">` (ok, any
 /// script errors, the selection, and checksums of the drawn path and canvas pixels).
 pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesError> {
@@ -221,10 +275,10 @@ pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesE
         return Err(SurfacesError::NoOptimizers);
     }
     let device = cpu_device()?;
-    let lanes: Vec<Lane> = grid
+    let walks: Vec<Walk> = grid
         .surfaces
         .iter()
-        .map(|&s| Lane {
+        .map(|&s| Walk {
             surface: s,
             start: s.start(),
             seed: grid.seed,
@@ -237,28 +291,19 @@ pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesE
     let (mut count, mut stopped) = (0usize, 0usize);
     let mut optimizers_json = Vec::new();
     for po in &grid.optimizers {
-        let base = OptimizerSpec::new(&po.name)?;
         let seconds: Vec<Option<f64>> = match &po.second {
-            Some((_, _, values)) => values.iter().map(|&v| Some(v)).collect(),
+            Some(slider) => slider.values.iter().map(|&v| Some(v)).collect(),
             None => vec![None],
         };
         let mut per_surface: Vec<Vec<Value>> = vec![Vec::new(); grid.surfaces.len()];
         for &alpha in &po.alphas {
             for &second in &seconds {
-                let mut spec = base.clone().with_lr(alpha);
-                if let (Some((key, _, _)), Some(v)) = (&po.second, second) {
-                    match key.as_str() {
-                        "momentum" => spec.momentum = v,
-                        "decay" => spec.decay = v,
-                        other => {
-                            return Err(SurfacesError::BadOptimizer {
-                                spec: po.name.clone(),
-                                reason: format!("page slider '{other}' is not momentum or decay"),
-                            });
-                        }
-                    }
+                let mut spec = OptimizerSpec::new(po.optimizer.clone(), alpha);
+                if let (Some(slider), Some(v)) = (&po.second, second) {
+                    spec = with_field(&spec, &slider.field, v)?;
                 }
-                let paths = run_lanes(&spec, &lanes, grid.steps, &device)?;
+                let racer = Racer::new(spec);
+                let paths = run_walks(&racer, &walks, grid.steps, &device)?;
                 for (k, (&surface, pts)) in grid.surfaces.iter().zip(&paths).enumerate() {
                     let (code, status, _) = encode_path(surface, pts, grid.steps);
                     let last = pts.last().copied().unwrap_or(surface.start());
@@ -271,14 +316,16 @@ pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesE
                 }
             }
         }
+        let name = po.optimizer.name();
         for (k, list) in per_surface.into_iter().enumerate() {
-            runs[k].insert(po.name.clone(), Value::Array(list));
+            runs[k].insert(name.to_string(), Value::Array(list));
         }
         optimizers_json.push(json!({
-            "name": po.name,
+            "name": name,
+            "title": po.title,
             "alphas": po.alphas,
-            "second": po.second.as_ref().map(|(key, label, values)| json!({
-                "key": key, "label": label, "values": values,
+            "second": po.second.as_ref().map(|s| json!({
+                "key": s.field, "label": s.label, "values": s.values, "start": s.start,
             })),
         }));
     }
@@ -294,11 +341,11 @@ pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesE
     let data = data.to_string().replace("</", "<\\/");
     let html = TEMPLATE.replace("__STOKE_DATA__", &data);
     if html.len() > MAX_PAGE_BYTES {
-        return Err(SurfacesError::Plot(format!(
-            "{}: the page would be {} bytes, over the {MAX_PAGE_BYTES}-byte budget; use a smaller grid",
-            path.display(),
-            html.len()
-        )));
+        return Err(SurfacesError::PageTooLarge {
+            path: path.to_path_buf(),
+            bytes: html.len(),
+            max: MAX_PAGE_BYTES,
+        });
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| SurfacesError::io(dir, e))?;

@@ -1,0 +1,44 @@
+//! # stoke-surfaces
+//!
+//! Optimizer paths on 2-D loss surfaces. `stoke surfaces` runs stoke's real optimizers (the
+//! same [`burn::optim::Optimizer`] implementations used for training, driven through a
+//! [`burn::optim::ModuleOptimizer`]) on a two-element Burn parameter `(x, y)`, using the
+//! gradient of a built-in [`Surface`]:
+//!
+//! * [`Surface::Quadratic`] `½(x² + 100y²)`, ill-conditioned (κ = 100), the momentum article's
+//!   setting;
+//! * [`Surface::Rosenbrock`], [`Surface::Beale`], the [`Surface::Saddle`] `x² − y²`;
+//! * [`Surface::NoisyQuadratic`], whose gradients average `batch` noisy per-sample gradients
+//!   (stochastic versus averaged mini-batch gradients).
+//!
+//! Each optimizer is a [`Racer`]: stoke's one typed [`stoke_optim::OptimizerSpec`] (text form
+//! `momentum:lr=0.003,momentum=0.9`, the stoke config's own field names) and the mini-batch
+//! size `batch` of the noisy quadratic. [`run`] writes, into the output directory:
+//!
+//! * `contour.svg` / `contour.png`: contour lines with one path per optimizer, start and
+//!   optimum marked;
+//! * `loss.svg` / `loss.png`: `f − f*` against iteration, log scale;
+//! * `trajectories.csv`: `surface,optimizer,spec,step,x,y,loss`;
+//! * `surfaces.html`: the interactive page ([`write_page`]): one self-contained file with
+//!   precomputed paths for a grid of step sizes α and a second hyper-parameter per optimizer.
+//!
+//! The default run per surface (which optimizers, how many steps) is the data file
+//! `recipes/surfaces.toml` ([`SurfacesRecipe`]).
+
+mod contour;
+mod error;
+mod page;
+mod plots;
+mod racer;
+mod recipe;
+mod run;
+mod surface;
+mod walk;
+
+pub use error::SurfacesError;
+pub use page::{MAX_PAGE_BYTES, PageGrid, PageOptimizer, PageSummary, Slider, write_page};
+pub use racer::Racer;
+pub use recipe::{DEFAULT_RECIPE, SurfaceRun, SurfacesOptions, SurfacesRecipe};
+pub use run::{RunSummary, SurfacesReport, TOLERANCE, run, steps_to_tolerance};
+pub use surface::{Bounds, NOISE_SIGMA, NOISY_CURVATURES, QUADRATIC_CURVATURES, Surface};
+pub use walk::{cpu_device, trajectory, trajectory_from};

@@ -1,0 +1,148 @@
+//! Stepping a two-element Burn parameter `(x, y)` with stoke's real
+//! [`ModuleOptimizer`](burn::optim::ModuleOptimizer)s, from the surface's gradients: one path
+//! per start point.
+
+use burn::module::{Module, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::SurfacesError;
+use crate::racer::Racer;
+use crate::surface::Surface;
+
+/// The CPU device trajectories run on (flex when compiled in, else ndarray).
+pub fn cpu_device() -> Result<Device, SurfacesError> {
+    let backend = stoke_optim::Backend::default_cpu().ok_or(SurfacesError::NoCpuBackend)?;
+    backend.device().map_err(SurfacesError::Device)
+}
+
+/// The parameter being optimized: `2·n` numbers, `(x, y)` pairs of `n` independent runs.
+#[derive(Module, Debug)]
+struct Points {
+    w: Param<Tensor<1>>,
+}
+
+/// One independent walk across a surface, inside a batch of walks that share a [`Racer`]:
+/// where it starts, and the seed of its gradient noise.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Walk {
+    pub surface: Surface,
+    pub start: [f64; 2],
+    pub seed: u64,
+}
+
+/// Runs every walk for `steps` steps with one
+/// [`ModuleOptimizer`](burn::optim::ModuleOptimizer) stepping one Burn parameter that holds all
+/// walks' `(x, y)` pairs. Every stoke optimizer is element-wise (each number's update reads only
+/// its own gradient and state), so this is the same as running the walks one by one, just with
+/// fewer tensor operations.
+///
+/// Each walk's result holds the start and one point per step, and ends early (shorter than
+/// `steps + 1`) at the first point that is not finite or leaves the surface's
+/// [`divergence_bounds`](Surface::divergence_bounds); that point is not included.
+pub(crate) fn run_walks(
+    racer: &Racer,
+    walks: &[Walk],
+    steps: usize,
+    device: &Device,
+) -> Result<Vec<Vec<[f64; 2]>>, SurfacesError> {
+    if steps == 0 {
+        return Err(SurfacesError::ZeroSteps);
+    }
+    let mut optim = racer.module_optimizer()?;
+    // The parameter lives on the autodiff flavour of the device, as in training
+    // (`ModuleOptimizer` reads its autodiff context); gradients are plain tensors.
+    let plain = device.clone().without_autodiff();
+    let tracked = plain.clone().autodiff();
+    let n = walks.len();
+    let mut rngs: Vec<ChaCha8Rng> = walks
+        .iter()
+        .map(|w| ChaCha8Rng::seed_from_u64(w.seed))
+        .collect();
+    let init: Vec<f32> = walks
+        .iter()
+        .flat_map(|w| [w.start[0] as f32, w.start[1] as f32])
+        .collect();
+    let mut model = Points {
+        w: Param::from_tensor(Tensor::from_data(TensorData::new(init, [2 * n]), &tracked)),
+    };
+    let mut paths: Vec<Vec<[f64; 2]>> = vec![Vec::with_capacity(steps + 1); n];
+    let mut live = vec![true; n];
+    let mut grad = vec![0f32; 2 * n];
+    for step in 0..=steps {
+        let w = model
+            .w
+            .val()
+            .into_data()
+            .try_into_vec_as::<f64>()
+            .map_err(SurfacesError::Tensor)?;
+        for (i, walk) in walks.iter().enumerate() {
+            if !live[i] {
+                grad[2 * i] = 0.0;
+                grad[2 * i + 1] = 0.0;
+                continue;
+            }
+            let p = [w[2 * i], w[2 * i + 1]];
+            let inside = p[0].is_finite()
+                && p[1].is_finite()
+                && walk.surface.divergence_bounds().contains(p);
+            if !inside {
+                live[i] = false;
+                grad[2 * i] = 0.0;
+                grad[2 * i + 1] = 0.0;
+                continue;
+            }
+            paths[i].push(p);
+            let g = walk.surface.gradient(p[0], p[1], racer.batch, &mut rngs[i]);
+            grad[2 * i] = g[0] as f32;
+            grad[2 * i + 1] = g[1] as f32;
+        }
+        if step == steps || !live.iter().any(|&l| l) {
+            break;
+        }
+        let mut grads = GradientsParams::new();
+        grads.register::<1>(
+            model.w.id,
+            Tensor::from_data(TensorData::new(grad.clone(), [2 * n]), &plain),
+        );
+        model = optim.step(racer.spec.lr, model, grads);
+    }
+    Ok(paths)
+}
+
+/// The trajectory of one optimizer on one surface from the surface's start point: the start and
+/// one point per step (`steps + 1` points), shorter if it diverged: it ends before the first
+/// point that is not finite or leaves the surface's
+/// [`divergence_bounds`](Surface::divergence_bounds).
+///
+/// The parameter is a Burn `Param<Tensor<1>>` of two elements on `device`, updated by the
+/// racer's real stoke [`ModuleOptimizer`](burn::optim::ModuleOptimizer) from the surface's
+/// gradient (seeded noise on the noisy quadratic). Deterministic for a seed.
+pub fn trajectory(
+    surface: Surface,
+    racer: &Racer,
+    steps: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<Vec<[f64; 2]>, SurfacesError> {
+    trajectory_from(surface, surface.start(), racer, steps, seed, device)
+}
+
+/// Like [`trajectory`], from another start point.
+pub fn trajectory_from(
+    surface: Surface,
+    start: [f64; 2],
+    racer: &Racer,
+    steps: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<Vec<[f64; 2]>, SurfacesError> {
+    let walk = Walk {
+        surface,
+        start,
+        seed,
+    };
+    Ok(run_walks(racer, &[walk], steps, device)?.remove(0))
+}
