@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
-use stoke_recipes::surfaces::{
-    OptimizerSpec as PathOptimizer, RunSummary, Surface, SurfacesRecipe,
-};
+use stoke_surfaces::{Racer, RunSummary, Surface, SurfacesRecipe};
 
 use crate::args::Common;
 use crate::output;
@@ -77,13 +75,16 @@ pub fn run(a: SurfacesArgs) -> Result<()> {
         Some(p) => SurfacesRecipe::load(p)?,
         None => SurfacesRecipe::bundled(),
     };
-    let surface: Surface = a.surface.as_deref().unwrap_or(&recipe.surface).parse()?;
+    let surface: Surface = match a.surface.as_deref() {
+        Some(name) => name.parse()?,
+        None => recipe.surface,
+    };
     let mut opts = recipe.options_for(surface);
     if !a.optimizers.is_empty() {
         opts.optimizers = a
             .optimizers
             .iter()
-            .map(|o| o.parse::<PathOptimizer>())
+            .map(|o| o.parse::<Racer>())
             .collect::<Result<_, _>>()?;
     }
     if let Some(n) = a.steps {
@@ -96,7 +97,7 @@ pub fn run(a: SurfacesArgs) -> Result<()> {
         opts.out = out;
     }
     opts.page = !a.no_page;
-    let report = stoke_recipes::surfaces::run(&opts)?;
+    let report = stoke_surfaces::run(&opts)?;
     if a.common.json {
         return output::json(&Paths {
             out: &opts.out,
