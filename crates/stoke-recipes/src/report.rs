@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use stoke_plot::{Figure, FigureError, PALETTE, draw_legend, legend_line, save, tick};
 
 use crate::environment::Environment;
 use crate::error::{PlotError, RecipeError};
@@ -29,26 +30,16 @@ struct Chart<'a> {
 const SIZE: (u32, u32) = (960, 600);
 
 fn colour(i: usize) -> RGBColor {
-    const C: [RGBColor; 10] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-        RGBColor(188, 189, 34),
-        RGBColor(23, 190, 207),
-    ];
-    C[i % C.len()]
+    PALETTE[i % PALETTE.len()]
 }
 
-fn plot_err(path: &Path) -> impl FnOnce(PlotError) -> RecipeError + '_ {
-    move |source| RecipeError::Plot {
-        path: path.to_path_buf(),
-        source,
-    }
+/// A written figure's two paths, or the error with the file it was drawing.
+fn saved(
+    result: Result<[PathBuf; 2], FigureError<PlotError>>,
+) -> Result<Vec<PathBuf>, RecipeError> {
+    result
+        .map(Vec::from)
+        .map_err(|FigureError { path, source }| RecipeError::Plot { path, source })
 }
 
 fn draw_lines<DB: DrawingBackend>(
@@ -97,26 +88,6 @@ where
         draw_body(&mut c, chart, &finite, SeriesLabelPosition::LowerRight)?;
     }
     area.present().map_err(PlotError::draw)
-}
-
-/// An axis label for `v`: three significant digits (all the integer digits above 100) without
-/// trailing zeros (`0.3`, not `0.30000000000000004`; `2`, not `2.0`), scientific notation
-/// outside `[1e-3, 1e5)`.
-fn tick(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let a = v.abs();
-    if !(1e-3..1e5).contains(&a) {
-        return format!("{v:.1e}");
-    }
-    let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 /// Mesh, one line per configuration with its mean ± std band, and the legend — on a linear or a
@@ -170,15 +141,9 @@ where
         c.draw_series(LineSeries::new(pts, col.stroke_width(2)))
             .map_err(PlotError::draw)?
             .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
+            .legend(legend_line(col));
     }
-    c.configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .position(legend)
-        .draw()
-        .map_err(PlotError::draw)?;
+    draw_legend(c, legend).map_err(PlotError::draw)?;
     Ok(())
 }
 
@@ -249,39 +214,41 @@ where
     area.present().map_err(PlotError::draw)
 }
 
-fn write_chart(base: &Path, chart: &Chart) -> Result<Vec<PathBuf>, RecipeError> {
-    stoke_plot::ensure_fonts();
-    let svg = base.with_extension("svg");
-    let png = base.with_extension("png");
-    {
-        let area = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        draw_lines(&area, chart).map_err(plot_err(&svg))?;
-    }
-    {
-        let area = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw_lines(&area, chart).map_err(plot_err(&png))?;
-    }
-    Ok(vec![svg, png])
+/// One of the report's figures (960 × 600): lines per configuration, or a bar per
+/// configuration with its ± std whisker.
+enum ReportFigure<'a> {
+    Lines(&'a Chart<'a>),
+    Bars {
+        title: &'a str,
+        y_label: &'a str,
+        bars: &'a [(String, MeanStd)],
+    },
 }
 
-fn write_bars(
-    base: &Path,
-    title: &str,
-    y_label: &str,
-    bars: &[(String, MeanStd)],
-) -> Result<Vec<PathBuf>, RecipeError> {
-    stoke_plot::ensure_fonts();
-    let svg = base.with_extension("svg");
-    let png = base.with_extension("png");
-    {
-        let area = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        draw_bars(&area, title, y_label, bars).map_err(plot_err(&svg))?;
+impl Figure for ReportFigure<'_> {
+    type Error = PlotError;
+
+    fn size(&self) -> (u32, u32) {
+        SIZE
     }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError>
+    where
+        DB::ErrorType: 'static,
     {
-        let area = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw_bars(&area, title, y_label, bars).map_err(plot_err(&png))?;
+        match self {
+            ReportFigure::Lines(chart) => draw_lines(area, chart),
+            ReportFigure::Bars {
+                title,
+                y_label,
+                bars,
+            } => draw_bars(area, title, y_label, bars),
+        }
     }
-    Ok(vec![svg, png])
+}
+
+fn write_chart(base: &Path, chart: &Chart) -> Result<Vec<PathBuf>, RecipeError> {
+    saved(save(&ReportFigure::Lines(chart), base))
 }
 
 /// The configurations in recipe order (BTreeMap sorts them by name).
@@ -466,12 +433,13 @@ pub fn plots(
     .map(|s| (s.label, s.points[0].1))
     .collect();
     if !bars.is_empty() {
-        files.extend(write_bars(
-            &out.join("final_valid_accuracy"),
-            &format!("{}: final validation accuracy", recipe.title),
-            "validation accuracy",
-            &bars,
-        )?);
+        let title = format!("{}: final validation accuracy", recipe.title);
+        let figure = ReportFigure::Bars {
+            title: &title,
+            y_label: "validation accuracy",
+            bars: &bars,
+        };
+        files.extend(saved(save(&figure, &out.join("final_valid_accuracy")))?);
     }
     Ok(files)
 }
@@ -561,20 +529,4 @@ pub fn markdown(
         env.stoke_version, env.burn_version, env.backend, env.os, env.arch, env.cpus
     ));
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::tick;
-
-    #[test]
-    fn axis_labels_are_short() {
-        assert_eq!(tick(0.30000000000000004), "0.3");
-        assert_eq!(tick(0.7000000000000001), "0.7");
-        assert_eq!(tick(2.0), "2");
-        assert_eq!(tick(0.125), "0.125");
-        assert_eq!(tick(1234.6), "1235");
-        assert_eq!(tick(0.00005), "5.0e-5");
-        assert_eq!(tick(0.0), "0");
-    }
 }
