@@ -58,6 +58,7 @@ impl AdaDeltaConfig {
 pub struct AdaDelta {
     config: AdaDeltaConfig,
     fused: bool,
+    grad_scale: crate::GradScale,
 }
 
 crate::constructors!(AdaDeltaConfig, AdaDelta);
@@ -166,7 +167,6 @@ impl Rule for AdaDelta {
     }
 }
 
-
 /// [`update`] over one chunk of CPU buffers, with or without weight decay.
 #[inline(always)]
 fn kernel<const DECAY: bool>(k: &Constants, l: Lanes<'_>) {
@@ -185,10 +185,13 @@ impl Stepping for AdaDelta {
     ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
         let k = self.constants(lr, 0);
         let s = state.map(|s| Averages {
-                square_avg: s.square_avg,
-                acc_delta: s.acc_delta,
+            square_avg: s.square_avg,
+            acc_delta: s.acc_delta,
+        });
+        let (w, s) =
+            path::step::<Self, D>(self.fused, self.grad_scale.get(), &k, w, g, s, rows, |l| {
+                specialize!(kernel[k.decay](&k, l))
             });
-        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.decay](&k, l)));
         let state = AdaDeltaState {
             square_avg: s.square_avg,
             acc_delta: s.acc_delta,

@@ -83,6 +83,7 @@ impl AdaGradConfig {
 pub struct AdaGrad {
     config: AdaGradConfig,
     fused: bool,
+    grad_scale: crate::GradScale,
 }
 
 crate::constructors!(AdaGradConfig, AdaGrad);
@@ -181,7 +182,6 @@ impl Rule for AdaGrad {
     }
 }
 
-
 /// [`update`] over one chunk of CPU buffers, for one combination of options.
 #[inline(always)]
 fn kernel<const DECAY: bool, const INSIDE: bool>(k: &Constants, l: Lanes<'_>) {
@@ -205,8 +205,23 @@ impl Stepping for AdaGrad {
         let t = state.as_ref().map_or(1, |s| s.step + 1);
         let k = self.constants(lr, t);
         let s = state.map(|s| Sum { sum: s.sum });
-        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.decay, k.inside](&k, l)));
-        (w, Some(AdaGradState { sum: s.sum, step: t }))
+        let (w, s) = path::step::<Self, D>(
+            self.fused,
+            self.grad_scale.get(),
+            &k,
+            w,
+            g,
+            s,
+            rows,
+            |l| specialize!(kernel[k.decay, k.inside](&k, l)),
+        );
+        (
+            w,
+            Some(AdaGradState {
+                sum: s.sum,
+                step: t,
+            }),
+        )
     }
 }
 

@@ -81,6 +81,7 @@ impl AdamConfig {
 pub struct Adam {
     config: AdamConfig,
     fused: bool,
+    grad_scale: crate::GradScale,
 }
 
 crate::constructors!(AdamConfig, Adam);
@@ -218,7 +219,6 @@ impl Rule for Adam {
     }
 }
 
-
 /// [`update`] over one chunk of CPU buffers, for one combination of options.
 #[inline(always)]
 fn kernel<const COUPLED: bool, const DECOUPLED: bool, const AMSGRAD: bool>(
@@ -246,11 +246,20 @@ impl Stepping for Adam {
         let t = state.as_ref().map_or(1, |s| s.step + 1);
         let k = self.constants(lr, t);
         let s = state.map(|s| Moments {
-                m: s.exp_avg,
-                v: s.exp_avg_sq,
-                v_max: s.max_exp_avg_sq,
-            });
-        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.coupled, k.decoupled, k.amsgrad](&k, l)));
+            m: s.exp_avg,
+            v: s.exp_avg_sq,
+            v_max: s.max_exp_avg_sq,
+        });
+        let (w, s) = path::step::<Self, D>(
+            self.fused,
+            self.grad_scale.get(),
+            &k,
+            w,
+            g,
+            s,
+            rows,
+            |l| specialize!(kernel[k.coupled, k.decoupled, k.amsgrad](&k, l)),
+        );
         let state = AdamState {
             exp_avg: s.m,
             exp_avg_sq: s.v,

@@ -28,11 +28,13 @@ use burn::backend::{NdArray, ndarray::NdArrayTensor};
 const GRAIN: usize = 1 << 15;
 
 /// The slices one kernel call works on: the parameter, its gradient, and up to three state
-/// buffers (unused ones are empty). All non-empty slices have the same length.
+/// buffers (unused ones are empty). All non-empty slices have the same length. The gradient is
+/// `g_scale·g` (a global-norm clip factor or an accumulation's `1/n`, applied in the same pass).
 pub(crate) struct Lanes<'a> {
     pub w: &'a mut [f32],
     pub g: &'a [f32],
     pub s: [&'a mut [f32]; 3],
+    pub g_scale: f32,
 }
 
 fn cut(s: &mut [f32], mid: usize) -> (&mut [f32], &mut [f32]) {
@@ -53,16 +55,19 @@ impl<'a> Lanes<'a> {
         let (g0, g1) = self.g.split_at(mid);
         let [a, b, c] = self.s;
         let ((a0, a1), (b0, b1), (c0, c1)) = (cut(a, mid), cut(b, mid), cut(c, mid));
+        let g_scale = self.g_scale;
         (
             Lanes {
                 w: w0,
                 g: g0,
                 s: [a0, b0, c0],
+                g_scale,
             },
             Lanes {
                 w: w1,
                 g: g1,
                 s: [a1, b1, c1],
+                g_scale,
             },
         )
     }
@@ -107,7 +112,12 @@ unsafe fn simd_avx2<K>(f: impl Fn(&K, Lanes<'_>), k: &K, lanes: Lanes<'_>) {
 /// current one is updated.
 fn for_rows<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kernel: &F) {
     const AHEAD: usize = 8;
-    let Lanes { w, g, s: [a, b, c] } = lanes;
+    let Lanes {
+        w,
+        g,
+        s: [a, b, c],
+        g_scale,
+    } = lanes;
     fn window(s: &mut [f32], span: std::ops::Range<usize>) -> &mut [f32] {
         if s.is_empty() { &mut [] } else { &mut s[span] }
     }
@@ -129,6 +139,7 @@ fn for_rows<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kern
                 window(b, span.clone()),
                 window(c, span),
             ],
+            g_scale,
         });
     }
 }
@@ -176,6 +187,7 @@ pub(crate) use specialize;
 #[inline(always)]
 pub(crate) fn each<R: Rule>(k: &R::Constants, l: Lanes<'_>) {
     let layout = R::fresh(k, &0.0f32).layout();
+    let g_scale = l.g_scale;
     let n = l.w.len();
     let (w, g) = (&mut l.w[..n], &l.g[..n]);
     // Kept slots are cut to `n` so the loop has no bounds checks; the others are empty.
@@ -183,14 +195,19 @@ pub(crate) fn each<R: Rule>(k: &R::Constants, l: Lanes<'_>) {
     fn cut(s: &mut [f32], n: usize, kept: bool) -> &mut [f32] {
         if kept { &mut s[..n] } else { s }
     }
-    let (a, b, c) = (cut(a, n, layout[0]), cut(b, n, layout[1]), cut(c, n, layout[2]));
+    let (a, b, c) = (
+        cut(a, n, layout[0]),
+        cut(b, n, layout[1]),
+        cut(c, n, layout[2]),
+    );
     for i in 0..n {
         let s = R::State::<f32>::from_slots([
             layout[0].then(|| a[i]),
             layout[1].then(|| b[i]),
             layout[2].then(|| c[i]),
         ]);
-        let (wi, s) = R::update(k, w[i], g[i], s);
+        // g ← s·g, the gradient's scale (1 unless clipped or averaged)
+        let (wi, s) = R::update(k, w[i], g[i] * g_scale, s);
         w[i] = wi;
         let [x, y, z] = s.into_slots();
         if let (true, Some(x)) = (layout[0], x) {
@@ -312,6 +329,38 @@ pub(crate) fn on_host<const D: usize>(w: &Tensor<D>) -> bool {
     false
 }
 
+/// `Σ x²` of a tensor on a CPU backend, read from its buffer and summed in `f64`; `None` on any
+/// other device. The order of the additions depends only on the length (fixed halves down to
+/// [`GRAIN`], eight running sums within), not on the number of threads, so the result is the same
+/// bits at any thread count.
+pub(crate) fn sum_squares<const D: usize>(t: &Tensor<D>) -> Option<f64> {
+    if !on_host(t) {
+        return None;
+    }
+    let host = Host::from_tensor(t.clone()).ok()?;
+    Some(sum_sq(host.slice()))
+}
+
+fn sum_sq(x: &[f32]) -> f64 {
+    if x.len() >= 2 * GRAIN {
+        let (a, b) = x.split_at(x.len() / 2);
+        let (a, b) = rayon::join(|| sum_sq(a), || sum_sq(b));
+        return a + b;
+    }
+    let mut acc = [0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..8 {
+            acc[j] += (c[j] as f64) * (c[j] as f64);
+        }
+    }
+    for (j, &v) in rest.iter().enumerate() {
+        acc[j] += (v as f64) * (v as f64);
+    }
+    acc.iter().sum()
+}
+
 /// Runs `kernel` in place over `w`, `g` and the state `S` (each buffer shaped like `w`); returns
 /// the updated `w` and state. Call only when [`on_host`]`(&w)`.
 ///
@@ -322,6 +371,7 @@ pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
     w: Tensor<D>,
     g: Tensor<D>,
     state: S,
+    g_scale: f32,
     rows: Option<&[u32]>,
     kernel: impl Fn(Lanes<'_>) + Sync,
 ) -> (Tensor<D>, S) {
@@ -345,6 +395,7 @@ pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
             w: w.slice_mut(),
             g: g.slice(),
             s: [slice(a), slice(b), slice(c)],
+            g_scale,
         };
         // Internal invariants, checked where the shapes enter: `RowStep::step_rows` checks the
         // rows and the gradient's shape; Burn's `ModuleOptimizer` pairs each parameter with its
@@ -418,7 +469,7 @@ mod tests {
             let w = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
             let kept = w.clone();
             let g = Tensor::<1>::from_floats([1.0, 1.0, 1.0], &device);
-            let (w, ()) = fused(w, g, (), None, |l: Lanes<'_>| {
+            let (w, ()) = fused(w, g, (), 1.0, None, |l: Lanes<'_>| {
                 for (w, g) in l.w.iter_mut().zip(l.g) {
                     *w -= g;
                 }
@@ -450,6 +501,7 @@ mod tests {
                 w: &mut w,
                 g: &g,
                 s: [&mut s0, &mut [], &mut []],
+                g_scale: 1.0,
             };
             for_chunks(lanes, &|l: Lanes<'_>| {
                 calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -56,6 +56,7 @@ macro_rules! constructors {
                 Ok($optim {
                     config: self.clone(),
                     fused: true,
+                    grad_scale: $crate::GradScale::new(),
                 })
             }
 
@@ -81,12 +82,19 @@ macro_rules! constructors {
                 self.validate()
             }
 
-            fn module(&self) -> Result<burn::optim::ModuleOptimizer, $crate::ConfigError> {
-                self.try_init()
+            fn module(
+                &self,
+                scale: &$crate::GradScale,
+            ) -> Result<burn::optim::ModuleOptimizer, $crate::ConfigError> {
+                Ok(self.try_build()?.with_grad_scale(scale.clone()).into())
             }
 
-            fn rows(&self) -> Result<$crate::RowOptimizer, $crate::ConfigError> {
-                Ok($crate::RowOptimizer::new(self.try_build()?))
+            fn rows(
+                &self,
+                scale: &$crate::GradScale,
+            ) -> Result<$crate::RowOptimizer, $crate::ConfigError> {
+                let optim = self.try_build()?.with_grad_scale(scale.clone());
+                Ok($crate::RowOptimizer::new(optim))
             }
 
             fn state_buffers(&self) -> Result<usize, $crate::ConfigError> {
@@ -124,6 +132,20 @@ macro_rules! constructors {
                 self
             }
 
+            /// Applies the shared gradient scale `s` (`g ← s·g`, see [`GradScale`]) in every
+            /// step, instead of a fresh handle at 1.
+            ///
+            /// [`GradScale`]: $crate::GradScale
+            pub fn with_grad_scale(mut self, scale: $crate::GradScale) -> Self {
+                self.grad_scale = scale;
+                self
+            }
+
+            /// The gradient-scale handle this optimizer reads each step.
+            pub fn grad_scale(&self) -> &$crate::GradScale {
+                &self.grad_scale
+            }
+
             /// Whether the CPU fast path is on (see [`with_fused`](Self::with_fused)).
             pub fn fused(&self) -> bool {
                 self.fused
@@ -147,8 +169,10 @@ pub mod momentum;
 mod path;
 pub mod rmsprop;
 pub mod rows;
+mod scale;
 pub mod spec;
 mod state;
+pub mod transform;
 
 pub use adadelta::{AdaDelta, AdaDeltaConfig, AdaDeltaState};
 pub use adagrad::{AdaGrad, AdaGradConfig, AdaGradState};
@@ -160,7 +184,9 @@ pub use l2::{Criterion, L2Regularized, L2Regularizer};
 pub use momentum::{Momentum, MomentumConfig, MomentumState};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
 pub use rows::{RowOptimizer, RowStateError, RowStep};
+pub use scale::GradScale;
 pub use spec::{OptimizerConfig, OptimizerSpec, SpecError};
+pub use transform::{Chain, Outcome, Transforms};
 
 /// The README's code blocks, compiled and run as doc tests (`cargo test --doc`).
 #[cfg(doctest)]

@@ -85,6 +85,7 @@ impl MomentumConfig {
 pub struct Momentum {
     config: MomentumConfig,
     fused: bool,
+    grad_scale: crate::GradScale,
 }
 
 crate::constructors!(MomentumConfig, Momentum);
@@ -215,7 +216,6 @@ impl Rule for Momentum {
     }
 }
 
-
 /// [`update`] over one chunk of CPU buffers, for one combination of options.
 #[inline(always)]
 fn kernel<
@@ -250,9 +250,18 @@ impl Stepping for Momentum {
     ) -> (Tensor<D>, Option<MomentumState<D>>) {
         let k = self.constants(lr, if state.is_none() { 1 } else { 2 });
         let s = state.map(|s| Velocity {
-                v: (!k.sgd).then_some(s.velocity),
-            });
-        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.decay, k.sgd, k.classic, k.nesterov, k.first](&k, l)));
+            v: (!k.sgd).then_some(s.velocity),
+        });
+        let (w, s) = path::step::<Self, D>(
+            self.fused,
+            self.grad_scale.get(),
+            &k,
+            w,
+            g,
+            s,
+            rows,
+            |l| specialize!(kernel[k.decay, k.sgd, k.classic, k.nesterov, k.first](&k, l)),
+        );
         (w, s.v.map(|velocity| MomentumState { velocity }))
     }
 }

@@ -38,12 +38,7 @@ pub(crate) trait Rule {
     fn fresh<X: Arith>(k: &Self::Constants, w: &X) -> Self::State<X>;
 
     /// One step: the new `w` and state from `w`, the gradient `g` and the state.
-    fn update<X: Arith>(
-        k: &Self::Constants,
-        w: X,
-        g: X,
-        s: Self::State<X>,
-    ) -> (X, Self::State<X>);
+    fn update<X: Arith>(k: &Self::Constants, w: X, g: X, s: Self::State<X>) -> (X, Self::State<X>);
 }
 
 /// How many buffers of the parameter's size the rule keeps as state (0 for plain SGD, 3 for
@@ -55,6 +50,8 @@ pub(crate) fn state_buffers<R: Rule>(rule: &R) -> usize {
 
 /// One step of rule `R` on `w` with gradient `g`, from `state` (or [`Rule::fresh`]).
 ///
+/// The gradient is taken as `g_scale·g` (see [`GradScale`](crate::GradScale)).
+///
 /// * On a CPU backend with `fused` on, `kernel` (which calls [`host::each`] with `R` and
 ///   constants whose options are const) runs in place over the raw buffers; with `rows`, on
 ///   those rows only.
@@ -62,6 +59,7 @@ pub(crate) fn state_buffers<R: Rule>(rule: &R) -> usize {
 ///   rows' gradients and is first scattered into a dense gradient (zeros elsewhere).
 pub(crate) fn step<R: Rule, const D: usize>(
     fused: bool,
+    g_scale: f32,
     k: &R::Constants,
     w: Tensor<D>,
     g: Tensor<D>,
@@ -74,11 +72,17 @@ pub(crate) fn step<R: Rule, const D: usize>(
         None => R::fresh(k, &Whole(w.clone())).convert(|x: Whole<D>| x.0),
     };
     if fused && host::on_host(&w) {
-        return host::fused(w, g, state, rows, kernel);
+        return host::fused(w, g, state, g_scale, rows, kernel);
     }
     let g = match rows {
         Some(rows) => scatter(&w, rows, g),
         None => g,
+    };
+    // g ← s·g (the fused loop always multiplies; ×1 changes no bit, so it is skipped here)
+    let g = if g_scale == 1.0 {
+        g
+    } else {
+        g.mul_scalar(g_scale)
     };
     let (w, state) = R::update(k, Whole(w), Whole(g), state.convert(Whole));
     (w.0, state.convert(|x: Whole<D>| x.0))

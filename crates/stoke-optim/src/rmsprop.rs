@@ -88,6 +88,7 @@ impl RmsPropConfig {
 pub struct RmsProp {
     config: RmsPropConfig,
     fused: bool,
+    grad_scale: crate::GradScale,
 }
 
 crate::constructors!(RmsPropConfig, RmsProp);
@@ -222,7 +223,6 @@ impl Rule for RmsProp {
     }
 }
 
-
 /// [`update`] over one chunk of CPU buffers, for one combination of options.
 #[inline(always)]
 fn kernel<const DECAY: bool, const CENTERED: bool, const MOMENTUM: bool, const INSIDE: bool>(
@@ -250,11 +250,20 @@ impl Stepping for RmsProp {
     ) -> (Tensor<D>, Option<RmsPropState<D>>) {
         let k = self.constants(lr, 0);
         let s = state.map(|s| Averages {
-                square_avg: s.square_avg,
-                grad_avg: s.grad_avg,
-                buffer: s.momentum_buffer,
-            });
-        let (w, s) = path::step::<Self, D>(self.fused, &k, w, g, s, rows, |l| specialize!(kernel[k.decay, k.centered, k.momentum, k.inside](&k, l)));
+            square_avg: s.square_avg,
+            grad_avg: s.grad_avg,
+            buffer: s.momentum_buffer,
+        });
+        let (w, s) = path::step::<Self, D>(
+            self.fused,
+            self.grad_scale.get(),
+            &k,
+            w,
+            g,
+            s,
+            rows,
+            |l| specialize!(kernel[k.decay, k.centered, k.momentum, k.inside](&k, l)),
+        );
         let state = RmsPropState {
             square_avg: s.square_avg,
             grad_avg: s.grad_avg,

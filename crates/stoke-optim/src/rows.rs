@@ -27,7 +27,6 @@ use burn::tensor::{Bytes, Device, Tensor, TensorData};
 
 use crate::path::Stepping;
 
-
 /// An optimizer that can update selected rows of a matrix.
 pub trait RowStep: Optimizer {
     /// One step on `rows` of `w` (`[n, d]`) with their gradients `g_rows` (`[rows.len(), d]`,

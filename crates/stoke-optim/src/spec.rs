@@ -28,8 +28,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::{
-    AdaDeltaConfig, AdaGradConfig, AdamConfig, ConfigError, MomentumConfig, RmsPropConfig,
-    RowOptimizer,
+    AdaDeltaConfig, AdaGradConfig, AdamConfig, ConfigError, GradScale, MomentumConfig,
+    RmsPropConfig, RowOptimizer,
 };
 
 /// The config of one stoke optimizer, by the name it is known under.
@@ -56,7 +56,9 @@ pub enum OptimizerConfig {
 /// The one table of optimizer names: each name with its config's defaults.
 const TABLE: [(&str, fn() -> OptimizerConfig); 8] = [
     ("sgd", || OptimizerConfig::Sgd(MomentumConfig::sgd())),
-    ("momentum", || OptimizerConfig::Momentum(MomentumConfig::new())),
+    ("momentum", || {
+        OptimizerConfig::Momentum(MomentumConfig::new())
+    }),
     ("nesterov", || {
         OptimizerConfig::Nesterov(MomentumConfig::new().with_nesterov(true))
     }),
@@ -64,7 +66,9 @@ const TABLE: [(&str, fn() -> OptimizerConfig); 8] = [
     ("adagrad", || OptimizerConfig::AdaGrad(AdaGradConfig::new())),
     ("adam", || OptimizerConfig::Adam(AdamConfig::new())),
     ("adamw", || OptimizerConfig::AdamW(AdamConfig::adamw())),
-    ("adadelta", || OptimizerConfig::AdaDelta(AdaDeltaConfig::new())),
+    ("adadelta", || {
+        OptimizerConfig::AdaDelta(AdaDeltaConfig::new())
+    }),
 ];
 
 /// What the description needs of every stoke optimizer config (implemented by
@@ -73,10 +77,10 @@ const TABLE: [(&str, fn() -> OptimizerConfig); 8] = [
 pub trait AnyConfig {
     /// The config's own `validate`.
     fn check(&self) -> Result<(), ConfigError>;
-    /// The config's `try_init`.
-    fn module(&self) -> Result<ModuleOptimizer, ConfigError>;
-    /// The bare optimizer inside a [`RowOptimizer`].
-    fn rows(&self) -> Result<RowOptimizer, ConfigError>;
+    /// The optimizer as a `ModuleOptimizer`, reading `scale` each step.
+    fn module(&self, scale: &GradScale) -> Result<ModuleOptimizer, ConfigError>;
+    /// The bare optimizer inside a [`RowOptimizer`], reading `scale` each step.
+    fn rows(&self, scale: &GradScale) -> Result<RowOptimizer, ConfigError>;
     /// How many buffers of a parameter's size the optimizer keeps per parameter.
     fn state_buffers(&self) -> Result<usize, ConfigError>;
     /// The fields, as their serde form.
@@ -148,12 +152,22 @@ impl OptimizerConfig {
 
     /// A `ModuleOptimizer` updating every parameter of a module.
     pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
-        self.config().module()
+        self.config().module(&GradScale::new())
+    }
+
+    /// The same, applying the shared gradient scale `scale` in every step (see [`GradScale`]).
+    pub fn try_init_scaled(&self, scale: &GradScale) -> Result<ModuleOptimizer, ConfigError> {
+        self.config().module(scale)
     }
 
     /// The same optimizer for the rows of one embedding table (see [`crate::rows`]).
     pub fn try_rows(&self) -> Result<RowOptimizer, ConfigError> {
-        self.config().rows()
+        self.config().rows(&GradScale::new())
+    }
+
+    /// The same, applying the shared gradient scale `scale` in every step.
+    pub fn try_rows_scaled(&self, scale: &GradScale) -> Result<RowOptimizer, ConfigError> {
+        self.config().rows(scale)
     }
 
     /// How many buffers of a parameter's size the optimizer keeps as state for each parameter
@@ -243,19 +257,23 @@ impl OptimizerSpec {
     /// The `ModuleOptimizer` this describes, for a whole module.
     pub fn try_init(&self) -> Result<ModuleOptimizer, SpecError> {
         self.validate()?;
-        self.optimizer.try_init().map_err(|source| SpecError::Invalid {
-            optimizer: self.name(),
-            source,
-        })
+        self.optimizer
+            .try_init()
+            .map_err(|source| SpecError::Invalid {
+                optimizer: self.name(),
+                source,
+            })
     }
 
     /// The same optimizer for the rows of one embedding table (see [`crate::rows`]).
     pub fn try_rows(&self) -> Result<RowOptimizer, SpecError> {
         self.validate()?;
-        self.optimizer.try_rows().map_err(|source| SpecError::Invalid {
-            optimizer: self.name(),
-            source,
-        })
+        self.optimizer
+            .try_rows()
+            .map_err(|source| SpecError::Invalid {
+                optimizer: self.name(),
+                source,
+            })
     }
 
     /// A short label: the name, the learning rate and each field that differs from the name's
@@ -470,8 +488,13 @@ mod tests {
         assert_eq!((c.beta_1, c.weight_decay), (0.8, 1e-2));
         assert!(c.decoupled_weight_decay);
         assert_eq!(spec.label(), "adamw(lr=0.001, beta_1=0.8)");
-        let spec: OptimizerSpec = "momentum:lr=0.1,form=PyTorch,nesterov=true".parse().unwrap();
-        assert_eq!(spec.label(), "momentum(lr=0.1, form=PyTorch, nesterov=true)");
+        let spec: OptimizerSpec = "momentum:lr=0.1,form=PyTorch,nesterov=true"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            spec.label(),
+            "momentum(lr=0.1, form=PyTorch, nesterov=true)"
+        );
     }
 
     #[test]
@@ -480,9 +503,15 @@ mod tests {
         let msg = e("adamax:lr=0.1");
         assert!(msg.contains("adamax") && msg.contains("rmsprop"), "{msg}");
         let msg = e("momentum:lr=0.1,momentm=0.9");
-        assert!(msg.contains("momentm") && msg.contains("dampening"), "{msg}");
+        assert!(
+            msg.contains("momentm") && msg.contains("dampening"),
+            "{msg}"
+        );
         let msg = e("momentum:lr=0.1,form=Keras");
-        assert!(msg.contains("optimizer momentum") && msg.contains("form"), "{msg}");
+        assert!(
+            msg.contains("optimizer momentum") && msg.contains("form"),
+            "{msg}"
+        );
         let msg = e("adam:lr=0.1,amsgrad=0.5");
         assert!(msg.contains("amsgrad"), "{msg}");
         let msg = e("sgd:lr=0");
@@ -490,7 +519,10 @@ mod tests {
         let msg = e("sgd");
         assert!(msg.contains("lr"), "{msg}");
         let msg = e("nesterov:lr=0.1,momentum=0");
-        assert!(msg.contains("Nesterov momentum needs momentum > 0"), "{msg}");
+        assert!(
+            msg.contains("Nesterov momentum needs momentum > 0"),
+            "{msg}"
+        );
         let msg = e("sgd:lr");
         assert!(msg.contains("key=value"), "{msg}");
     }
