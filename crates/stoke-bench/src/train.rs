@@ -16,8 +16,8 @@ use serde::Serialize;
 use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader};
 use stoke_text::model::TextClassifierConfig;
 
-use stoke_recipes::RecipeError;
 use stoke_optim::{MomentumConfig, OptimizerConfig, OptimizerSpec};
+use stoke_recipes::RecipeError;
 use stoke_recipes::step::{EmbeddingUpdate, Stepper};
 
 /// Where the training texts come from.
@@ -332,4 +332,3 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
         results,
     })
 }
-

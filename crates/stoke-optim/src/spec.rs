@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     AdaDeltaConfig, AdaGradConfig, AdamConfig, ConfigError, GradScale, MomentumConfig,
-    RmsPropConfig, RowOptimizer,
+    RmsPropConfig, RowOptimizer, Transforms,
 };
 
 /// The config of one stoke optimizer, by the name it is known under.
@@ -220,12 +220,25 @@ pub struct OptimizerSpec {
     pub optimizer: OptimizerConfig,
     /// The learning rate η, constant over the run; finite and `> 0`.
     pub lr: f64,
+    /// Global-norm clipping, skipping non-finite steps, averaged accumulation (keys
+    /// `clip_norm`, `skip_nonfinite`, `accumulate` of the flat map; all off by default).
+    pub transforms: Transforms,
 }
 
 impl OptimizerSpec {
     /// `optimizer` at learning rate `lr` (checked by [`validate`](Self::validate)).
     pub fn new(optimizer: OptimizerConfig, lr: f64) -> Self {
-        Self { optimizer, lr }
+        Self {
+            optimizer,
+            lr,
+            transforms: Transforms::default(),
+        }
+    }
+
+    /// The same with `transforms` around the optimizer.
+    pub fn with_transforms(mut self, transforms: Transforms) -> Self {
+        self.transforms = transforms;
+        self
     }
 
     /// The optimizer `name` with its defaults, at learning rate `lr`.
@@ -249,27 +262,41 @@ impl OptimizerSpec {
                 lr: self.lr,
             });
         }
-        self.optimizer
+        self.transforms
             .validate()
+            .and_then(|()| self.optimizer.validate())
             .map_err(|source| SpecError::Invalid { optimizer, source })
     }
 
     /// The `ModuleOptimizer` this describes, for a whole module.
     pub fn try_init(&self) -> Result<ModuleOptimizer, SpecError> {
+        self.try_init_scaled(&GradScale::new())
+    }
+
+    /// The same optimizer for the rows of one embedding table (see [`crate::rows`]).
+    pub fn try_rows(&self) -> Result<RowOptimizer, SpecError> {
+        self.try_rows_scaled(&GradScale::new())
+    }
+
+    /// The `ModuleOptimizer`, applying the shared gradient scale `scale` (set by a [`Chain`]
+    /// built with it, see [`crate::transform`]) inside its steps.
+    ///
+    /// [`Chain`]: crate::Chain
+    pub fn try_init_scaled(&self, scale: &GradScale) -> Result<ModuleOptimizer, SpecError> {
         self.validate()?;
         self.optimizer
-            .try_init()
+            .try_init_scaled(scale)
             .map_err(|source| SpecError::Invalid {
                 optimizer: self.name(),
                 source,
             })
     }
 
-    /// The same optimizer for the rows of one embedding table (see [`crate::rows`]).
-    pub fn try_rows(&self) -> Result<RowOptimizer, SpecError> {
+    /// The row optimizer, applying the shared gradient scale `scale` inside its steps.
+    pub fn try_rows_scaled(&self, scale: &GradScale) -> Result<RowOptimizer, SpecError> {
         self.validate()?;
         self.optimizer
-            .try_rows()
+            .try_rows_scaled(scale)
             .map_err(|source| SpecError::Invalid {
                 optimizer: self.name(),
                 source,
@@ -288,7 +315,23 @@ impl OptimizerSpec {
                 parts.push(format!("{field}={}", plain(&value)));
             }
         }
+        for (field, value) in self.transform_fields() {
+            parts.push(format!("{field}={}", plain(&value)));
+        }
         format!("{}({})", self.name(), parts.join(", "))
+    }
+
+    /// The transforms' keys that differ from their defaults, in serde form.
+    fn transform_fields(&self) -> Map<String, Value> {
+        let (Ok(Value::Object(set)), Ok(Value::Object(defaults))) = (
+            serde_json::to_value(self.transforms),
+            serde_json::to_value(Transforms::default()),
+        ) else {
+            unreachable!("Transforms serialises to a map")
+        };
+        set.into_iter()
+            .filter(|(k, v)| defaults.get(k) != Some(v))
+            .collect()
     }
 
     /// The description from its flat map form (`name`, `lr`, fields).
@@ -321,7 +364,22 @@ impl OptimizerSpec {
                 });
             }
         };
-        let spec = Self::new(optimizer.with_fields(map)?, lr);
+        let mut transforms = Map::new();
+        for key in TRANSFORM_KEYS {
+            if let Some(v) = map.remove(key) {
+                transforms.insert(key.to_string(), v);
+            }
+        }
+        let transforms: Transforms =
+            serde_json::from_value(Value::Object(transforms.clone())).map_err(|source| {
+                SpecError::BadValue {
+                    optimizer: optimizer.name(),
+                    field: transforms.keys().cloned().collect::<Vec<_>>().join(", "),
+                    value: Value::Object(transforms).to_string(),
+                    source,
+                }
+            })?;
+        let spec = Self::new(optimizer.with_fields(map)?, lr).with_transforms(transforms);
         spec.validate()?;
         Ok(spec)
     }
@@ -332,9 +390,13 @@ impl OptimizerSpec {
         map.insert("name".into(), Value::from(self.name()));
         map.insert("lr".into(), Value::from(self.lr));
         map.extend(self.optimizer.fields());
+        map.extend(self.transform_fields());
         map
     }
 }
+
+/// The keys of [`Transforms`] in the flat map, beside `name` and `lr`.
+const TRANSFORM_KEYS: [&str; 3] = ["clip_norm", "skip_nonfinite", "accumulate"];
 
 /// A value as a person writes it: strings without quotes.
 fn plain(v: &Value) -> String {
@@ -495,6 +557,30 @@ mod tests {
             spec.label(),
             "momentum(lr=0.1, form=PyTorch, nesterov=true)"
         );
+    }
+
+    #[test]
+    fn transforms_sit_beside_the_learning_rate() {
+        let spec: OptimizerSpec = "adam:lr=0.01,clip_norm=1,accumulate=4,skip_nonfinite=true"
+            .parse()
+            .unwrap();
+        let t = spec.transforms;
+        assert_eq!((t.clip_norm, t.accumulate, t.skip_nonfinite), (Some(1.0), 4, true));
+        assert_eq!(
+            spec.label(),
+            "adam(lr=0.01, accumulate=4, clip_norm=1.0, skip_nonfinite=true)"
+        );
+        assert_eq!(OptimizerSpec::from_map(spec.to_map()).unwrap(), spec);
+        // Off by default, and then absent from the map (recipes' outputs are unchanged).
+        let plain = OptimizerSpec::named("adam", 0.01).unwrap();
+        assert!(!plain.to_map().contains_key("accumulate"));
+        let e = |s: &str| s.parse::<OptimizerSpec>().unwrap_err().to_string();
+        let msg = e("adam:lr=0.01,clip_norm=0");
+        assert!(msg.contains("clip_norm") && msg.contains("> 0"), "{msg}");
+        let msg = e("adam:lr=0.01,accumulate=0");
+        assert!(msg.contains("accumulate") && msg.contains("at least 1"), "{msg}");
+        let msg = e("adam:lr=0.01,accumulate=2.5");
+        assert!(msg.contains("accumulate"), "{msg}");
     }
 
     #[test]

@@ -173,7 +173,7 @@ impl Chain {
         &mut self,
         module: &M,
         grads: GradientsParams,
-        mut extra: Option<&mut Tensor<2>>,
+        extra: Option<&mut Tensor<2>>,
     ) -> (Outcome, Option<GradientsParams>) {
         let n = self.transforms.accumulate;
         assert!(
@@ -202,13 +202,36 @@ impl Chain {
             return (Outcome::Accumulating { micro }, None);
         }
         let micro = std::mem::take(&mut self.micro);
+        self.finish(module, sum, micro, alone, extra)
+    }
+
+    /// Ends an accumulation window early: the gradients of its `m < n` micro-batches, averaged
+    /// over `m`, to step with (`None` when nothing is pending). A training loop calls it at the
+    /// end of an epoch, so that no window spans a checkpoint.
+    pub fn flush<M: Module>(&mut self, module: &M) -> Option<(Outcome, GradientsParams)> {
+        let sum = self.sum.take()?;
+        let micro = std::mem::take(&mut self.micro);
+        let (outcome, grads) = self.finish(module, sum, micro, None, None);
+        grads.map(|g| (outcome, g))
+    }
+
+    /// The step of a window of `micro` micro-batches whose gradients sum to `sum` (`alone`: the
+    /// norm of the only one, when known).
+    fn finish<M: Module>(
+        &mut self,
+        module: &M,
+        sum: GradientsParams,
+        micro: usize,
+        alone: Option<f64>,
+        mut extra: Option<&mut Tensor<2>>,
+    ) -> (Outcome, Option<GradientsParams>) {
         // ‖ḡ‖ = ‖Σₖ g⁽ᵏ⁾‖ / n
         let norm = match (alone, micro) {
             (Some(norm), 1) => Some(norm),
             _ => self
                 .transforms
                 .clip_norm
-                .map(|_| global_norm(module, &sum, None) / micro as f64),
+                .map(|_| global_norm(module, &sum, extra.as_deref()) / micro as f64),
         };
         // s = min(1, c / (‖ḡ‖ + 10⁻⁶))
         let clip = match (self.transforms.clip_norm, norm) {

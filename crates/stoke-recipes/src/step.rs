@@ -15,7 +15,7 @@
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use stoke_optim::{L2Regularizer, RowOptimizer};
+use stoke_optim::{Chain, GradScale, L2Regularizer, Outcome, RowOptimizer};
 use stoke_text::batch::TextBatch;
 use stoke_text::model::TextClassifier;
 
@@ -59,6 +59,8 @@ pub struct Stepper {
     rows: Option<RowOptimizer>,
     l2: Option<L2Regularizer>,
     beta: f64,
+    /// Clipping, skipping and accumulation around both optimizers (their shared gradient scale).
+    chain: Chain,
 }
 
 /// What one step gives back.
@@ -70,6 +72,10 @@ pub struct Stepped {
     pub loss: f64,
     /// The batch's logits (before the update).
     pub logits: Tensor<2>,
+    /// Whether the step was applied, skipped (non-finite, with `skip_nonfinite`) or is still
+    /// accumulating. A non-finite loss without `skip_nonfinite` is reported as skipped with
+    /// that loss, the model unchanged.
+    pub outcome: Outcome,
 }
 
 impl Stepper {
@@ -81,18 +87,30 @@ impl Stepper {
         update: EmbeddingUpdate,
     ) -> Result<Self, RecipeError> {
         let mut reg = (l2 > 0.0).then(|| L2Regularizer::new(l2));
+        let n = spec.transforms.accumulate;
+        if update == EmbeddingUpdate::Sparse && n > 1 {
+            return Err(RecipeError::invalid(
+                format!("optimizer {}", spec.name()),
+                "accumulate",
+                n,
+                "needs embedding = \"dense\" (the rows a batch uses differ from batch to batch)",
+            ));
+        }
+        // One gradient scale for both optimizers: the clip factor and 1/n act in their passes.
+        let scale = GradScale::new();
         let rows = match update {
             EmbeddingUpdate::Dense => None,
             EmbeddingUpdate::Sparse => {
                 reg = reg.map(|r| r.excluding(TABLE));
-                Some(spec.try_rows()?)
+                Some(spec.try_rows_scaled(&scale)?)
             }
         };
         Ok(Self {
-            optim: spec.try_init()?,
+            optim: spec.try_init_scaled(&scale)?,
             rows,
             l2: reg,
             beta: l2,
+            chain: Chain::fused(spec.transforms, scale)?,
         })
     }
 
@@ -135,16 +153,19 @@ impl Stepper {
             None => loss,
         };
         let value = loss.clone().into_scalar::<f32>() as f64;
-        if !value.is_finite() {
+        if !value.is_finite() && !self.chain.transforms().skip_nonfinite {
+            let outcome = Outcome::Skipped { norm: value };
             return Stepped {
                 model,
                 loss: value,
                 logits,
+                outcome,
             };
         }
         let mut grads = loss.backward();
-        let model = match (&mut self.rows, gathered) {
+        let (outcome, model) = match (&mut self.rows, gathered) {
             (Some(table_optim), Some(rows)) => {
+                // Internal invariant: `gather_rows` makes the rows a leaf that requires grad.
                 let mut g = rows
                     .grad_remove(&mut grads)
                     .expect("the gathered rows are a leaf");
@@ -153,18 +174,38 @@ impl Stepper {
                     g = g.add(rows.inner().mul_scalar(2.0 * self.beta));
                 }
                 let params = GradientsParams::from_grads(grads, &model);
-                let model = self.optim.step(lr, model, params);
-                model.map_embedding(|table| table_optim.step(lr, table, &batch.rows, g))
+                match self.chain.prepare(&model, params, Some(&mut g)) {
+                    (outcome, Some(params)) => {
+                        let model = self.optim.step(lr, model, params);
+                        let model = model
+                            .map_embedding(|table| table_optim.step(lr, table, &batch.rows, g));
+                        (outcome, model)
+                    }
+                    (outcome, None) => (outcome, model),
+                }
             }
             _ => {
                 let params = GradientsParams::from_grads(grads, &model);
-                self.optim.step(lr, model, params)
+                match self.chain.prepare(&model, params, None) {
+                    (outcome, Some(params)) => (outcome, self.optim.step(lr, model, params)),
+                    (outcome, None) => (outcome, model),
+                }
             }
         };
         Stepped {
             model,
             loss: value,
             logits,
+            outcome,
+        }
+    }
+
+    /// Applies a pending accumulation window (fewer micro-batches than `accumulate`, averaged
+    /// over those), as at the end of an epoch; the model is unchanged when none is pending.
+    pub fn flush(&mut self, model: TextClassifier, lr: f64) -> TextClassifier {
+        match self.chain.flush(&model) {
+            Some((_, params)) => self.optim.step(lr, model, params),
+            None => model,
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::error::{CheckpointError, RecipeError, write_atomic};
 use crate::metrics::{Metric, Record, Split};
 use crate::recipe::RunSpec;
 use crate::step::Stepper;
+use stoke_optim::Outcome;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,6 +216,12 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             let stepped = stepper.step(model, &batch, lr);
             let (value, logits) = (stepped.loss, stepped.logits);
             model = stepped.model;
+            if s.optimizer.transforms.skip_nonfinite
+                && matches!(stepped.outcome, Outcome::Skipped { .. })
+            {
+                // As if the batch had not been there: no step, nothing recorded.
+                continue;
+            }
             if !value.is_finite() {
                 let message = format!(
                     "{id}: loss became {value} at epoch {epoch}, iteration {} (step {} overall); \
@@ -241,6 +248,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 records.push(record(epoch, iteration, Split::Train, Metric::WallTime, t));
             }
         }
+        // No accumulation window spans the end of an epoch (and so a checkpoint).
+        model = stepper.flush(model, lr);
         let seconds = epoch_start.elapsed().as_secs_f64();
         wall_time += seconds;
         let (vl, va) = evaluate(&model, &data.valid, &device);
