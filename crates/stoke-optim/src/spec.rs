@@ -420,7 +420,7 @@ impl<'de> Deserialize<'de> for OptimizerSpec {
 }
 
 /// `name[:key=value,...]`, e.g. `momentum:lr=0.003,momentum=0.9`: the same flat map, written on
-/// one line. A value is a number, `true`/`false`, or else a string (`form=PyTorch`).
+/// one line. A value is an integer, a number, `true`/`false`, or else a string (`form=PyTorch`).
 impl FromStr for OptimizerSpec {
     type Err = SpecError;
 
@@ -442,6 +442,9 @@ impl FromStr for OptimizerSpec {
 fn shorthand_value(v: &str) -> Value {
     if let Ok(b) = v.parse::<bool>() {
         return Value::Bool(b);
+    }
+    if let Ok(i) = v.parse::<i64>() {
+        return Value::from(i);
     }
     match v.parse::<f64>() {
         Ok(x) => Value::from(x),

@@ -36,6 +36,15 @@ pub struct TrainArgs {
     /// values are TOML: `--set 'tokenizer.features={ kind = "hashing", buckets = 16384 }'`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Clip the gradients to this global norm (as `torch.nn.utils.clip_grad_norm_`).
+    #[arg(long, value_name = "C")]
+    clip_norm: Option<f64>,
+    /// Average the gradients of N batches into one step (needs `--embedding dense`).
+    #[arg(long, value_name = "N")]
+    accumulate: Option<usize>,
+    /// Skip a step whose gradients are not finite instead of stopping the run.
+    #[arg(long)]
+    skip_nonfinite: bool,
     #[arg(long, default_value_t = 5)]
     epochs: usize,
     /// Texts per step, or `full`.
@@ -70,7 +79,17 @@ struct Trained<'a> {
 impl TrainArgs {
     /// The run these flags describe.
     fn spec(&self) -> Result<RunSpec> {
-        let sets = Sets::parse(&self.set)?;
+        let mut sets = Sets::parse(&self.set)?;
+        // The transform flags are sugar for the optimizer description's own keys.
+        if let Some(c) = self.clip_norm {
+            sets.optimizer.insert("clip_norm".into(), c.into());
+        }
+        if let Some(n) = self.accumulate {
+            sets.optimizer.insert("accumulate".into(), (n as i64).into());
+        }
+        if self.skip_nonfinite {
+            sets.optimizer.insert("skip_nonfinite".into(), true.into());
+        }
         let batch_size = if self.batch_size == "full" {
             BatchSize::Full(FullBatch::Full)
         } else {
