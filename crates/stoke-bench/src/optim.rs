@@ -19,8 +19,10 @@ use burn::optim::{Optimizer, momentum::MomentumConfig as BurnMomentumConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::Serialize;
 
+use stoke_optim::transform::squared_norm;
 use stoke_optim::{
-    AdaDeltaConfig, AdaGradConfig, AdamConfig, MomentumConfig, MomentumForm, RmsPropConfig,
+    AdaDeltaConfig, AdaGradConfig, AdamConfig, GradScale, MomentumConfig, MomentumForm,
+    RmsPropConfig,
 };
 
 /// What to measure.
@@ -141,6 +143,15 @@ impl Set {
     }
 }
 
+impl Set {
+    /// The global norm of the gradients.
+    fn norm(&self) -> f64 {
+        let sum: f64 = self.g2.iter().map(squared_norm).sum::<f64>()
+            + self.g1.iter().map(squared_norm).sum::<f64>();
+        sum.sqrt()
+    }
+}
+
 /// A buffer of its own with the values of `t` (so a step may update it in place).
 fn fresh<const D: usize>(t: &Tensor<D>) -> Tensor<D> {
     t.clone().mul_scalar(1.0)
@@ -172,6 +183,8 @@ struct Steps<'a, O: Optimizer> {
     w1: Vec<Tensor<1>>,
     s2: Vec<Option<O::State<2>>>,
     s1: Vec<Option<O::State<1>>>,
+    /// Global-norm clipping to `c` before each step, its factor handed to the optimizer's pass.
+    clip: Option<(f64, GradScale)>,
 }
 
 impl<'a, O: Optimizer> Steps<'a, O> {
@@ -184,7 +197,15 @@ impl<'a, O: Optimizer> Steps<'a, O> {
             w1: set.w1.iter().map(fresh).collect(),
             s2: set.w2.iter().map(|_| None).collect(),
             s1: set.w1.iter().map(|_| None).collect(),
+            clip: None,
         }
+    }
+
+    /// Clips to the global norm `c` first: one read of every gradient, then the factor
+    /// `min(1, c/‖g‖)` applied through `scale`, which the optimizer must read.
+    fn clipped(mut self, c: f64, scale: GradScale) -> Self {
+        self.clip = Some((c, scale));
+        self
     }
 }
 
@@ -195,6 +216,11 @@ impl<O: Optimizer> Timed for Steps<'_, O> {
         let g1: Vec<Tensor<1>> = self.set.g1.iter().map(fresh).collect();
         let _ = device.sync();
         let start = Instant::now();
+        if let Some((c, scale)) = &self.clip {
+            let sum: f64 =
+                g2.iter().map(squared_norm).sum::<f64>() + g1.iter().map(squared_norm).sum::<f64>();
+            scale.set((c / (sum.sqrt() + 1e-6)).min(1.0) as f32);
+        }
         // Steps get handles to the gradients; the buffers are freed after the clock stops
         // (freeing them belongs to the backward pass that made them, not to the step).
         for (i, g) in g2.iter().enumerate() {
@@ -387,6 +413,19 @@ pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
                 .with_weight_decay(1e-2)
         ),
     );
+    // Global-norm clipping (to half the gradients' norm, so the factor is applied): the norm is
+    // one extra read of the gradients, the factor rides in the Adam pass. Burn has no global
+    // clipping (its `GradientClipping::Norm` is per tensor).
+    let clipped = |fused| {
+        let scale = GradScale::new();
+        let optim = AdamConfig::new()
+            .build()
+            .with_grad_scale(scale.clone())
+            .with_fused(fused);
+        let c = 0.5 * set.norm();
+        Box::new(Steps::new(optim, &set, device).clipped(c, scale)) as Box<dyn Timed>
+    };
+    m.add("adam", "clip", 2, &clipped, None);
     m.add("adadelta", "plain", 2, stoke!(AdaDeltaConfig::new()), None);
     OptimBenchReport {
         params: n,

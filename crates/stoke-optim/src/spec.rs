@@ -370,14 +370,12 @@ impl OptimizerSpec {
                 transforms.insert(key.to_string(), v);
             }
         }
-        let transforms: Transforms =
-            serde_json::from_value(Value::Object(transforms.clone())).map_err(|source| {
-                SpecError::BadValue {
-                    optimizer: optimizer.name(),
-                    field: transforms.keys().cloned().collect::<Vec<_>>().join(", "),
-                    value: Value::Object(transforms).to_string(),
-                    source,
-                }
+        let transforms: Transforms = serde_json::from_value(Value::Object(transforms.clone()))
+            .map_err(|source| SpecError::BadValue {
+                optimizer: optimizer.name(),
+                field: transforms.keys().cloned().collect::<Vec<_>>().join(", "),
+                value: Value::Object(transforms).to_string(),
+                source,
             })?;
         let spec = Self::new(optimizer.with_fields(map)?, lr).with_transforms(transforms);
         spec.validate()?;
@@ -568,7 +566,10 @@ mod tests {
             .parse()
             .unwrap();
         let t = spec.transforms;
-        assert_eq!((t.clip_norm, t.accumulate, t.skip_nonfinite), (Some(1.0), 4, true));
+        assert_eq!(
+            (t.clip_norm, t.accumulate, t.skip_nonfinite),
+            (Some(1.0), 4, true)
+        );
         assert_eq!(
             spec.label(),
             "adam(lr=0.01, accumulate=4, clip_norm=1.0, skip_nonfinite=true)"
@@ -581,7 +582,10 @@ mod tests {
         let msg = e("adam:lr=0.01,clip_norm=0");
         assert!(msg.contains("clip_norm") && msg.contains("> 0"), "{msg}");
         let msg = e("adam:lr=0.01,accumulate=0");
-        assert!(msg.contains("accumulate") && msg.contains("at least 1"), "{msg}");
+        assert!(
+            msg.contains("accumulate") && msg.contains("at least 1"),
+            "{msg}"
+        );
         let msg = e("adam:lr=0.01,accumulate=2.5");
         assert!(msg.contains("accumulate"), "{msg}");
     }

@@ -288,18 +288,19 @@ pub fn global_norm<M: Module>(
     impl ModuleVisitor for SumSquares<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             if let Some(g) = self.grads.get::<D>(param.id) {
-                self.total += sum_squares(&g);
+                self.total += squared_norm(&g);
             }
         }
     }
     let mut v = SumSquares { grads, total: 0.0 };
     module.visit(&mut v);
-    let extra = extra.map_or(0.0, sum_squares);
+    let extra = extra.map_or(0.0, squared_norm);
     (v.total + extra).sqrt()
 }
 
-/// `Σ x²` of one tensor in `f64`: a read of the CPU buffer on a CPU backend, tensor ops elsewhere.
-fn sum_squares<const D: usize>(t: &Tensor<D>) -> f64 {
+/// `‖t‖² = Σ x²` of one tensor in `f64`: one read of the CPU buffer on a CPU backend (the same
+/// bits at any thread count), tensor ops elsewhere.
+pub fn squared_norm<const D: usize>(t: &Tensor<D>) -> f64 {
     match host::sum_squares(t) {
         Some(s) => s,
         None => t.clone().square().sum().into_scalar::<f64>(),
