@@ -170,6 +170,7 @@ mod path;
 pub mod rmsprop;
 pub mod rows;
 mod scale;
+pub mod schedule;
 pub mod spec;
 mod state;
 pub mod transform;
@@ -185,6 +186,10 @@ pub use momentum::{Momentum, MomentumConfig, MomentumState};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
 pub use rows::{RowOptimizer, RowStateError, RowStep};
 pub use scale::GradScale;
+pub use schedule::{
+    OneCycleConfig, OneCycleLr, PlateauConfig, ReduceLrOnPlateau, Schedule, ScheduleError,
+    Scheduler, StepwiseLr,
+};
 pub use spec::{OptimizerConfig, OptimizerSpec, SpecError};
 pub use transform::{Chain, Outcome, Transforms};
 

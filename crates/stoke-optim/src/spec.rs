@@ -18,6 +18,23 @@
 //! let e = "rmsprop:lr=0.01,decay=1.5".parse::<OptimizerSpec>().unwrap_err();
 //! assert_eq!(e.to_string(), "optimizer rmsprop: RmsPropConfig.decay = 1.5: must be in [0, 1)");
 //! ```
+//!
+//! Beside the learning rate stands its [`Schedule`] (constant unless given): the key `schedule`
+//! holds a kind's name or a map with `kind` and the kind's fields, and `schedule.FIELD` keys lay
+//! fields over it, so the recipe's
+//! `optimizer = { name = "adam", lr = 0.01, schedule = { kind = "cosine", warmup_steps = 100 } }`,
+//! the flags `--set schedule=cosine --set schedule.warmup_steps=100` and the shorthand below
+//! are the same description:
+//!
+//! ```
+//! use stoke_optim::{OptimizerSpec, Schedule};
+//! let text = "adam:lr=0.01,schedule=cosine,schedule.warmup_steps=100";
+//! let spec: OptimizerSpec = text.parse().unwrap();
+//! assert_eq!(spec.schedule, Schedule::Cosine { warmup_steps: 100, min_lr: 0.0 });
+//! assert_eq!(spec.label(), "adam(lr=0.01, schedule=cosine(warmup_steps=100))");
+//! let mut scheduler = spec.scheduler(1000).unwrap(); // the running schedule of 1000 steps
+//! assert!((scheduler.step() - 0.01 / 101.0).abs() < 1e-15); // η·(t + 1)/(W + 1) at t = 0
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,6 +44,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::schedule::{Schedule, ScheduleError, Scheduler};
 use crate::{
     AdaDeltaConfig, AdaGradConfig, AdamConfig, ConfigError, GradScale, MomentumConfig,
     RmsPropConfig, RowOptimizer, Transforms,
@@ -213,26 +231,37 @@ impl OptimizerConfig {
     }
 }
 
-/// An optimizer and its learning rate: the typed form of `{ name = "adam", lr = 0.001, … }`.
+/// An optimizer, its learning rate, the rate's schedule and the gradient transforms: the typed
+/// form of `{ name = "adam", lr = 0.001, … }`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptimizerSpec {
     /// The optimizer and its hyper-parameters.
     pub optimizer: OptimizerConfig,
-    /// The learning rate η, constant over the run; finite and `> 0`.
+    /// The learning rate η, the schedule's base (the start, or one-cycle's peak); finite and
+    /// `> 0`.
     pub lr: f64,
+    /// How η moves over the run (key `schedule`; [`Schedule::Constant`] unless given).
+    pub schedule: Schedule,
     /// Global-norm clipping, skipping non-finite steps, averaged accumulation (keys
     /// `clip_norm`, `skip_nonfinite`, `accumulate` of the flat map; all off by default).
     pub transforms: Transforms,
 }
 
 impl OptimizerSpec {
-    /// `optimizer` at learning rate `lr` (checked by [`validate`](Self::validate)).
+    /// `optimizer` at the constant learning rate `lr` (checked by [`validate`](Self::validate)).
     pub fn new(optimizer: OptimizerConfig, lr: f64) -> Self {
         Self {
             optimizer,
             lr,
+            schedule: Schedule::Constant,
             transforms: Transforms::default(),
         }
+    }
+
+    /// The same with the learning rate following `schedule`.
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
     }
 
     /// The same with `transforms` around the optimizer.
@@ -253,7 +282,8 @@ impl OptimizerSpec {
         self.optimizer.name()
     }
 
-    /// Checks the learning rate and every field.
+    /// Checks the learning rate, every field and the schedule (as far as it does not depend
+    /// on the run's length; [`scheduler`](Self::scheduler) checks the rest).
     pub fn validate(&self) -> Result<(), SpecError> {
         let optimizer = self.name();
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -265,7 +295,20 @@ impl OptimizerSpec {
         self.transforms
             .validate()
             .and_then(|()| self.optimizer.validate())
-            .map_err(|source| SpecError::Invalid { optimizer, source })
+            .map_err(|source| SpecError::Invalid { optimizer, source })?;
+        self.schedule
+            .validate(self.lr)
+            .map_err(|source| SpecError::Schedule { optimizer, source })
+    }
+
+    /// The running learning-rate schedule of a run of `steps` optimizer steps (the length of a
+    /// cosine schedule, and of one-cycle without its own `total_steps`).
+    pub fn scheduler(&self, steps: usize) -> Result<Scheduler, SpecError> {
+        self.validate()?;
+        let optimizer = self.name();
+        self.schedule
+            .build(self.lr, steps)
+            .map_err(|source| SpecError::Schedule { optimizer, source })
     }
 
     /// The `ModuleOptimizer` this describes, for a whole module.
@@ -303,8 +346,9 @@ impl OptimizerSpec {
             })
     }
 
-    /// A short label: the name, the learning rate and each field that differs from the name's
-    /// defaults, e.g. `momentum(lr=0.05, momentum=0.5)`.
+    /// A short label: the name, the learning rate, each field that differs from the name's
+    /// defaults and a schedule that is not constant, e.g. `momentum(lr=0.05, momentum=0.5)`,
+    /// `adam(lr=0.01, schedule=one-cycle(pct_start=0.25))`.
     pub fn label(&self) -> String {
         let defaults = OptimizerConfig::named(self.name())
             .map(|c| c.fields())
@@ -317,6 +361,9 @@ impl OptimizerSpec {
         }
         for (field, value) in self.transform_fields() {
             parts.push(format!("{field}={}", plain(&value)));
+        }
+        if self.schedule != Schedule::Constant {
+            parts.push(format!("schedule={}", self.schedule.label()));
         }
         format!("{}({})", self.name(), parts.join(", "))
     }
@@ -334,7 +381,8 @@ impl OptimizerSpec {
             .collect()
     }
 
-    /// The description from its flat map form (`name`, `lr`, fields).
+    /// The description from its flat map form (`name`, `lr`, fields, and the schedule as
+    /// `schedule` and `schedule.FIELD` keys).
     pub fn from_map(mut map: Map<String, Value>) -> Result<Self, SpecError> {
         let name = match map.remove("name") {
             Some(Value::String(name)) => name,
@@ -364,6 +412,10 @@ impl OptimizerSpec {
                 });
             }
         };
+        let schedule = Schedule::take_from(&mut map).map_err(|source| SpecError::Schedule {
+            optimizer: optimizer.name(),
+            source,
+        })?;
         let mut transforms = Map::new();
         for key in TRANSFORM_KEYS {
             if let Some(v) = map.remove(key) {
@@ -377,18 +429,24 @@ impl OptimizerSpec {
                 value: Value::Object(transforms).to_string(),
                 source,
             })?;
-        let spec = Self::new(optimizer.with_fields(map)?, lr).with_transforms(transforms);
+        let spec = Self::new(optimizer.with_fields(map)?, lr)
+            .with_schedule(schedule)
+            .with_transforms(transforms);
         spec.validate()?;
         Ok(spec)
     }
 
-    /// The flat map form: `name`, `lr`, then every field of the config.
+    /// The flat map form: `name`, `lr`, every field of the config, the transforms that are
+    /// on, then `schedule` (as a map with `kind`) unless it is constant.
     pub fn to_map(&self) -> Map<String, Value> {
         let mut map = Map::new();
         map.insert("name".into(), Value::from(self.name()));
         map.insert("lr".into(), Value::from(self.lr));
         map.extend(self.optimizer.fields());
         map.extend(self.transform_fields());
+        if self.schedule != Schedule::Constant {
+            map.insert("schedule".into(), Value::Object(self.schedule.to_map()));
+        }
         map
     }
 }
@@ -397,7 +455,7 @@ impl OptimizerSpec {
 const TRANSFORM_KEYS: [&str; 3] = ["clip_norm", "skip_nonfinite", "accumulate"];
 
 /// A value as a person writes it: strings without quotes.
-fn plain(v: &Value) -> String {
+pub(crate) fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -419,6 +477,8 @@ impl<'de> Deserialize<'de> for OptimizerSpec {
 
 /// `name[:key=value,...]`, e.g. `momentum:lr=0.003,momentum=0.9`: the same flat map, written on
 /// one line. A value is an integer, a number, `true`/`false`, or else a string (`form=PyTorch`).
+/// The schedule is `schedule=KIND` plus `schedule.FIELD=value` keys, e.g.
+/// `adam:lr=0.01,schedule=one-cycle,schedule.pct_start=0.25`.
 impl FromStr for OptimizerSpec {
     type Err = SpecError;
 
@@ -506,6 +566,15 @@ pub enum SpecError {
         optimizer: &'static str,
         /// The rejected learning rate.
         lr: f64,
+    },
+    /// A schedule that cannot be read or does not hold.
+    #[error("optimizer {optimizer}: {source}")]
+    Schedule {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The kind, field and rule.
+        #[source]
+        source: ScheduleError,
     },
     /// `name` or `lr` absent or of the wrong type.
     #[error("optimizer description needs '{what}' (found {found})")]
