@@ -27,11 +27,13 @@
 //! | `max_lr` (the spec's `lr`) | `max_lr` | `lr_max` | `peak_value` |
 //! | `total_steps` | `total_steps` (or `epochs·steps_per_epoch`) | epochs × batches | `transition_steps` |
 //! | `pct_start` (0.3) | `pct_start` (0.3) | `pct_start` (0.25) | `pct_start` (0.3) |
-//! | `anneal_strategy` (`cos`) | `anneal_strategy` (`'cos'`) | cosine | cosine (`cosine_onecycle_schedule`), linear (`linear_onecycle_schedule`) |
+//! | `anneal_strategy` (`cos`) | `anneal_strategy` (`'cos'`) | cosine | `cosine_onecycle_schedule` (two-phase cosine) |
 //! | `div_factor` (25) | `div_factor` (25) | `div` (25) | `div_factor` (25) |
 //! | `final_div_factor` (1e4) | `final_div_factor` (1e4) | `div_final` (1e5) | `final_div_factor` (1e4) |
-//! | `three_phase` (false) | `three_phase` (false) | — | — |
+//! | `three_phase` (false) | `three_phase` (false) | — | `linear_onecycle_schedule` is three-phase linear, its last phase from `pct_final` (0.85) |
 //! | — (rate only) | `cycle_momentum` (true), `base_momentum`, `max_momentum` | `moms` | — |
+//!
+//! Keras has no one-cycle schedule (`keras.optimizers.schedules` stops at cosine decay with warm-up).
 //!
 //! Differences from PyTorch: only the learning rate cycles (as `cycle_momentum=False`); and past
 //! `T` steps the rate stays at `η_end`, where PyTorch extrapolates the last phase for one more
