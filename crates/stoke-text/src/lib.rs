@@ -3,8 +3,8 @@
 //! Labelled text for the stoke experiments: three bundled real data sets and loaders for
 //! user files ([`data`]), a Unicode-aware tokenizer ([`tokenizer`]), mini-batching on
 //! Burn's `Batcher` / `DataLoaderBuilder` ([`batch`]), an embedding-bag text classifier
-//! ([`model`]), saving and loading ([`saved`]), metrics ([`metrics`]) and a small Adam
-//! training loop ([`train`]).
+//! ([`model`]), saving and loading ([`saved`]) and metrics ([`metrics`]). Training is
+//! `stoke_recipes::train` (with stoke's optimizers).
 //!
 //! ## Conventions
 //!
@@ -33,7 +33,7 @@
 //! ```ignore
 //! use std::sync::Arc;
 //! use burn::prelude::*;
-//! use stoke_text::{batch, data, model::TextClassifierConfig, saved::SavedClassifier, tokenizer, train};
+//! use stoke_text::{batch, data, model::TextClassifierConfig, saved::SavedClassifier, tokenizer};
 //!
 //! let splits = data::load_bundled(data::Bundled::SentimentUci)?;      // fixed 80/10/10 split
 //! let mut tok = tokenizer::Tokenizer::new(tokenizer::TokenizerConfig::default())?;
@@ -42,9 +42,9 @@
 //! let valid_items = Arc::new(batch::encode_all(&tok, &splits.valid));
 //! let config = TextClassifierConfig::new(tok.num_ids(), splits.train.classes.len());
 //! let device = Device::flex();
-//! // Either the ready-made Adam loop ...
-//! let (model, reports) = train::train(&config, train_items.clone(), Some(valid_items), &train::TrainOptions::default(), &device)?;
-//! // ... or your own: one Burn DataLoader per epoch, seeded order that changes per epoch.
+//! let model = config.init(&device.clone().autodiff());
+//! // One Burn DataLoader per epoch, seeded order that changes per epoch (stoke_recipes::train
+//! // is this loop with stoke's optimizers, checkpoints and resume).
 //! let opts = batch::LoaderOptions::new(32, 42);                        // .with_drop_last(true)
 //! for epoch in 0..5 {
 //!     for b in batch::epoch_loader(train_items.clone(), &opts, epoch, &device.clone().autodiff()).iter() {
@@ -67,6 +67,5 @@ pub mod model;
 mod rng;
 pub mod saved;
 pub mod tokenizer;
-pub mod train;
 
 pub use error::{ConfigError, InvalidSetting};
