@@ -26,7 +26,7 @@ use burn::tensor::{Device, Tensor};
 use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, Rule, Stepping};
+use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
 use crate::state::{Slots, filled, put, take};
 
 /// Configuration of [`AdaDelta`].
@@ -182,21 +182,26 @@ impl Stepping for AdaDelta {
         g: Tensor<D>,
         state: Option<AdaDeltaState<D>>,
         rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
+        ema: Option<EmaStep<D>>,
+    ) -> Stepped<D, AdaDeltaState<D>> {
         let k = self.constants(lr, 0);
         let s = state.map(|s| Averages {
             square_avg: s.square_avg,
             acc_delta: s.acc_delta,
         });
-        let (w, s) =
-            path::step::<Self, D>(self.fused, self.grad_scale.get(), &k, w, g, s, rows, |l| {
+        let (w, s, ema) = path::step::<Self, D>(self.fused, self.grad_scale.get(), &k, w, g, s, rows,
+            ema, |l| {
                 specialize!(kernel[k.decay](&k, l))
             });
         let state = AdaDeltaState {
             square_avg: s.square_avg,
             acc_delta: s.acc_delta,
         };
-        (w, Some(state))
+        Stepped {
+            w,
+            state: Some(state),
+            ema,
+        }
     }
 }
 
@@ -210,7 +215,8 @@ impl Optimizer for AdaDelta {
         g: Tensor<D>,
         state: Option<AdaDeltaState<D>>,
     ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
-        self.step_with(lr, w, g, state, None)
+        let s = self.step_with(lr, w, g, state, None, None);
+        (s.w, s.state)
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

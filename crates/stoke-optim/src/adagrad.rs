@@ -28,7 +28,7 @@ use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::forms::{EpsilonPlacement, denominator};
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, Rule, Stepping};
+use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
 use crate::state::{Slots, filled, put, put_step, take, take_step};
 
 /// Configuration of [`AdaGrad`].
@@ -201,11 +201,12 @@ impl Stepping for AdaGrad {
         g: Tensor<D>,
         state: Option<AdaGradState<D>>,
         rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<AdaGradState<D>>) {
+        ema: Option<EmaStep<D>>,
+    ) -> Stepped<D, AdaGradState<D>> {
         let t = state.as_ref().map_or(1, |s| s.step + 1);
         let k = self.constants(lr, t);
         let s = state.map(|s| Sum { sum: s.sum });
-        let (w, s) = path::step::<Self, D>(
+        let (w, s, ema) = path::step::<Self, D>(
             self.fused,
             self.grad_scale.get(),
             &k,
@@ -213,15 +214,11 @@ impl Stepping for AdaGrad {
             g,
             s,
             rows,
+            ema,
             |l| specialize!(kernel[k.decay, k.inside](&k, l)),
         );
-        (
-            w,
-            Some(AdaGradState {
-                sum: s.sum,
-                step: t,
-            }),
-        )
+        let state = Some(AdaGradState { sum: s.sum, step: t });
+        Stepped { w, state, ema }
     }
 }
 
@@ -235,7 +232,8 @@ impl Optimizer for AdaGrad {
         g: Tensor<D>,
         state: Option<AdaGradState<D>>,
     ) -> (Tensor<D>, Option<AdaGradState<D>>) {
-        self.step_with(lr, w, g, state, None)
+        let s = self.step_with(lr, w, g, state, None, None);
+        (s.w, s.state)
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

@@ -32,7 +32,7 @@ use burn::tensor::{Device, Tensor};
 use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, Rule, Stepping};
+use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
 use crate::state::{Slots, filled, move_opt, put, put_step, take, take_step};
 
 /// Configuration of [`Adam`].
@@ -242,7 +242,8 @@ impl Stepping for Adam {
         g: Tensor<D>,
         state: Option<AdamState<D>>,
         rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<AdamState<D>>) {
+        ema: Option<EmaStep<D>>,
+    ) -> Stepped<D, AdamState<D>> {
         let t = state.as_ref().map_or(1, |s| s.step + 1);
         let k = self.constants(lr, t);
         let s = state.map(|s| Moments {
@@ -250,7 +251,7 @@ impl Stepping for Adam {
             v: s.exp_avg_sq,
             v_max: s.max_exp_avg_sq,
         });
-        let (w, s) = path::step::<Self, D>(
+        let (w, s, ema) = path::step::<Self, D>(
             self.fused,
             self.grad_scale.get(),
             &k,
@@ -258,6 +259,7 @@ impl Stepping for Adam {
             g,
             s,
             rows,
+            ema,
             |l| specialize!(kernel[k.coupled, k.decoupled, k.amsgrad](&k, l)),
         );
         let state = AdamState {
@@ -266,7 +268,11 @@ impl Stepping for Adam {
             max_exp_avg_sq: s.v_max,
             step: t,
         };
-        (w, Some(state))
+        Stepped {
+            w,
+            state: Some(state),
+            ema,
+        }
     }
 }
 
@@ -280,7 +286,8 @@ impl Optimizer for Adam {
         g: Tensor<D>,
         state: Option<AdamState<D>>,
     ) -> (Tensor<D>, Option<AdamState<D>>) {
-        self.step_with(lr, w, g, state, None)
+        let s = self.step_with(lr, w, g, state, None, None);
+        (s.w, s.state)
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

@@ -17,6 +17,8 @@ pub fn pass(w: &mut [f32], g: &[f32], state: &mut [Vec<f32>]) {
         g,
         s: [next(), next(), next()],
         g_scale: 1.0,
+        ema: &mut [],
+        ema_weight: 0.0,
     };
     for_chunks(lanes, &|l: Lanes<'_>| match k {
         0 => simd(floor_chunk::<0>, &(), l),

@@ -35,6 +35,10 @@ pub(crate) struct Lanes<'a> {
     pub g: &'a [f32],
     pub s: [&'a mut [f32]; 3],
     pub g_scale: f32,
+    /// The weights' moving average `e` (empty when none is kept), updated from the new `w` in
+    /// the same pass: `e ← lerp(e, w, ema_weight)`.
+    pub ema: &'a mut [f32],
+    pub ema_weight: f32,
 }
 
 fn cut(s: &mut [f32], mid: usize) -> (&mut [f32], &mut [f32]) {
@@ -52,6 +56,8 @@ impl<'a> Lanes<'a> {
 
     fn split_at(self, mid: usize) -> (Lanes<'a>, Lanes<'a>) {
         let (w0, w1) = self.w.split_at_mut(mid);
+        let (e0, e1) = cut(self.ema, mid);
+        let ema_weight = self.ema_weight;
         let (g0, g1) = self.g.split_at(mid);
         let [a, b, c] = self.s;
         let ((a0, a1), (b0, b1), (c0, c1)) = (cut(a, mid), cut(b, mid), cut(c, mid));
@@ -62,12 +68,16 @@ impl<'a> Lanes<'a> {
                 g: g0,
                 s: [a0, b0, c0],
                 g_scale,
+                ema: e0,
+                ema_weight,
             },
             Lanes {
                 w: w1,
                 g: g1,
                 s: [a1, b1, c1],
                 g_scale,
+                ema: e1,
+                ema_weight,
             },
         )
     }
@@ -117,6 +127,8 @@ fn for_rows<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kern
         g,
         s: [a, b, c],
         g_scale,
+        ema,
+        ema_weight,
     } = lanes;
     fn window(s: &mut [f32], span: std::ops::Range<usize>) -> &mut [f32] {
         if s.is_empty() { &mut [] } else { &mut s[span] }
@@ -124,7 +136,7 @@ fn for_rows<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kern
     for (i, &r) in rows.iter().enumerate() {
         if let Some(&next) = rows.get(i + AHEAD) {
             let start = next as usize * width;
-            for buf in [&*w, &*a, &*b, &*c] {
+            for buf in [&*w, &*a, &*b, &*c, &*ema] {
                 if let Some(row) = buf.get(start..start + width) {
                     prefetch(row);
                 }
@@ -137,9 +149,11 @@ fn for_rows<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kern
             s: [
                 window(a, span.clone()),
                 window(b, span.clone()),
-                window(c, span),
+                window(c, span.clone()),
             ],
             g_scale,
+            ema: window(ema, span),
+            ema_weight,
         });
     }
 }
@@ -186,8 +200,25 @@ pub(crate) use specialize;
 /// every branch on an option are constants, so the loop has no branches.
 #[inline(always)]
 pub(crate) fn each<R: Rule>(k: &R::Constants, l: Lanes<'_>) {
+    // The moving average, when kept, in PyTorch's `lerp` form for its weight (see `ema.rs`).
+    match (l.ema.is_empty(), l.ema_weight < 0.5) {
+        (true, _) => each_with::<R, NO_EMA>(k, l),
+        (false, true) => each_with::<R, EMA_FROM_START>(k, l),
+        (false, false) => each_with::<R, EMA_FROM_END>(k, l),
+    }
+}
+
+/// How [`each_with`] updates the moving average `e` from the new weight `w`, with weight `t`.
+const NO_EMA: u8 = 0;
+/// `e ← e + t·(w − e)`
+const EMA_FROM_START: u8 = 1;
+/// `e ← w − (w − e)·(1 − t)`
+const EMA_FROM_END: u8 = 2;
+
+#[inline(always)]
+fn each_with<R: Rule, const EMA: u8>(k: &R::Constants, l: Lanes<'_>) {
     let layout = R::fresh(k, &0.0f32).layout();
-    let g_scale = l.g_scale;
+    let (g_scale, t) = (l.g_scale, l.ema_weight);
     let n = l.w.len();
     let (w, g) = (&mut l.w[..n], &l.g[..n]);
     // Kept slots are cut to `n` so the loop has no bounds checks; the others are empty.
@@ -200,6 +231,7 @@ pub(crate) fn each<R: Rule>(k: &R::Constants, l: Lanes<'_>) {
         cut(b, n, layout[1]),
         cut(c, n, layout[2]),
     );
+    let e = cut(l.ema, n, EMA != NO_EMA);
     for i in 0..n {
         let s = R::State::<f32>::from_slots([
             layout[0].then(|| a[i]),
@@ -218,6 +250,11 @@ pub(crate) fn each<R: Rule>(k: &R::Constants, l: Lanes<'_>) {
         }
         if let (true, Some(z)) = (layout[2], z) {
             c[i] = z;
+        }
+        if EMA == EMA_FROM_START {
+            e[i] = e[i] + t * (wi - e[i]);
+        } else if EMA == EMA_FROM_END {
+            e[i] = wi - (wi - e[i]) * (1.0 - t);
         }
     }
 }
@@ -372,9 +409,10 @@ pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
     g: Tensor<D>,
     state: S,
     g_scale: f32,
+    ema: Option<(Tensor<D>, f32)>,
     rows: Option<&[u32]>,
     kernel: impl Fn(Lanes<'_>) + Sync,
-) -> (Tensor<D>, S) {
+) -> (Tensor<D>, S, Option<Tensor<D>>) {
     let width = w.dims()[D - 1];
     let host = |t: Tensor<D>| {
         Host::from_tensor(t).unwrap_or_else(|_| {
@@ -386,6 +424,8 @@ pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
     let mut w = host(w);
     let g = host(g);
     let mut state = state.into_slots().map(|slot| slot.map(host));
+    let ema_weight = ema.as_ref().map_or(0.0, |(_, t)| *t);
+    let mut ema = ema.map(|(e, _)| host(e));
     {
         let [a, b, c] = &mut state;
         fn slice(s: &mut Option<Host>) -> &mut [f32] {
@@ -396,6 +436,8 @@ pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
             g: g.slice(),
             s: [slice(a), slice(b), slice(c)],
             g_scale,
+            ema: slice(&mut ema),
+            ema_weight,
         };
         // Internal invariants, checked where the shapes enter: `RowStep::step_rows` checks the
         // rows and the gradient's shape; Burn's `ModuleOptimizer` pairs each parameter with its
@@ -404,6 +446,7 @@ pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
             lanes
                 .s
                 .iter()
+                .chain([&lanes.ema])
                 .all(|s| s.is_empty() || s.len() == lanes.len()),
             "parameter and state shapes differ"
         );
@@ -434,6 +477,7 @@ pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
     (
         w.into_tensor(),
         S::from_slots(state.map(|slot| slot.map(Host::into_tensor))),
+        ema.map(Host::into_tensor),
     )
 }
 
@@ -469,7 +513,7 @@ mod tests {
             let w = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
             let kept = w.clone();
             let g = Tensor::<1>::from_floats([1.0, 1.0, 1.0], &device);
-            let (w, ()) = fused(w, g, (), 1.0, None, |l: Lanes<'_>| {
+            let (w, (), _) = fused(w, g, (), 1.0, None, None, |l: Lanes<'_>| {
                 for (w, g) in l.w.iter_mut().zip(l.g) {
                     *w -= g;
                 }
@@ -502,6 +546,8 @@ mod tests {
                 g: &g,
                 s: [&mut s0, &mut [], &mut []],
                 g_scale: 1.0,
+                ema: &mut [],
+                ema_weight: 0.0,
             };
             for_chunks(lanes, &|l: Lanes<'_>| {
                 calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

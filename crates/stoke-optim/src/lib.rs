@@ -159,6 +159,7 @@ pub mod adagrad;
 pub mod adam;
 mod arith;
 pub mod device;
+pub mod ema;
 mod error;
 #[doc(hidden)]
 pub mod floor;
@@ -179,6 +180,7 @@ pub use adadelta::{AdaDelta, AdaDeltaConfig, AdaDeltaState};
 pub use adagrad::{AdaGrad, AdaGradConfig, AdaGradState};
 pub use adam::{Adam, AdamConfig, AdamState};
 pub use device::{Backend, BackendError};
+pub use ema::{Averaged, AveragedState, ema_weights};
 pub use error::ConfigError;
 pub use forms::{EpsilonPlacement, MomentumForm};
 pub use l2::{Criterion, L2Regularized, L2Regularizer};

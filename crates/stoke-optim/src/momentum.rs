@@ -30,7 +30,7 @@ use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::forms::MomentumForm;
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, Rule, Stepping};
+use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
 use crate::state::{Slots, put, take};
 
 /// Configuration of [`Momentum`].
@@ -247,12 +247,13 @@ impl Stepping for Momentum {
         g: Tensor<D>,
         state: Option<MomentumState<D>>,
         rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<MomentumState<D>>) {
+        ema: Option<EmaStep<D>>,
+    ) -> Stepped<D, MomentumState<D>> {
         let k = self.constants(lr, if state.is_none() { 1 } else { 2 });
         let s = state.map(|s| Velocity {
             v: (!k.sgd).then_some(s.velocity),
         });
-        let (w, s) = path::step::<Self, D>(
+        let (w, s, ema) = path::step::<Self, D>(
             self.fused,
             self.grad_scale.get(),
             &k,
@@ -260,9 +261,11 @@ impl Stepping for Momentum {
             g,
             s,
             rows,
+            ema,
             |l| specialize!(kernel[k.decay, k.sgd, k.classic, k.nesterov, k.first](&k, l)),
         );
-        (w, s.v.map(|velocity| MomentumState { velocity }))
+        let state = s.v.map(|velocity| MomentumState { velocity });
+        Stepped { w, state, ema }
     }
 }
 
@@ -276,7 +279,8 @@ impl Optimizer for Momentum {
         g: Tensor<D>,
         state: Option<MomentumState<D>>,
     ) -> (Tensor<D>, Option<MomentumState<D>>) {
-        self.step_with(lr, w, g, state, None)
+        let s = self.step_with(lr, w, g, state, None, None);
+        (s.w, s.state)
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

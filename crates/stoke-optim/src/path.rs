@@ -12,7 +12,8 @@ use crate::state::Slots;
 /// `RowStep::step_rows` is `step_with(…, Some(rows))` with `g` holding only those rows'
 /// gradients. (Public only to bound `RowStep`'s blanket impl; not reachable from outside.)
 pub trait Stepping: Optimizer {
-    /// One step on `w` (all of it, or only `rows` of a `[n, d]` table).
+    /// One step on `w` (all of it, or only `rows` of a `[n, d]` table), updating the weights'
+    /// moving average `ema` from the new `w` in the same pass when one is given.
     fn step_with<const D: usize>(
         &self,
         lr: LearningRate,
@@ -20,7 +21,26 @@ pub trait Stepping: Optimizer {
         g: Tensor<D>,
         state: Option<Self::State<D>>,
         rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<Self::State<D>>);
+        ema: Option<EmaStep<D>>,
+    ) -> Stepped<D, Self::State<D>>;
+}
+
+/// The moving average of a parameter's weights, for one step (see [`crate::ema`]).
+pub struct EmaStep<const D: usize> {
+    /// `e` before the step; `None` on the first step, which sets `e` to the new weights.
+    pub ema: Option<Tensor<D>>,
+    /// `t` of `e ← lerp(e, w, t)`, i.e. `1 − decay`.
+    pub weight: f32,
+}
+
+/// What [`Stepping::step_with`] gives back.
+pub struct Stepped<const D: usize, S> {
+    /// The new weights.
+    pub w: Tensor<D>,
+    /// The new optimizer state.
+    pub state: Option<S>,
+    /// The new moving average, when one was given.
+    pub ema: Option<Tensor<D>>,
 }
 
 /// An optimizer's update rule, written once over any [`Arith`]: one coordinate in the fused CPU
@@ -57,6 +77,7 @@ pub(crate) fn state_buffers<R: Rule>(rule: &R) -> usize {
 ///   those rows only.
 /// * Anywhere else [`Rule::update`] runs once on whole tensors; with `rows`, `g` holds the listed
 ///   rows' gradients and is first scattered into a dense gradient (zeros elsewhere).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn step<R: Rule, const D: usize>(
     fused: bool,
     g_scale: f32,
@@ -65,27 +86,35 @@ pub(crate) fn step<R: Rule, const D: usize>(
     g: Tensor<D>,
     state: Option<R::State<Tensor<D>>>,
     rows: Option<&[u32]>,
+    ema: Option<EmaStep<D>>,
     kernel: impl Fn(Lanes<'_>) + Sync,
-) -> (Tensor<D>, R::State<Tensor<D>>) {
+) -> (Tensor<D>, R::State<Tensor<D>>, Option<Tensor<D>>) {
     let state = match state {
         Some(s) => s,
         None => R::fresh(k, &Whole(w.clone())).convert(|x: Whole<D>| x.0),
     };
-    if fused && host::on_host(&w) {
-        return host::fused(w, g, state, g_scale, rows, kernel);
-    }
-    let g = match rows {
-        Some(rows) => scatter(&w, rows, g),
-        None => g,
-    };
-    // g ← s·g (the fused loop always multiplies; ×1 changes no bit, so it is skipped here)
-    let g = if g_scale == 1.0 {
-        g
+    // On the first step the average starts as a copy of the new weights (below).
+    let first = matches!(ema, Some(EmaStep { ema: None, .. }));
+    let ema = ema.and_then(|e| Some((e.ema?, e.weight)));
+    let (w, state, ema) = if fused && host::on_host(&w) {
+        host::fused(w, g, state, g_scale, ema, rows, kernel)
     } else {
-        g.mul_scalar(g_scale)
+        let g = match rows {
+            Some(rows) => scatter(&w, rows, g),
+            None => g,
+        };
+        // g ← s·g (the fused loop always multiplies; ×1 changes no bit, so it is skipped here)
+        let g = if g_scale == 1.0 {
+            g
+        } else {
+            g.mul_scalar(g_scale)
+        };
+        let (w, state) = R::update(k, Whole(w), Whole(g), state.convert(Whole));
+        let ema = ema.map(|(e, t)| crate::ema::lerp(e, w.0.clone(), t));
+        (w.0, state.convert(|x: Whole<D>| x.0), ema)
     };
-    let (w, state) = R::update(k, Whole(w), Whole(g), state.convert(Whole));
-    (w.0, state.convert(|x: Whole<D>| x.0))
+    let ema = if first { Some(w.clone()) } else { ema };
+    (w, state, ema)
 }
 
 /// The dense gradient with `g_rows` at `rows` (along the first dimension) and zeros elsewhere.

@@ -30,7 +30,7 @@ use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::forms::{EpsilonPlacement, denominator};
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, Rule, Stepping};
+use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
 use crate::state::{Slots, filled, move_opt, put, take};
 
 /// Configuration of [`RmsProp`].
@@ -247,14 +247,15 @@ impl Stepping for RmsProp {
         g: Tensor<D>,
         state: Option<RmsPropState<D>>,
         rows: Option<&[u32]>,
-    ) -> (Tensor<D>, Option<RmsPropState<D>>) {
+        ema: Option<EmaStep<D>>,
+    ) -> Stepped<D, RmsPropState<D>> {
         let k = self.constants(lr, 0);
         let s = state.map(|s| Averages {
             square_avg: s.square_avg,
             grad_avg: s.grad_avg,
             buffer: s.momentum_buffer,
         });
-        let (w, s) = path::step::<Self, D>(
+        let (w, s, ema) = path::step::<Self, D>(
             self.fused,
             self.grad_scale.get(),
             &k,
@@ -262,6 +263,7 @@ impl Stepping for RmsProp {
             g,
             s,
             rows,
+            ema,
             |l| specialize!(kernel[k.decay, k.centered, k.momentum, k.inside](&k, l)),
         );
         let state = RmsPropState {
@@ -269,7 +271,11 @@ impl Stepping for RmsProp {
             grad_avg: s.grad_avg,
             momentum_buffer: s.buffer,
         };
-        (w, Some(state))
+        Stepped {
+            w,
+            state: Some(state),
+            ema,
+        }
     }
 }
 
@@ -283,7 +289,8 @@ impl Optimizer for RmsProp {
         g: Tensor<D>,
         state: Option<RmsPropState<D>>,
     ) -> (Tensor<D>, Option<RmsPropState<D>>) {
-        self.step_with(lr, w, g, state, None)
+        let s = self.step_with(lr, w, g, state, None, None);
+        (s.w, s.state)
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

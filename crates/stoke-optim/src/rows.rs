@@ -69,7 +69,8 @@ impl<O: Stepping> RowStep for O {
         state: Option<Self::State<2>>,
     ) -> (Tensor<2>, Option<Self::State<2>>) {
         check_rows(&w, rows, &g_rows);
-        self.step_with(lr, w, g_rows, state, Some(rows))
+        let s = self.step_with(lr, w, g_rows, state, Some(rows), None);
+        (s.w, s.state)
     }
 }
 

@@ -21,12 +21,26 @@ use burn::tensor::{Device, Tensor, TensorData};
 use common::devices;
 use serde::Deserialize;
 use stoke_optim::transform::global_norm;
-use stoke_optim::{AdamConfig, Chain, GradScale, MomentumConfig, Outcome, Transforms};
+use stoke_optim::{
+    AdamConfig, Averaged, Chain, GradScale, MomentumConfig, MomentumForm, Outcome, Transforms,
+    ema_weights,
+};
 
 #[derive(Deserialize)]
 struct Fixture {
     source: String,
     cases: Vec<ClipCase>,
+    ema: Vec<EmaCase>,
+}
+
+/// `AveragedModel(get_ema_multi_avg_fn(decay))` over SGD with momentum 0.9 (PyTorch's form), lr
+/// 0.1, on a 3×4 `w` and a 4-vector `b`: the averages after each step.
+#[derive(Deserialize)]
+struct EmaCase {
+    decay: f64,
+    init: Vec<Vec<f64>>,
+    grads: Vec<Vec<Vec<f64>>>,
+    ema: Vec<Vec<Vec<f64>>>,
 }
 
 #[derive(Deserialize)]
@@ -417,5 +431,57 @@ fn invalid_transforms_are_rejected_naming_the_field() {
     ] {
         let e = Chain::new(t).unwrap_err().to_string();
         assert!(e.contains(field), "{e}");
+    }
+}
+
+fn named(v: &[Vec<f64>]) -> common::Named {
+    common::Named {
+        w: v[0].clone(),
+        b: v[1].clone(),
+    }
+}
+
+/// SGD with momentum (PyTorch's form) inside an `Averaged`, as a `ModuleOptimizer`.
+fn averaged(decay: f64, fused: bool) -> ModuleOptimizer {
+    let sgd = MomentumConfig::new()
+        .with_form(MomentumForm::PyTorch)
+        .build()
+        .with_fused(fused);
+    Averaged::new(sgd, decay).unwrap().into()
+}
+
+#[test]
+fn weight_averages_match_averaged_model_and_survive_a_save() {
+    let f = fixture();
+    for (backend, device) in devices() {
+        for case in &f.ema {
+            for fused in [true, false] {
+                let what = format!("{backend} decay {} fused {fused}", case.decay);
+                let mut optim = averaged(case.decay, fused);
+                let mut m = common::Pair::new(&named(&case.init), &device);
+                for (t, (g, want)) in case.grads.iter().zip(&case.ema).enumerate() {
+                    m = m.step(&mut optim, 0.1, &named(g));
+                    let e = ema_weights(&optim, m.clone()).unwrap().values();
+                    close(&e.w, &want[0], 1e-5, &format!("{what} step {}: w", t + 1));
+                    close(&e.b, &want[1], 1e-5, &format!("{what} step {}: b", t + 1));
+                    if t == 2 {
+                        // Saved and restored mid-run, the averages and the momentum go on.
+                        let bytes = optim.into_bytes().unwrap();
+                        optim = averaged(case.decay, fused).from_bytes(bytes).unwrap();
+                    }
+                }
+                // The averages differ from the weights (they lag behind).
+                let e = ema_weights(&optim, m.clone()).unwrap().values();
+                assert_ne!(e.w, m.values().w, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_invalid_decay_is_rejected() {
+    for d in [0.0, 1.0, -0.5, f64::NAN] {
+        let e = Averaged::new(MomentumConfig::sgd().build(), d).unwrap_err();
+        assert!(e.to_string().contains("ema"), "{e}");
     }
 }
