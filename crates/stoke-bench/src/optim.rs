@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use stoke_optim::transform::squared_norm;
 use stoke_optim::{
-    AdaDeltaConfig, AdaGradConfig, AdamConfig, GradScale, MomentumConfig, MomentumForm,
+    AdaDeltaConfig, AdaGradConfig, AdamConfig, Averaged, GradScale, MomentumConfig, MomentumForm,
     RmsPropConfig,
 };
 
@@ -426,6 +426,19 @@ pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
         Box::new(Steps::new(optim, &set, device).clipped(c, scale)) as Box<dyn Timed>
     };
     m.add("adam", "clip", 2, &clipped, None);
+    // The same, plus the weights' moving average updated in the same pass (one more buffer
+    // read and written: the floor of k = 3 buffers has the same bytes).
+    let clipped_ema = |fused| {
+        let scale = GradScale::new();
+        let adam = AdamConfig::new()
+            .build()
+            .with_grad_scale(scale.clone())
+            .with_fused(fused);
+        let optim = Averaged::new(adam, 0.999).expect("a valid decay");
+        let c = 0.5 * set.norm();
+        Box::new(Steps::new(optim, &set, device).clipped(c, scale)) as Box<dyn Timed>
+    };
+    m.add("adam", "clip+ema", 3, &clipped_ema, None);
     m.add("adadelta", "plain", 2, stoke!(AdaDeltaConfig::new()), None);
     OptimBenchReport {
         params: n,

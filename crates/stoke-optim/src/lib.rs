@@ -85,8 +85,13 @@ macro_rules! constructors {
             fn module(
                 &self,
                 scale: &$crate::GradScale,
+                ema: Option<f64>,
             ) -> Result<burn::optim::ModuleOptimizer, $crate::ConfigError> {
-                Ok(self.try_build()?.with_grad_scale(scale.clone()).into())
+                let optim = self.try_build()?.with_grad_scale(scale.clone());
+                Ok(match ema {
+                    Some(d) => $crate::Averaged::new(optim, d)?.into(),
+                    None => optim.into(),
+                })
             }
 
             fn rows(

@@ -95,8 +95,9 @@ const TABLE: [(&str, fn() -> OptimizerConfig); 8] = [
 pub trait AnyConfig {
     /// The config's own `validate`.
     fn check(&self) -> Result<(), ConfigError>;
-    /// The optimizer as a `ModuleOptimizer`, reading `scale` each step.
-    fn module(&self, scale: &GradScale) -> Result<ModuleOptimizer, ConfigError>;
+    /// The optimizer as a `ModuleOptimizer`, reading `scale` each step, keeping the weights'
+    /// moving average of decay `ema` when given.
+    fn module(&self, scale: &GradScale, ema: Option<f64>) -> Result<ModuleOptimizer, ConfigError>;
     /// The bare optimizer inside a [`RowOptimizer`], reading `scale` each step.
     fn rows(&self, scale: &GradScale) -> Result<RowOptimizer, ConfigError>;
     /// How many buffers of a parameter's size the optimizer keeps per parameter.
@@ -170,12 +171,17 @@ impl OptimizerConfig {
 
     /// A `ModuleOptimizer` updating every parameter of a module.
     pub fn try_init(&self) -> Result<ModuleOptimizer, ConfigError> {
-        self.config().module(&GradScale::new())
+        self.config().module(&GradScale::new(), None)
     }
 
-    /// The same, applying the shared gradient scale `scale` in every step (see [`GradScale`]).
-    pub fn try_init_scaled(&self, scale: &GradScale) -> Result<ModuleOptimizer, ConfigError> {
-        self.config().module(scale)
+    /// The same, applying the shared gradient scale `scale` in every step (see [`GradScale`]),
+    /// and keeping the weights' moving average of decay `ema` when given (see [`crate::ema`]).
+    pub fn try_init_scaled(
+        &self,
+        scale: &GradScale,
+        ema: Option<f64>,
+    ) -> Result<ModuleOptimizer, ConfigError> {
+        self.config().module(scale, ema)
     }
 
     /// The same optimizer for the rows of one embedding table (see [`crate::rows`]).
@@ -242,8 +248,9 @@ pub struct OptimizerSpec {
     pub lr: f64,
     /// How η moves over the run (key `schedule`; [`Schedule::Constant`] unless given).
     pub schedule: Schedule,
-    /// Global-norm clipping, skipping non-finite steps, averaged accumulation (keys
-    /// `clip_norm`, `skip_nonfinite`, `accumulate` of the flat map; all off by default).
+    /// Global-norm clipping, skipping non-finite steps, averaged accumulation and the weights'
+    /// moving average (keys `clip_norm`, `skip_nonfinite`, `accumulate`, `ema` of the flat map;
+    /// all off by default).
     pub transforms: Transforms,
 }
 
@@ -328,7 +335,7 @@ impl OptimizerSpec {
     pub fn try_init_scaled(&self, scale: &GradScale) -> Result<ModuleOptimizer, SpecError> {
         self.validate()?;
         self.optimizer
-            .try_init_scaled(scale)
+            .try_init_scaled(scale, self.transforms.ema)
             .map_err(|source| SpecError::Invalid {
                 optimizer: self.name(),
                 source,
@@ -452,7 +459,7 @@ impl OptimizerSpec {
 }
 
 /// The keys of [`Transforms`] in the flat map, beside `name` and `lr`.
-const TRANSFORM_KEYS: [&str; 3] = ["clip_norm", "skip_nonfinite", "accumulate"];
+const TRANSFORM_KEYS: [&str; 4] = ["clip_norm", "skip_nonfinite", "accumulate", "ema"];
 
 /// A value as a person writes it: strings without quotes.
 pub(crate) fn plain(v: &Value) -> String {

@@ -1,6 +1,7 @@
 //! What a real training step puts around the optimizer, and Burn 0.22 lacks: clipping by the
 //! **global** gradient norm, **skipping** a step whose gradients are not finite, and
-//! **averaged** gradient accumulation.
+//! **averaged** gradient accumulation. ([`Transforms`] also carries the decay of the weights'
+//! moving average, which the optimizer itself keeps: [`crate::ema`].)
 //!
 //! With the gradients `gᵢ` of all parameters (and, for a row-sparse embedding update, of the
 //! table's used rows) of `n` accumulated micro-batches `ḡᵢ = (1/n) Σₖ gᵢ⁽ᵏ⁾`:
@@ -50,6 +51,9 @@ pub struct Transforms {
     pub skip_nonfinite: bool,
     /// `n`: average the gradients of `n` micro-batches into one step (1 = every batch steps).
     pub accumulate: usize,
+    /// `d`: keep an exponential moving average of the weights with decay `d ∈ (0, 1)`, for
+    /// evaluation (see [`crate::ema`]). `None`: no average.
+    pub ema: Option<f64>,
 }
 
 impl Default for Transforms {
@@ -58,6 +62,7 @@ impl Default for Transforms {
             clip_norm: None,
             skip_nonfinite: false,
             accumulate: 1,
+            ema: None,
         }
     }
 }
@@ -68,6 +73,9 @@ impl Transforms {
         let r = Rules::new("Transforms");
         if let Some(c) = self.clip_norm {
             r.positive("clip_norm", c)?;
+        }
+        if let Some(d) = self.ema {
+            r.require(d > 0.0 && d < 1.0, "ema", d, "must be in (0, 1)")?;
         }
         r.require(
             self.accumulate >= 1,

@@ -88,6 +88,14 @@ impl Stepper {
     ) -> Result<Self, RecipeError> {
         let mut reg = (l2 > 0.0).then(|| L2Regularizer::new(l2));
         let n = spec.transforms.accumulate;
+        if update == EmbeddingUpdate::Sparse && spec.transforms.ema.is_some() {
+            return Err(RecipeError::invalid(
+                format!("optimizer {}", spec.name()),
+                "ema",
+                spec.transforms.ema.unwrap_or_default(),
+                "needs embedding = \"dense\" (a row-sparse step leaves unused rows' averages behind)",
+            ));
+        }
         if update == EmbeddingUpdate::Sparse && n > 1 {
             return Err(RecipeError::invalid(
                 format!("optimizer {}", spec.name()),
@@ -129,6 +137,20 @@ impl Stepper {
         let optim = std::mem::replace(&mut self.optim, placeholder);
         self.optim = optim.from_bytes(bytes)?;
         Ok(())
+    }
+
+    /// The model to evaluate: with an `ema`, a copy holding the weights' moving averages;
+    /// else the model itself.
+    pub fn for_evaluation(&self, model: &TextClassifier) -> Result<TextClassifier, RecipeError> {
+        if self.chain.transforms().ema.is_none() {
+            return Ok(model.clone());
+        }
+        stoke_optim::ema_weights(&self.optim, model.clone()).map_err(|source| {
+            RecipeError::Checkpoint {
+                path: "optimizer state (weight averages)".into(),
+                source: source.into(),
+            }
+        })
     }
 
     /// The embedding table's row optimizer, when the update is sparse.

@@ -252,7 +252,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         model = stepper.flush(model, lr);
         let seconds = epoch_start.elapsed().as_secs_f64();
         wall_time += seconds;
-        let (vl, va) = evaluate(&model, &data.valid, &device);
+        let (vl, va) = evaluate(&stepper.for_evaluation(&model)?, &data.valid, &device);
         let first = records.len();
         records.push(record(
             epoch,
@@ -302,7 +302,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         }
     }
     if status == RunStatus::Completed {
-        let (tl, ta) = evaluate(&model, &data.test, &device);
+        let (tl, ta) = evaluate(&stepper.for_evaluation(&model)?, &data.test, &device);
         records.push(record(s.epochs, iteration, Split::Test, Metric::Loss, tl));
         records.push(record(
             s.epochs,

@@ -45,6 +45,10 @@ pub struct TrainArgs {
     /// Skip a step whose gradients are not finite instead of stopping the run.
     #[arg(long)]
     skip_nonfinite: bool,
+    /// Evaluate with an exponential moving average of the weights of this decay (e.g. 0.999;
+    /// needs `--embedding dense`).
+    #[arg(long, value_name = "DECAY")]
+    ema: Option<f64>,
     #[arg(long, default_value_t = 5)]
     epochs: usize,
     /// Texts per step, or `full`.
@@ -89,6 +93,9 @@ impl TrainArgs {
         }
         if self.skip_nonfinite {
             sets.optimizer.insert("skip_nonfinite".into(), true.into());
+        }
+        if let Some(d) = self.ema {
+            sets.optimizer.insert("ema".into(), d.into());
         }
         let batch_size = if self.batch_size == "full" {
             BatchSize::Full(FullBatch::Full)
