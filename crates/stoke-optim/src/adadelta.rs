@@ -189,10 +189,17 @@ impl Stepping for AdaDelta {
             square_avg: s.square_avg,
             acc_delta: s.acc_delta,
         });
-        let (w, s, ema) = path::step::<Self, D>(self.fused, self.grad_scale.get(), &k, w, g, s, rows,
-            ema, |l| {
-                specialize!(kernel[k.decay](&k, l))
-            });
+        let (w, s, ema) = path::step::<Self, D>(
+            self.fused,
+            self.grad_scale.get(),
+            &k,
+            w,
+            g,
+            s,
+            rows,
+            ema,
+            |l| specialize!(kernel[k.decay](&k, l)),
+        );
         let state = AdaDeltaState {
             square_avg: s.square_avg,
             acc_delta: s.acc_delta,

@@ -217,7 +217,10 @@ impl Stepping for AdaGrad {
             ema,
             |l| specialize!(kernel[k.decay, k.inside](&k, l)),
         );
-        let state = Some(AdaGradState { sum: s.sum, step: t });
+        let state = Some(AdaGradState {
+            sum: s.sum,
+            step: t,
+        });
         Stepped { w, state, ema }
     }
 }

@@ -53,7 +53,12 @@ impl<O: Stepping> Averaged<O> {
     /// `inner`, with the average of decay `d ∈ (0, 1)`.
     pub fn new(inner: O, decay: f64) -> Result<Self, ConfigError> {
         let r = Rules::new("Averaged");
-        r.require(decay > 0.0 && decay < 1.0, "ema", decay, "must be in (0, 1)")?;
+        r.require(
+            decay > 0.0 && decay < 1.0,
+            "ema",
+            decay,
+            "must be in (0, 1)",
+        )?;
         Ok(Self { inner, decay })
     }
 

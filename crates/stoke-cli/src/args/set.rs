@@ -79,7 +79,11 @@ mod tests {
 
     #[test]
     fn set_keys_go_to_the_model_the_tokenizer_or_the_optimizer() {
-        let args = ["momentum=0.9", "model.dropout=0.5", "tokenizer.char_max_n=3"];
+        let args = [
+            "momentum=0.9",
+            "model.dropout=0.5",
+            "tokenizer.char_max_n=3",
+        ];
         let sets = Sets::parse(&args.map(String::from)).unwrap();
         assert_eq!(sets.optimizer["momentum"], Value::Float(0.9));
         assert_eq!(sets.model["dropout"], Value::Float(0.5));

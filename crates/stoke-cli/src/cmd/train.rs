@@ -89,7 +89,8 @@ impl TrainArgs {
             sets.optimizer.insert("clip_norm".into(), c.into());
         }
         if let Some(n) = self.accumulate {
-            sets.optimizer.insert("accumulate".into(), (n as i64).into());
+            sets.optimizer
+                .insert("accumulate".into(), (n as i64).into());
         }
         if self.skip_nonfinite {
             sets.optimizer.insert("skip_nonfinite".into(), true.into());
