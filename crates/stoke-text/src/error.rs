@@ -38,15 +38,3 @@ pub(crate) fn require(
         Err(InvalidSetting::new(field, value, rule))
     }
 }
-
-/// An error of the small Adam loop [`train`](crate::train), as a sentence (model settings
-/// arrive as [`InvalidSetting`]).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(pub String);
-
-impl From<InvalidSetting> for ConfigError {
-    fn from(e: InvalidSetting) -> Self {
-        ConfigError(e.to_string())
-    }
-}

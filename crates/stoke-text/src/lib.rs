@@ -68,4 +68,4 @@ mod rng;
 pub mod saved;
 pub mod tokenizer;
 
-pub use error::{ConfigError, InvalidSetting};
+pub use error::InvalidSetting;
