@@ -97,6 +97,9 @@ pub enum CheckpointError {
     /// The checkpoint's model settings are invalid.
     #[error("model settings: {0}")]
     Model(#[from] stoke_text::InvalidSetting),
+    /// The learning-rate schedule's saved state does not fit this run's schedule.
+    #[error(transparent)]
+    Schedule(stoke_optim::schedule::ScheduleStateError),
     /// The checkpoint belongs to a run with other settings.
     #[error("was written by a run with other settings; remove it or drop --resume")]
     OtherRun,

@@ -224,10 +224,11 @@ impl Stepper {
 
     /// Applies a pending accumulation window (fewer micro-batches than `accumulate`, averaged
     /// over those), as at the end of an epoch; the model is unchanged when none is pending.
-    pub fn flush(&mut self, model: TextClassifier, lr: f64) -> TextClassifier {
+    /// Says whether a step was applied.
+    pub fn flush(&mut self, model: TextClassifier, lr: f64) -> (TextClassifier, bool) {
         match self.chain.flush(&model) {
-            Some((_, params)) => self.optim.step(lr, model, params),
-            None => model,
+            Some((_, params)) => (self.optim.step(lr, model, params), true),
+            None => (model, false),
         }
     }
 }

@@ -98,6 +98,13 @@ struct CheckpointState {
     wall_time: f64,
     spec: RunSpec,
     records: Vec<Record>,
+    /// The learning rate of the next step (absent in checkpoints of constant-rate runs written
+    /// before schedules existed: the spec's `lr`).
+    #[serde(default)]
+    lr: Option<f64>,
+    /// The schedule's position or counters (Burn's scheduler record, as burnpack bytes).
+    #[serde(default)]
+    schedule: Option<Vec<u8>>,
 }
 
 const STATE: &str = "state.json";
@@ -153,7 +160,11 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         .model
         .clone()
         .classifier(data.tokenizer.num_ids(), data.classes.len());
-    let lr = s.optimizer.lr;
+    // One schedule step per applied optimizer step; no accumulation window spans an epoch.
+    let steps = s.epochs * per_epoch.div_ceil(s.optimizer.transforms.accumulate);
+    let mut scheduler = s.optimizer.scheduler(steps)?;
+    // The rate of the next step (taken from the schedule one step ahead).
+    let mut lr = scheduler.step();
 
     train_device.seed(spec.seed);
     let mut model: TextClassifier = config
@@ -187,6 +198,20 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         }
         model = load_weights(dir, state.epoch, &config, &train_device)?;
         load_optimizers(dir, state.epoch, &mut stepper, &train_device)?;
+        if let Some(bytes) = &state.schedule {
+            let fail = |source: CheckpointError| RecipeError::Checkpoint {
+                path: dir.join(STATE),
+                source,
+            };
+            let record = burn::optim::lr_scheduler::LrSchedulerRecord::from_bytes(
+                burn::tensor::Bytes::from_bytes_vec(bytes.clone()),
+            )
+            .map_err(|e| fail(e.into()))?;
+            scheduler
+                .load_record(record)
+                .map_err(|e| fail(CheckpointError::Schedule(e)))?;
+        }
+        lr = state.lr.unwrap_or(lr);
         (start_epoch, iteration, wall_time, records) =
             (state.epoch, state.iteration, state.wall_time, state.records);
     }
@@ -216,6 +241,9 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             let stepped = stepper.step(model, &batch, lr);
             let (value, logits) = (stepped.loss, stepped.logits);
             model = stepped.model;
+            if matches!(stepped.outcome, Outcome::Applied { .. }) {
+                lr = scheduler.step();
+            }
             if s.optimizer.transforms.skip_nonfinite
                 && matches!(stepped.outcome, Outcome::Skipped { .. })
             {
@@ -249,10 +277,19 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             }
         }
         // No accumulation window spans the end of an epoch (and so a checkpoint).
-        model = stepper.flush(model, lr);
+        let flushed;
+        (model, flushed) = stepper.flush(model, lr);
+        if flushed {
+            lr = scheduler.step();
+        }
         let seconds = epoch_start.elapsed().as_secs_f64();
         wall_time += seconds;
         let (vl, va) = evaluate(&stepper.for_evaluation(&model)?, &data.valid, &device);
+        if scheduler.needs_metric() {
+            // A plateau schedule reads the epoch's validation loss.
+            scheduler.report(vl);
+            lr = scheduler.step();
+        }
         let first = records.len();
         records.push(record(
             epoch,
@@ -287,12 +324,20 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         ));
         opts.progress.epoch(spec, epoch, &records[first..]);
         if let Some(dir) = &opts.checkpoint_dir {
+            let schedule = scheduler.to_record().into_bytes().map_err(|e| {
+                RecipeError::Checkpoint {
+                    path: dir.join(STATE),
+                    source: e.into(),
+                }
+            })?;
             let state = CheckpointState {
                 epoch,
                 iteration,
                 wall_time,
                 spec: spec.clone(),
                 records: records.clone(),
+                lr: Some(lr),
+                schedule: Some(schedule.to_vec()),
             };
             write_checkpoint(dir, &model, &stepper, &state)?;
         }

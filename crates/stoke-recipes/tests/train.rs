@@ -117,6 +117,45 @@ fn resuming_a_sparse_run_restores_the_table_optimizer_too() {
     );
 }
 
+/// Schedules and the transforms keep their state across a checkpoint: the one-cycle's position,
+/// the plateau's counters and rate, the weights' averages (in the optimizer's state). With
+/// accumulation, a window never spans the checkpoint (each epoch flushes its last one).
+#[test]
+fn resuming_keeps_the_schedule_and_the_transforms() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for (name, text) in [
+        ("one-cycle", "adam:lr=0.02,schedule=one-cycle,clip_norm=0.5"),
+        (
+            "plateau",
+            "momentum:lr=0.2,schedule=plateau,schedule.patience=0,schedule.factor=0.5,ema=0.9",
+        ),
+        ("accumulate", "sgd:lr=0.5,accumulate=3,skip_nonfinite=true"),
+    ] {
+        let s = spec(text.parse::<OptimizerSpec>().unwrap(), 4);
+        resume_matches(&s, &format!("resume-{name}"));
+    }
+}
+
+/// The learning rate the records show follows the schedule: one-cycle rises then falls.
+#[test]
+fn the_recorded_learning_rate_follows_the_schedule() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let s = spec("adam:lr=0.02,schedule=one-cycle".parse().unwrap(), 4);
+    let data = prepare(&s.settings).unwrap();
+    let r = train(&s, &data, &options(None, false, None)).unwrap();
+    let lrs: Vec<f64> = r
+        .result
+        .records
+        .iter()
+        .filter(|x| x.metric == Metric::Lr)
+        .map(|x| x.value)
+        .collect();
+    assert_eq!(lrs.len(), 4);
+    // Warm-up over the first 30% of the steps from 0.02/25, then annealing to 0.02/25/1e4.
+    assert!(lrs[0] > 0.02 / 25.0 && lrs[0] <= 0.02, "{lrs:?}");
+    assert!(lrs[3] < lrs[1] && lrs[3] < 1e-4, "{lrs:?}");
+}
+
 fn dir_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("stoke-train-{}-{name}", std::process::id()))
 }
