@@ -283,6 +283,29 @@ fn alternate(timed: &mut [&mut dyn Timed], opts: &OptimBenchOptions) -> Vec<f64>
     times.into_iter().map(median).collect()
 }
 
+/// Adam clipped to the global norm `c` (the factor applied inside its pass), with the weights'
+/// moving average when `ema`.
+fn clipped<'a>(
+    set: &'a Set,
+    device: &'a Device,
+    c: f64,
+    ema: bool,
+    fused: bool,
+) -> Box<dyn Timed + 'a> {
+    let scale = GradScale::new();
+    let adam = AdamConfig::new()
+        .build()
+        .with_grad_scale(scale.clone())
+        .with_fused(fused);
+    match ema {
+        false => Box::new(Steps::new(adam, set, device).clipped(c, scale)),
+        true => {
+            let optim = Averaged::new(adam, 0.999).expect("a valid decay");
+            Box::new(Steps::new(optim, set, device).clipped(c, scale))
+        }
+    }
+}
+
 /// Collects the results of [`run`].
 struct Measure<'o> {
     results: Vec<OptimBenchResult>,
@@ -415,30 +438,24 @@ pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
     );
     // Global-norm clipping (to half the gradients' norm, so the factor is applied): the norm is
     // one extra read of the gradients, the factor rides in the Adam pass. Burn has no global
-    // clipping (its `GradientClipping::Norm` is per tensor).
-    let clipped = |fused| {
-        let scale = GradScale::new();
-        let optim = AdamConfig::new()
-            .build()
-            .with_grad_scale(scale.clone())
-            .with_fused(fused);
-        let c = 0.5 * set.norm();
-        Box::new(Steps::new(optim, &set, device).clipped(c, scale)) as Box<dyn Timed>
-    };
-    m.add("adam", "clip", 2, &clipped, None);
-    // The same, plus the weights' moving average updated in the same pass (one more buffer
-    // read and written: the floor of k = 3 buffers has the same bytes).
-    let clipped_ema = |fused| {
-        let scale = GradScale::new();
-        let adam = AdamConfig::new()
-            .build()
-            .with_grad_scale(scale.clone())
-            .with_fused(fused);
-        let optim = Averaged::new(adam, 0.999).expect("a valid decay");
-        let c = 0.5 * set.norm();
-        Box::new(Steps::new(optim, &set, device).clipped(c, scale)) as Box<dyn Timed>
-    };
-    m.add("adam", "clip+ema", 3, &clipped_ema, None);
+    // clipping (its `GradientClipping::Norm` is per tensor). With `ema`, the weights' moving
+    // average is updated in the same pass too (one more buffer read and written: the floor of
+    // k = 3 buffers has the same bytes).
+    let c = 0.5 * set.norm();
+    m.add(
+        "adam",
+        "clip",
+        2,
+        &|f| clipped(&set, device, c, false, f),
+        None,
+    );
+    m.add(
+        "adam",
+        "clip+ema",
+        3,
+        &|f| clipped(&set, device, c, true, f),
+        None,
+    );
     m.add("adadelta", "plain", 2, stoke!(AdaDeltaConfig::new()), None);
     OptimBenchReport {
         params: n,

@@ -20,14 +20,13 @@
 //! | learning rate | `lr` (1.0) | `learning_rate` (0.001) |
 
 use burn::config::Config;
-use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
-use burn::tensor::{Device, Tensor};
+use burn::optim::LearningRate;
 
 use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
-use crate::state::{Slots, filled, put, take};
+use crate::path::Rule;
+use crate::state::{Slots, filled};
 
 /// Configuration of [`AdaDelta`].
 #[derive(Config, Debug, PartialEq)]
@@ -53,62 +52,46 @@ impl AdaDeltaConfig {
     }
 }
 
-/// AdaDelta; see the [module docs](self) for the equations.
-#[derive(Clone, Debug)]
-pub struct AdaDelta {
-    config: AdaDeltaConfig,
-    fused: bool,
-    grad_scale: crate::GradScale,
-}
-
-crate::constructors!(AdaDeltaConfig, AdaDelta);
-
-/// The two running averages of one parameter.
-#[derive(Clone, Debug)]
-pub struct AdaDeltaState<const D: usize> {
-    /// `E[g²]`.
-    pub square_avg: Tensor<D>,
-    /// `E[Δx²]`.
-    pub acc_delta: Tensor<D>,
-}
-
-impl<const D: usize> RecordState for AdaDeltaState<D> {
-    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
-        put(out, prefix, "square_avg", &self.square_avg);
-        put(out, prefix, "acc_delta", &self.acc_delta);
-    }
-
-    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            square_avg: take(src, prefix, "square_avg", device)?,
-            acc_delta: take(src, prefix, "acc_delta", device)?,
-        })
-    }
+crate::optimizer! {
+    /// AdaDelta; see the [module docs](self) for the equations.
+    AdaDelta(AdaDeltaConfig);
+    /// The state of one parameter: [`AdaDeltaAverages`].
+    AdaDeltaState
 }
 
 /// `E[g²]` and `E[Δx²]` of one parameter (tensors), of its CPU buffers, or of one coordinate.
-pub(crate) struct Averages<X> {
-    square_avg: X,
-    acc_delta: X,
+#[derive(Clone, Debug)]
+pub struct AdaDeltaAverages<X> {
+    /// `E[g²]`.
+    pub square_avg: X,
+    /// `E[Δx²]`.
+    pub acc_delta: X,
 }
 
-impl<X> Slots<X> for Averages<X> {
+impl<X> Slots<X> for AdaDeltaAverages<X> {
+    const NAMES: [&'static str; 3] = ["square_avg", "acc_delta", ""];
+
     fn into_slots(self) -> [Option<X>; 3] {
         [Some(self.square_avg), Some(self.acc_delta), None]
     }
 
     fn from_slots([square_avg, acc_delta, _]: [Option<X>; 3]) -> Self {
         let (square_avg, acc_delta) = (filled(square_avg), filled(acc_delta));
-        Averages {
+        AdaDeltaAverages {
             square_avg,
             acc_delta,
         }
+    }
+
+    fn filled_slots() -> [bool; 3] {
+        [true, true, false]
     }
 }
 
 /// The options and `f32` constants of one step.
 #[derive(Clone, Copy)]
-pub(crate) struct Constants {
+#[doc(hidden)]
+pub struct Constants {
     decay: bool,
     /// wd, ρ, 1 − ρ, ε, η
     wd: f32,
@@ -119,8 +102,9 @@ pub(crate) struct Constants {
 }
 
 impl Rule for AdaDelta {
+    const COUNTS_STEPS: bool = false;
     type Constants = Constants;
-    type State<X> = Averages<X>;
+    type State<X: Clone + Send + Sync + 'static> = AdaDeltaAverages<X>;
 
     /// The constants of a step at learning rate `η`.
     fn constants(&self, lr: LearningRate, _: u64) -> Constants {
@@ -137,8 +121,8 @@ impl Rule for AdaDelta {
 
     /// The state before the first step: both averages 0.
     #[inline(always)]
-    fn fresh<X: Arith>(_: &Constants, w: &X) -> Averages<X> {
-        Averages {
+    fn fresh<X: Arith>(_: &Constants, w: &X) -> AdaDeltaAverages<X> {
+        AdaDeltaAverages {
             square_avg: w.zero_like(),
             acc_delta: w.zero_like(),
         }
@@ -146,7 +130,12 @@ impl Rule for AdaDelta {
 
     /// The update of the [module docs](self).
     #[inline(always)]
-    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: Averages<X>) -> (X, Averages<X>) {
+    fn update<X: Arith>(
+        k: &Constants,
+        w: X,
+        mut g: X,
+        s: AdaDeltaAverages<X>,
+    ) -> (X, AdaDeltaAverages<X>) {
         if k.decay {
             // g ← g + wd·w
             g = g + w.clone() * k.wd;
@@ -159,11 +148,19 @@ impl Rule for AdaDelta {
         let acc_delta = s.acc_delta * k.rho + delta.clone().square() * k.keep;
         // w ← w − η·Δ
         let w = w - delta * k.eta;
-        let s = Averages {
+        let s = AdaDeltaAverages {
             square_avg,
             acc_delta,
         };
         (w, s)
+    }
+
+    fn kernel(k: &Constants, l: Lanes<'_>) {
+        specialize!(kernel[k.decay](k, l))
+    }
+
+    fn knobs(&self) -> (bool, f32) {
+        (self.fused, self.grad_scale.get())
     }
 }
 
@@ -172,64 +169,4 @@ impl Rule for AdaDelta {
 fn kernel<const DECAY: bool>(k: &Constants, l: Lanes<'_>) {
     let k = &Constants { decay: DECAY, ..*k };
     host::each::<AdaDelta>(k, l);
-}
-
-impl Stepping for AdaDelta {
-    fn step_with<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<AdaDeltaState<D>>,
-        rows: Option<&[u32]>,
-        ema: Option<EmaStep<D>>,
-    ) -> Stepped<D, AdaDeltaState<D>> {
-        let k = self.constants(lr, 0);
-        let s = state.map(|s| Averages {
-            square_avg: s.square_avg,
-            acc_delta: s.acc_delta,
-        });
-        let (w, s, ema) = path::step::<Self, D>(
-            self.fused,
-            self.grad_scale.get(),
-            &k,
-            w,
-            g,
-            s,
-            rows,
-            ema,
-            |l| specialize!(kernel[k.decay](&k, l)),
-        );
-        let state = AdaDeltaState {
-            square_avg: s.square_avg,
-            acc_delta: s.acc_delta,
-        };
-        Stepped {
-            w,
-            state: Some(state),
-            ema,
-        }
-    }
-}
-
-impl Optimizer for AdaDelta {
-    type State<const D: usize> = AdaDeltaState<D>;
-
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<AdaDeltaState<D>>,
-    ) -> (Tensor<D>, Option<AdaDeltaState<D>>) {
-        let s = self.step_with(lr, w, g, state, None, None);
-        (s.w, s.state)
-    }
-
-    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        AdaDeltaState {
-            square_avg: state.square_avg.to_device(device),
-            acc_delta: state.acc_delta.to_device(device),
-        }
-    }
 }

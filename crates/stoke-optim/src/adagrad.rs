@@ -21,15 +21,14 @@
 //! | `weight_decay` (coupled L2) | `weight_decay` | — |
 
 use burn::config::Config;
-use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
-use burn::tensor::{Device, Tensor};
+use burn::optim::LearningRate;
 
 use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::forms::{EpsilonPlacement, denominator};
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
-use crate::state::{Slots, filled, put, put_step, take, take_step};
+use crate::path::Rule;
+use crate::state::{Slots, filled};
 
 /// Configuration of [`AdaGrad`].
 #[derive(Config, Debug, PartialEq)]
@@ -78,57 +77,40 @@ impl AdaGradConfig {
     }
 }
 
-/// AdaGrad; see the [module docs](self) for the equations.
-#[derive(Clone, Debug)]
-pub struct AdaGrad {
-    config: AdaGradConfig,
-    fused: bool,
-    grad_scale: crate::GradScale,
-}
-
-crate::constructors!(AdaGradConfig, AdaGrad);
-
-/// The accumulated squared gradients of one parameter.
-#[derive(Clone, Debug)]
-pub struct AdaGradState<const D: usize> {
-    /// `S`, the sum of squared gradients (plus `S₀`).
-    pub sum: Tensor<D>,
-    /// `t`, the number of steps taken.
-    pub step: u64,
-}
-
-impl<const D: usize> RecordState for AdaGradState<D> {
-    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
-        put(out, prefix, "sum", &self.sum);
-        put_step(out, prefix, self.step);
-    }
-
-    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            sum: take(src, prefix, "sum", device)?,
-            step: take_step(src, prefix)?,
-        })
-    }
+crate::optimizer! {
+    /// AdaGrad; see the [module docs](self) for the equations.
+    AdaGrad(AdaGradConfig);
+    /// The state of one parameter: [`AdaGradSum`] and the step count `t`.
+    AdaGradState
 }
 
 /// `S` of one parameter (a tensor), of its CPU buffer, or of one coordinate.
-pub(crate) struct Sum<X> {
-    sum: X,
+#[derive(Clone, Debug)]
+pub struct AdaGradSum<X> {
+    /// `S`, the sum of squared gradients (plus `S₀`).
+    pub sum: X,
 }
 
-impl<X> Slots<X> for Sum<X> {
+impl<X> Slots<X> for AdaGradSum<X> {
+    const NAMES: [&'static str; 3] = ["sum", "", ""];
+
     fn into_slots(self) -> [Option<X>; 3] {
         [Some(self.sum), None, None]
     }
 
     fn from_slots([sum, _, _]: [Option<X>; 3]) -> Self {
-        Sum { sum: filled(sum) }
+        AdaGradSum { sum: filled(sum) }
+    }
+
+    fn filled_slots() -> [bool; 3] {
+        [true, false, false]
     }
 }
 
 /// The options and `f32` constants of one step `t`.
 #[derive(Clone, Copy)]
-pub(crate) struct Constants {
+#[doc(hidden)]
+pub struct Constants {
     decay: bool,
     inside: bool,
     /// wd
@@ -142,8 +124,9 @@ pub(crate) struct Constants {
 }
 
 impl Rule for AdaGrad {
+    const COUNTS_STEPS: bool = true;
     type Constants = Constants;
-    type State<X> = Sum<X>;
+    type State<X: Clone + Send + Sync + 'static> = AdaGradSum<X>;
 
     /// The constants of step `t` at learning rate `η`.
     fn constants(&self, lr: LearningRate, t: u64) -> Constants {
@@ -161,15 +144,15 @@ impl Rule for AdaGrad {
 
     /// The state before the first step: `S₀` everywhere.
     #[inline(always)]
-    fn fresh<X: Arith>(k: &Constants, w: &X) -> Sum<X> {
-        Sum {
+    fn fresh<X: Arith>(k: &Constants, w: &X) -> AdaGradSum<X> {
+        AdaGradSum {
             sum: w.zero_like() + k.initial,
         }
     }
 
     /// The update of the [module docs](self).
     #[inline(always)]
-    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: Sum<X>) -> (X, Sum<X>) {
+    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: AdaGradSum<X>) -> (X, AdaGradSum<X>) {
         if k.decay {
             // g ← g + wd·w
             g = g + w.clone() * k.wd;
@@ -178,7 +161,15 @@ impl Rule for AdaGrad {
         let sum = s.sum + g.clone().square();
         // w ← w − ηₜ·g / √(S + ε)   or   w − ηₜ·g / (√S + ε)
         let w = w - g / denominator(k.inside, sum.clone(), k.eps) * k.eta;
-        (w, Sum { sum })
+        (w, AdaGradSum { sum })
+    }
+
+    fn kernel(k: &Constants, l: Lanes<'_>) {
+        specialize!(kernel[k.decay, k.inside](k, l))
+    }
+
+    fn knobs(&self) -> (bool, f32) {
+        (self.fused, self.grad_scale.get())
     }
 }
 
@@ -191,58 +182,4 @@ fn kernel<const DECAY: bool, const INSIDE: bool>(k: &Constants, l: Lanes<'_>) {
         ..*k
     };
     host::each::<AdaGrad>(k, l);
-}
-
-impl Stepping for AdaGrad {
-    fn step_with<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<AdaGradState<D>>,
-        rows: Option<&[u32]>,
-        ema: Option<EmaStep<D>>,
-    ) -> Stepped<D, AdaGradState<D>> {
-        let t = state.as_ref().map_or(1, |s| s.step + 1);
-        let k = self.constants(lr, t);
-        let s = state.map(|s| Sum { sum: s.sum });
-        let (w, s, ema) = path::step::<Self, D>(
-            self.fused,
-            self.grad_scale.get(),
-            &k,
-            w,
-            g,
-            s,
-            rows,
-            ema,
-            |l| specialize!(kernel[k.decay, k.inside](&k, l)),
-        );
-        let state = Some(AdaGradState {
-            sum: s.sum,
-            step: t,
-        });
-        Stepped { w, state, ema }
-    }
-}
-
-impl Optimizer for AdaGrad {
-    type State<const D: usize> = AdaGradState<D>;
-
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<AdaGradState<D>>,
-    ) -> (Tensor<D>, Option<AdaGradState<D>>) {
-        let s = self.step_with(lr, w, g, state, None, None);
-        (s.w, s.state)
-    }
-
-    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        AdaGradState {
-            sum: state.sum.to_device(device),
-            step: state.step,
-        }
-    }
 }

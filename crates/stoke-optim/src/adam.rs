@@ -26,14 +26,13 @@
 //! Burn's own `AdamConfig` defaults to ε = 1e-5.
 
 use burn::config::Config;
-use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
-use burn::tensor::{Device, Tensor};
+use burn::optim::LearningRate;
 
 use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
-use crate::state::{Slots, filled, move_opt, put, put_step, take, take_step};
+use crate::path::Rule;
+use crate::state::{Slots, filled};
 
 /// Configuration of [`Adam`].
 #[derive(Config, Debug, PartialEq)]
@@ -76,70 +75,54 @@ impl AdamConfig {
     }
 }
 
-/// Adam / AdamW; see the [module docs](self) for the equations.
-#[derive(Clone, Debug)]
-pub struct Adam {
-    config: AdamConfig,
-    fused: bool,
-    grad_scale: crate::GradScale,
-}
-
-crate::constructors!(AdamConfig, Adam);
-
-/// The moments of one parameter.
-#[derive(Clone, Debug)]
-pub struct AdamState<const D: usize> {
-    /// `m`, the running mean of `g`.
-    pub exp_avg: Tensor<D>,
-    /// `v`, the running mean of `g²`.
-    pub exp_avg_sq: Tensor<D>,
-    /// `v̂`, the largest `v` so far (AMSGrad only).
-    pub max_exp_avg_sq: Option<Tensor<D>>,
-    /// `t`, the number of steps taken.
-    pub step: u64,
-}
-
-impl<const D: usize> RecordState for AdamState<D> {
-    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
-        put(out, prefix, "exp_avg", &self.exp_avg);
-        put(out, prefix, "exp_avg_sq", &self.exp_avg_sq);
-        if let Some(t) = &self.max_exp_avg_sq {
-            put(out, prefix, "max_exp_avg_sq", t);
-        }
-        put_step(out, prefix, self.step);
-    }
-
-    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            exp_avg: take(src, prefix, "exp_avg", device)?,
-            exp_avg_sq: take(src, prefix, "exp_avg_sq", device)?,
-            max_exp_avg_sq: take(src, prefix, "max_exp_avg_sq", device),
-            step: take_step(src, prefix)?,
-        })
-    }
+crate::optimizer! {
+    /// Adam / AdamW; see the [module docs](self) for the equations.
+    Adam(AdamConfig);
+    /// The state of one parameter: [`AdamMoments`] and the step count `t`.
+    AdamState
 }
 
 /// `m`, `v` and `v̂` of one parameter (tensors), of its CPU buffers, or of one coordinate.
-pub(crate) struct Moments<X> {
-    m: X,
-    v: X,
-    v_max: Option<X>,
+#[derive(Clone, Debug)]
+pub struct AdamMoments<X> {
+    /// `m`, the running mean of `g`.
+    pub exp_avg: X,
+    /// `v`, the running mean of `g²`.
+    pub exp_avg_sq: X,
+    /// `v̂`, the largest `v` so far (AMSGrad only).
+    pub max_exp_avg_sq: Option<X>,
 }
 
-impl<X> Slots<X> for Moments<X> {
+impl<X> Slots<X> for AdamMoments<X> {
+    const NAMES: [&'static str; 3] = ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+
     fn into_slots(self) -> [Option<X>; 3] {
-        [Some(self.m), Some(self.v), self.v_max]
+        [
+            Some(self.exp_avg),
+            Some(self.exp_avg_sq),
+            self.max_exp_avg_sq,
+        ]
     }
 
     fn from_slots([m, v, v_max]: [Option<X>; 3]) -> Self {
-        let (m, v) = (filled(m), filled(v));
-        Moments { m, v, v_max }
+        let (exp_avg, exp_avg_sq) = (filled(m), filled(v));
+        let max_exp_avg_sq = v_max;
+        AdamMoments {
+            exp_avg,
+            exp_avg_sq,
+            max_exp_avg_sq,
+        }
+    }
+
+    fn filled_slots() -> [bool; 3] {
+        [true, true, false]
     }
 }
 
 /// The options and `f32` constants of one step `t`.
 #[derive(Clone, Copy)]
-pub(crate) struct Constants {
+#[doc(hidden)]
+pub struct Constants {
     coupled: bool,
     decoupled: bool,
     amsgrad: bool,
@@ -161,8 +144,9 @@ pub(crate) struct Constants {
 }
 
 impl Rule for Adam {
+    const COUNTS_STEPS: bool = true;
     type Constants = Constants;
-    type State<X> = Moments<X>;
+    type State<X: Clone + Send + Sync + 'static> = AdamMoments<X>;
 
     /// The constants of step `t` at learning rate `η`.
     fn constants(&self, lr: LearningRate, t: u64) -> Constants {
@@ -187,17 +171,27 @@ impl Rule for Adam {
 
     /// The state before the first step: `m₀ = v₀ = 0` (and `v̂₀ = 0` with AMSGrad).
     #[inline(always)]
-    fn fresh<X: Arith>(k: &Constants, w: &X) -> Moments<X> {
-        Moments {
-            m: w.zero_like(),
-            v: w.zero_like(),
-            v_max: k.amsgrad.then(|| w.zero_like()),
+    fn fresh<X: Arith>(k: &Constants, w: &X) -> AdamMoments<X> {
+        AdamMoments {
+            exp_avg: w.zero_like(),
+            exp_avg_sq: w.zero_like(),
+            max_exp_avg_sq: k.amsgrad.then(|| w.zero_like()),
         }
     }
 
     /// The update of the [module docs](self).
     #[inline(always)]
-    fn update<X: Arith>(k: &Constants, mut w: X, mut g: X, s: Moments<X>) -> (X, Moments<X>) {
+    fn update<X: Arith>(
+        k: &Constants,
+        mut w: X,
+        mut g: X,
+        s: AdamMoments<X>,
+    ) -> (X, AdamMoments<X>) {
+        let AdamMoments {
+            exp_avg: m,
+            exp_avg_sq: v,
+            max_exp_avg_sq: v_max,
+        } = s;
         if k.coupled {
             // g ← g + wd·w
             g = g + w.clone() * k.wd;
@@ -207,15 +201,28 @@ impl Rule for Adam {
             w = w * k.shrink;
         }
         // m ← β₁·m + (1−β₁)·g
-        let m = s.m * k.b1 + g.clone() * k.nb1;
+        let m = m * k.b1 + g.clone() * k.nb1;
         // v ← β₂·v + (1−β₂)·g²
-        let v = s.v * k.b2 + g.square() * k.nb2;
+        let v = v * k.b2 + g.square() * k.nb2;
         // v̂ ← max(v̂, v), AMSGrad only; it then replaces v below
-        let v_max = s.v_max.map(|v_max| v_max.max(v.clone()));
+        let v_max = v_max.map(|v_max| v_max.max(v.clone()));
         let second = v_max.clone().unwrap_or_else(|| v.clone());
         // w ← w − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)
         let w = w - m.clone() / (second.sqrt() / k.bc2 + k.eps) * k.size;
-        (w, Moments { m, v, v_max })
+        let s = AdamMoments {
+            exp_avg: m,
+            exp_avg_sq: v,
+            max_exp_avg_sq: v_max,
+        };
+        (w, s)
+    }
+
+    fn kernel(k: &Constants, l: Lanes<'_>) {
+        specialize!(kernel[k.coupled, k.decoupled, k.amsgrad](k, l))
+    }
+
+    fn knobs(&self) -> (bool, f32) {
+        (self.fused, self.grad_scale.get())
     }
 }
 
@@ -232,70 +239,4 @@ fn kernel<const COUPLED: bool, const DECOUPLED: bool, const AMSGRAD: bool>(
         ..*k
     };
     host::each::<Adam>(k, l);
-}
-
-impl Stepping for Adam {
-    fn step_with<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<AdamState<D>>,
-        rows: Option<&[u32]>,
-        ema: Option<EmaStep<D>>,
-    ) -> Stepped<D, AdamState<D>> {
-        let t = state.as_ref().map_or(1, |s| s.step + 1);
-        let k = self.constants(lr, t);
-        let s = state.map(|s| Moments {
-            m: s.exp_avg,
-            v: s.exp_avg_sq,
-            v_max: s.max_exp_avg_sq,
-        });
-        let (w, s, ema) = path::step::<Self, D>(
-            self.fused,
-            self.grad_scale.get(),
-            &k,
-            w,
-            g,
-            s,
-            rows,
-            ema,
-            |l| specialize!(kernel[k.coupled, k.decoupled, k.amsgrad](&k, l)),
-        );
-        let state = AdamState {
-            exp_avg: s.m,
-            exp_avg_sq: s.v,
-            max_exp_avg_sq: s.v_max,
-            step: t,
-        };
-        Stepped {
-            w,
-            state: Some(state),
-            ema,
-        }
-    }
-}
-
-impl Optimizer for Adam {
-    type State<const D: usize> = AdamState<D>;
-
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<AdamState<D>>,
-    ) -> (Tensor<D>, Option<AdamState<D>>) {
-        let s = self.step_with(lr, w, g, state, None, None);
-        (s.w, s.state)
-    }
-
-    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        AdamState {
-            exp_avg: state.exp_avg.to_device(device),
-            exp_avg_sq: state.exp_avg_sq.to_device(device),
-            max_exp_avg_sq: move_opt(state.max_exp_avg_sq, device),
-            step: state.step,
-        }
-    }
 }

@@ -14,8 +14,11 @@ use std::ops::{Add, Div, Mul, Sub};
 use burn::tensor::Tensor;
 
 /// Numbers an update computes on: one coordinate, or a whole tensor.
-pub(crate) trait Arith:
-    Clone
+pub trait Arith:
+    Send
+    + Sync
+    + 'static
+    + Clone
     + Add<Output = Self>
     + Sub<Output = Self>
     + Mul<Output = Self>

@@ -28,7 +28,8 @@ use burn::store::burn_pack::{Reader, Scalar};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::{ConfigError, Rules};
-use crate::path::{EmaStep, Stepping};
+use crate::path::{self, EmaStep, Rule};
+use crate::state::ParamState;
 use crate::state::{put, take};
 
 /// `lerp(e, w, t)` as `torch.lerp` evaluates it (see the [module docs](self)).
@@ -49,7 +50,7 @@ pub struct Averaged<O> {
     decay: f64,
 }
 
-impl<O: Stepping> Averaged<O> {
+impl<O: Rule> Averaged<O> {
     /// `inner`, with the average of decay `d ∈ (0, 1)`.
     pub fn new(inner: O, decay: f64) -> Result<Self, ConfigError> {
         let r = Rules::new("Averaged");
@@ -100,8 +101,8 @@ impl<S: RecordState, const D: usize> RecordState for AveragedState<S, D> {
     }
 }
 
-impl<O: Stepping> Optimizer for Averaged<O> {
-    type State<const D: usize> = AveragedState<O::State<D>, D>;
+impl<O: Rule + Optimizer> Optimizer for Averaged<O> {
+    type State<const D: usize> = AveragedState<ParamState<O, D>, D>;
 
     fn step<const D: usize>(
         &self,
@@ -117,7 +118,7 @@ impl<O: Stepping> Optimizer for Averaged<O> {
         // t = 1 − d
         let weight = (1.0 - self.decay) as f32;
         let step = EmaStep { ema, weight };
-        let s = self.inner.step_with(lr, w, g, inner, None, Some(step));
+        let s = path::run(&self.inner, lr, w, g, inner, None, Some(step));
         // Internal invariant: `step_with` returns an average whenever it was given one.
         let ema = s.ema.expect("an average was asked for");
         let state = AveragedState {
@@ -130,7 +131,7 @@ impl<O: Stepping> Optimizer for Averaged<O> {
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         AveragedState {
-            inner: state.inner.map(|s| O::to_device(s, device)),
+            inner: state.inner.map(|s| s.to_device(device)),
             ema: state.ema.to_device(device),
             count: state.count,
         }

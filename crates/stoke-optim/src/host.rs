@@ -30,7 +30,7 @@ const GRAIN: usize = 1 << 15;
 /// The slices one kernel call works on: the parameter, its gradient, and up to three state
 /// buffers (unused ones are empty). All non-empty slices have the same length. The gradient is
 /// `g_scale·g` (a global-norm clip factor or an accumulation's `1/n`, applied in the same pass).
-pub(crate) struct Lanes<'a> {
+pub struct Lanes<'a> {
     pub w: &'a mut [f32],
     pub g: &'a [f32],
     pub s: [&'a mut [f32]; 3],

@@ -42,13 +42,66 @@
 //! updates only the rows of an embedding table that a batch used ([`rows`]). `stoke bench
 //! optim` (the `stoke-bench` crate) measures all of this; see `docs/performance.md`.
 
-/// The constructors every optimizer config shares: `try_build`/`build` (the bare optimizer, for
-/// `ModuleOptimizer::with_group`) and `try_init`/`init` (a whole-module `ModuleOptimizer`), all
-/// gated by the config's own `validate`; and the optimizer's `config()` accessor.
+/// Declares a stoke optimizer `$optim` of config `$config` and what every one shares: the
+/// constructors `try_build`/`build` (the bare optimizer, for `ModuleOptimizer::with_group`) and
+/// `try_init`/`init` (a whole-module `ModuleOptimizer`), all gated by the config's `validate`;
+/// the `fused` and `grad_scale` knobs; and its Burn `Optimizer` and `RowStep` impls, both the
+/// optimizer's [`path::Rule`] run by `path::run` (its dispatch: fused CPU pass or tensor ops).
 #[macro_export]
 #[doc(hidden)]
-macro_rules! constructors {
-    ($config:ident, $optim:ident) => {
+macro_rules! optimizer {
+    (
+        $(#[$meta:meta])* $optim:ident($config:ident);
+        $(#[$state_meta:meta])* $state:ident
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        pub struct $optim {
+            config: $config,
+            fused: bool,
+            grad_scale: $crate::GradScale,
+        }
+
+        $(#[$state_meta])*
+        pub type $state<const D: usize> = $crate::state::ParamState<$optim, D>;
+
+        impl burn::optim::Optimizer for $optim {
+            type State<const D: usize> = $crate::state::ParamState<$optim, D>;
+
+            fn step<const D: usize>(
+                &self,
+                lr: burn::optim::LearningRate,
+                w: burn::tensor::Tensor<D>,
+                g: burn::tensor::Tensor<D>,
+                state: Option<Self::State<D>>,
+            ) -> (burn::tensor::Tensor<D>, Option<Self::State<D>>) {
+                let s = $crate::path::run(self, lr, w, g, state, None, None);
+                (s.w, s.state)
+            }
+
+            fn to_device<const D: usize>(
+                state: Self::State<D>,
+                device: &burn::tensor::Device,
+            ) -> Self::State<D> {
+                state.to_device(device)
+            }
+        }
+
+        impl $crate::RowStep for $optim {
+            fn step_rows(
+                &self,
+                lr: burn::optim::LearningRate,
+                w: burn::tensor::Tensor<2>,
+                rows: &[u32],
+                g_rows: burn::tensor::Tensor<2>,
+                state: Option<Self::State<2>>,
+            ) -> (burn::tensor::Tensor<2>, Option<Self::State<2>>) {
+                $crate::rows::check_rows(&w, rows, &g_rows);
+                let s = $crate::path::run(self, lr, w, g_rows, state, Some(rows), None);
+                (s.w, s.state)
+            }
+        }
+
         impl $config {
             /// The bare optimizer, for `ModuleOptimizer::with_group`, or the first rule it breaks.
             pub fn try_build(&self) -> Result<$optim, $crate::ConfigError> {
@@ -172,13 +225,14 @@ mod forms;
 mod host;
 pub mod l2;
 pub mod momentum;
-mod path;
+#[doc(hidden)]
+pub mod path;
 pub mod rmsprop;
 pub mod rows;
 mod scale;
 pub mod schedule;
 pub mod spec;
-mod state;
+pub mod state;
 pub mod transform;
 
 pub use adadelta::{AdaDelta, AdaDeltaConfig, AdaDeltaState};

@@ -23,15 +23,14 @@
 //! | `weight_decay` (coupled L2) | `weight_decay` | — (use a regularizer) |
 
 use burn::config::Config;
-use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
-use burn::tensor::{Device, Tensor};
+use burn::optim::LearningRate;
 
 use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::forms::MomentumForm;
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
-use crate::state::{Slots, put, take};
+use crate::path::Rule;
+use crate::state::Slots;
 
 /// Configuration of [`Momentum`].
 #[derive(Config, Debug, PartialEq)]
@@ -80,54 +79,41 @@ impl MomentumConfig {
     }
 }
 
-/// Gradient descent with momentum; see the [module docs](self) for the equations.
-#[derive(Clone, Debug)]
-pub struct Momentum {
-    config: MomentumConfig,
-    fused: bool,
-    grad_scale: crate::GradScale,
-}
-
-crate::constructors!(MomentumConfig, Momentum);
-
-/// The velocity `v` of one parameter.
-#[derive(Clone, Debug)]
-pub struct MomentumState<const D: usize> {
-    /// `v`: in units of a step for [`MomentumForm::Classic`], of a gradient for
-    /// [`MomentumForm::PyTorch`].
-    pub velocity: Tensor<D>,
-}
-
-impl<const D: usize> RecordState for MomentumState<D> {
-    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
-        put(out, prefix, "velocity", &self.velocity);
-    }
-
-    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            velocity: take(src, prefix, "velocity", device)?,
-        })
-    }
+crate::optimizer! {
+    /// Gradient descent with momentum; see the [module docs](self) for the equations.
+    Momentum(MomentumConfig);
+    /// The state of one parameter: [`MomentumVelocity`] (none for plain gradient descent).
+    MomentumState
 }
 
 /// `v` of one parameter (a tensor), of its CPU buffer, or of one coordinate; none at `γ = 0`.
-pub(crate) struct Velocity<X> {
-    v: Option<X>,
+#[derive(Clone, Debug)]
+pub struct MomentumVelocity<X> {
+    /// `v`: in units of a step for [`MomentumForm::Classic`], of a gradient for
+    /// [`MomentumForm::PyTorch`].
+    pub velocity: Option<X>,
 }
 
-impl<X> Slots<X> for Velocity<X> {
+impl<X> Slots<X> for MomentumVelocity<X> {
+    const NAMES: [&'static str; 3] = ["velocity", "", ""];
+
     fn into_slots(self) -> [Option<X>; 3] {
-        [self.v, None, None]
+        [self.velocity, None, None]
     }
 
-    fn from_slots([v, _, _]: [Option<X>; 3]) -> Self {
-        Velocity { v }
+    fn from_slots([velocity, _, _]: [Option<X>; 3]) -> Self {
+        MomentumVelocity { velocity }
+    }
+
+    fn filled_slots() -> [bool; 3] {
+        [true, false, false]
     }
 }
 
 /// The options and `f32` constants of one step.
 #[derive(Clone, Copy)]
-pub(crate) struct Constants {
+#[doc(hidden)]
+pub struct Constants {
     decay: bool,
     /// `γ = 0`: plain gradient descent, no velocity.
     sgd: bool,
@@ -144,8 +130,9 @@ pub(crate) struct Constants {
 }
 
 impl Rule for Momentum {
+    const COUNTS_STEPS: bool = false;
     type Constants = Constants;
-    type State<X> = Velocity<X>;
+    type State<X: Clone + Send + Sync + 'static> = MomentumVelocity<X>;
 
     /// The constants of a step at learning rate `η`; `t = 1`: no velocity yet.
     fn constants(&self, lr: LearningRate, t: u64) -> Constants {
@@ -169,22 +156,27 @@ impl Rule for Momentum {
 
     /// The state before the first step: `v₀ = 0` (none at `γ = 0`).
     #[inline(always)]
-    fn fresh<X: Arith>(k: &Constants, w: &X) -> Velocity<X> {
-        Velocity {
-            v: (!k.sgd).then(|| w.zero_like()),
+    fn fresh<X: Arith>(k: &Constants, w: &X) -> MomentumVelocity<X> {
+        MomentumVelocity {
+            velocity: (!k.sgd).then(|| w.zero_like()),
         }
     }
 
     /// The update of the [module docs](self).
     #[inline(always)]
-    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: Velocity<X>) -> (X, Velocity<X>) {
+    fn update<X: Arith>(
+        k: &Constants,
+        w: X,
+        mut g: X,
+        s: MomentumVelocity<X>,
+    ) -> (X, MomentumVelocity<X>) {
         if k.decay {
             // g ← g + wd·w
             g = g + w.clone() * k.wd;
         }
-        let Some(v) = s.v else {
+        let Some(v) = s.velocity else {
             // w ← w − η·g
-            return (w - g * k.eta, Velocity { v: None });
+            return (w - g * k.eta, MomentumVelocity { velocity: None });
         };
         if k.classic {
             // v ← γ·v + (1−d)·η·g
@@ -196,7 +188,7 @@ impl Rule for Momentum {
                 // w ← w − v
                 w - v.clone()
             };
-            (w, Velocity { v: Some(v) })
+            (w, MomentumVelocity { velocity: Some(v) })
         } else {
             // v ← γ·v + (1−d)·g, first step v = g
             let v = if k.first {
@@ -211,8 +203,19 @@ impl Rule for Momentum {
                 v.clone()
             };
             // w ← w − η·direction
-            (w - direction * k.eta, Velocity { v: Some(v) })
+            (
+                w - direction * k.eta,
+                MomentumVelocity { velocity: Some(v) },
+            )
         }
+    }
+
+    fn kernel(k: &Constants, l: Lanes<'_>) {
+        specialize!(kernel[k.decay, k.sgd, k.classic, k.nesterov, k.first](k, l))
+    }
+
+    fn knobs(&self) -> (bool, f32) {
+        (self.fused, self.grad_scale.get())
     }
 }
 
@@ -237,55 +240,4 @@ fn kernel<
         ..*k
     };
     host::each::<Momentum>(k, l);
-}
-
-impl Stepping for Momentum {
-    fn step_with<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<MomentumState<D>>,
-        rows: Option<&[u32]>,
-        ema: Option<EmaStep<D>>,
-    ) -> Stepped<D, MomentumState<D>> {
-        let k = self.constants(lr, if state.is_none() { 1 } else { 2 });
-        let s = state.map(|s| Velocity {
-            v: (!k.sgd).then_some(s.velocity),
-        });
-        let (w, s, ema) = path::step::<Self, D>(
-            self.fused,
-            self.grad_scale.get(),
-            &k,
-            w,
-            g,
-            s,
-            rows,
-            ema,
-            |l| specialize!(kernel[k.decay, k.sgd, k.classic, k.nesterov, k.first](&k, l)),
-        );
-        let state = s.v.map(|velocity| MomentumState { velocity });
-        Stepped { w, state, ema }
-    }
-}
-
-impl Optimizer for Momentum {
-    type State<const D: usize> = MomentumState<D>;
-
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<MomentumState<D>>,
-    ) -> (Tensor<D>, Option<MomentumState<D>>) {
-        let s = self.step_with(lr, w, g, state, None, None);
-        (s.w, s.state)
-    }
-
-    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        MomentumState {
-            velocity: state.velocity.to_device(device),
-        }
-    }
 }

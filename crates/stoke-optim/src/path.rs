@@ -1,29 +1,12 @@
 //! Which path a step takes: one fused pass over the CPU buffers (`host.rs`), or tensor ops on
 //! any device. Both call the optimizer's one generic `update` (`arith.rs`).
 
-use burn::optim::{LearningRate, Optimizer};
+use burn::optim::LearningRate;
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use crate::arith::{Arith, Whole};
 use crate::host::{self, Lanes};
-use crate::state::Slots;
-
-/// The step each stoke optimizer writes once: `Optimizer::step` is `step_with(…, None)`,
-/// `RowStep::step_rows` is `step_with(…, Some(rows))` with `g` holding only those rows'
-/// gradients. (Public only to bound `RowStep`'s blanket impl; not reachable from outside.)
-pub trait Stepping: Optimizer {
-    /// One step on `w` (all of it, or only `rows` of a `[n, d]` table), updating the weights'
-    /// moving average `ema` from the new `w` in the same pass when one is given.
-    fn step_with<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<Self::State<D>>,
-        rows: Option<&[u32]>,
-        ema: Option<EmaStep<D>>,
-    ) -> Stepped<D, Self::State<D>>;
-}
+use crate::state::{ParamState, Slots};
 
 /// The moving average of a parameter's weights, for one step (see [`crate::ema`]).
 pub struct EmaStep<const D: usize> {
@@ -33,7 +16,7 @@ pub struct EmaStep<const D: usize> {
     pub weight: f32,
 }
 
-/// What [`Stepping::step_with`] gives back.
+/// What [`run`] gives back.
 pub struct Stepped<const D: usize, S> {
     /// The new weights.
     pub w: Tensor<D>,
@@ -45,11 +28,13 @@ pub struct Stepped<const D: usize, S> {
 
 /// An optimizer's update rule, written once over any [`Arith`]: one coordinate in the fused CPU
 /// loop, a whole tensor on every other path.
-pub(crate) trait Rule {
+pub trait Rule {
+    /// Whether the update reads the step count `t` (it is then saved with the state).
+    const COUNTS_STEPS: bool;
     /// The options and `f32` constants of one step (computed once per step).
     type Constants: Copy + Sync;
     /// The per-parameter state, over buffers of `X`.
-    type State<X>: Slots<X>;
+    type State<X: Clone + Send + Sync + 'static>: Slots<X> + Clone + Send + Sync + 'static;
 
     /// The constants of step `t` (1 for the first) at learning rate `η`.
     fn constants(&self, lr: LearningRate, t: u64) -> Self::Constants;
@@ -59,6 +44,37 @@ pub(crate) trait Rule {
 
     /// One step: the new `w` and state from `w`, the gradient `g` and the state.
     fn update<X: Arith>(k: &Self::Constants, w: X, g: X, s: Self::State<X>) -> (X, Self::State<X>);
+
+    /// [`update`](Self::update) over one chunk of CPU buffers: [`host::each`] with constants
+    /// whose options are made const (`specialize!`), so the loop has no branches.
+    fn kernel(k: &Self::Constants, l: Lanes<'_>);
+
+    /// Whether steps on a CPU buffer take the fused path, and the gradient scale to apply.
+    fn knobs(&self) -> (bool, f32);
+}
+
+/// One step of `rule` on `w` (all of it, or only `rows` of a `[n, d]` table), updating the
+/// weights' moving average `ema` from the new `w` in the same pass when one is given: every stoke
+/// optimizer's `Optimizer::step` and `RowStep::step_rows`.
+pub(crate) fn run<R: Rule, const D: usize>(
+    rule: &R,
+    lr: LearningRate,
+    w: Tensor<D>,
+    g: Tensor<D>,
+    state: Option<ParamState<R, D>>,
+    rows: Option<&[u32]>,
+    ema: Option<EmaStep<D>>,
+) -> Stepped<D, ParamState<R, D>> {
+    let t = state.as_ref().map_or(1, |s| s.step + 1);
+    let k = rule.constants(lr, t);
+    let (fused, g_scale) = rule.knobs();
+    let buffers = state.map(|s| s.buffers);
+    let kernel = |l: Lanes<'_>| R::kernel(&k, l);
+    let (w, buffers, ema) = step::<R, D>(fused, g_scale, &k, w, g, buffers, rows, ema, kernel);
+    // A rule that keeps no buffer (plain gradient descent) keeps no state.
+    let keeps = R::fresh(&k, &0.0f32).layout().contains(&true);
+    let state = keeps.then_some(ParamState { buffers, step: t });
+    Stepped { w, state, ema }
 }
 
 /// How many buffers of the parameter's size the rule keeps as state (0 for plain SGD, 3 for

@@ -23,15 +23,14 @@
 //! `RmsPropConfig` defaults to momentum 0.9 and ε = 1e-5 outside the root.
 
 use burn::config::Config;
-use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
-use burn::tensor::{Device, Tensor};
+use burn::optim::LearningRate;
 
 use crate::arith::Arith;
 use crate::error::{ConfigError, Rules};
 use crate::forms::{EpsilonPlacement, denominator};
 use crate::host::{self, Lanes, specialize};
-use crate::path::{self, EmaStep, Rule, Stepped, Stepping};
-use crate::state::{Slots, filled, move_opt, put, take};
+use crate::path::Rule;
+use crate::state::{Slots, filled};
 
 /// Configuration of [`RmsProp`].
 #[derive(Config, Debug, PartialEq)]
@@ -83,72 +82,49 @@ impl RmsPropConfig {
     }
 }
 
-/// RMSProp; see the [module docs](self) for the equations.
-#[derive(Clone, Debug)]
-pub struct RmsProp {
-    config: RmsPropConfig,
-    fused: bool,
-    grad_scale: crate::GradScale,
-}
-
-crate::constructors!(RmsPropConfig, RmsProp);
-
-/// Running averages of one parameter.
-#[derive(Clone, Debug)]
-pub struct RmsPropState<const D: usize> {
-    /// `E`, the running mean of `g²`.
-    pub square_avg: Tensor<D>,
-    /// `ḡ`, the running mean of `g` (centered only).
-    pub grad_avg: Option<Tensor<D>>,
-    /// `b`, the momentum buffer (momentum > 0 only).
-    pub momentum_buffer: Option<Tensor<D>>,
-}
-
-impl<const D: usize> RecordState for RmsPropState<D> {
-    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
-        put(out, prefix, "square_avg", &self.square_avg);
-        if let Some(t) = &self.grad_avg {
-            put(out, prefix, "grad_avg", t);
-        }
-        if let Some(t) = &self.momentum_buffer {
-            put(out, prefix, "momentum_buffer", t);
-        }
-    }
-
-    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            square_avg: take(src, prefix, "square_avg", device)?,
-            grad_avg: take(src, prefix, "grad_avg", device),
-            momentum_buffer: take(src, prefix, "momentum_buffer", device),
-        })
-    }
+crate::optimizer! {
+    /// RMSProp; see the [module docs](self) for the equations.
+    RmsProp(RmsPropConfig);
+    /// The state of one parameter: [`RmsPropAverages`].
+    RmsPropState
 }
 
 /// `E`, `ḡ` and `b` of one parameter (tensors), of its CPU buffers, or of one coordinate.
-pub(crate) struct Averages<X> {
-    square_avg: X,
-    grad_avg: Option<X>,
-    buffer: Option<X>,
+#[derive(Clone, Debug)]
+pub struct RmsPropAverages<X> {
+    /// `E`, the running mean of `g²`.
+    pub square_avg: X,
+    /// `ḡ`, the running mean of `g` (centered only).
+    pub grad_avg: Option<X>,
+    /// `b`, the momentum buffer (momentum > 0 only).
+    pub momentum_buffer: Option<X>,
 }
 
-impl<X> Slots<X> for Averages<X> {
+impl<X> Slots<X> for RmsPropAverages<X> {
+    const NAMES: [&'static str; 3] = ["square_avg", "grad_avg", "momentum_buffer"];
+
     fn into_slots(self) -> [Option<X>; 3] {
-        [Some(self.square_avg), self.grad_avg, self.buffer]
+        [Some(self.square_avg), self.grad_avg, self.momentum_buffer]
     }
 
-    fn from_slots([square_avg, grad_avg, buffer]: [Option<X>; 3]) -> Self {
+    fn from_slots([square_avg, grad_avg, momentum_buffer]: [Option<X>; 3]) -> Self {
         let square_avg = filled(square_avg);
-        Averages {
+        RmsPropAverages {
             square_avg,
             grad_avg,
-            buffer,
+            momentum_buffer,
         }
+    }
+
+    fn filled_slots() -> [bool; 3] {
+        [true, false, false]
     }
 }
 
 /// The options and `f32` constants of one step.
 #[derive(Clone, Copy)]
-pub(crate) struct Constants {
+#[doc(hidden)]
+pub struct Constants {
     decay: bool,
     centered: bool,
     momentum: bool,
@@ -163,8 +139,9 @@ pub(crate) struct Constants {
 }
 
 impl Rule for RmsProp {
+    const COUNTS_STEPS: bool = false;
     type Constants = Constants;
-    type State<X> = Averages<X>;
+    type State<X: Clone + Send + Sync + 'static> = RmsPropAverages<X>;
 
     /// The constants of a step at learning rate `η`.
     fn constants(&self, lr: LearningRate, _: u64) -> Constants {
@@ -185,17 +162,22 @@ impl Rule for RmsProp {
 
     /// The state before the first step: `E₀ = 0` (and `ḡ₀ = 0`, `b₀ = 0` when used).
     #[inline(always)]
-    fn fresh<X: Arith>(k: &Constants, w: &X) -> Averages<X> {
-        Averages {
+    fn fresh<X: Arith>(k: &Constants, w: &X) -> RmsPropAverages<X> {
+        RmsPropAverages {
             square_avg: w.zero_like(),
             grad_avg: k.centered.then(|| w.zero_like()),
-            buffer: k.momentum.then(|| w.zero_like()),
+            momentum_buffer: k.momentum.then(|| w.zero_like()),
         }
     }
 
     /// The update of the [module docs](self).
     #[inline(always)]
-    fn update<X: Arith>(k: &Constants, w: X, mut g: X, s: Averages<X>) -> (X, Averages<X>) {
+    fn update<X: Arith>(
+        k: &Constants,
+        w: X,
+        mut g: X,
+        s: RmsPropAverages<X>,
+    ) -> (X, RmsPropAverages<X>) {
         if k.decay {
             // g ← g + wd·w
             g = g + w.clone() * k.wd;
@@ -211,15 +193,23 @@ impl Rule for RmsProp {
         // u = g / √(V + ε)  or  g / (√V + ε)
         let u = g / denominator(k.inside, variance, k.eps);
         // b ← μ·b + u, when momentum μ > 0
-        let buffer = s.buffer.map(|b| b * k.mu + u.clone());
+        let buffer = s.momentum_buffer.map(|b| b * k.mu + u.clone());
         // w ← w − η·b  or  w − η·u
         let w = w - buffer.clone().unwrap_or(u) * k.eta;
-        let s = Averages {
+        let s = RmsPropAverages {
             square_avg,
             grad_avg,
-            buffer,
+            momentum_buffer: buffer,
         };
         (w, s)
+    }
+
+    fn kernel(k: &Constants, l: Lanes<'_>) {
+        specialize!(kernel[k.decay, k.centered, k.momentum, k.inside](k, l))
+    }
+
+    fn knobs(&self) -> (bool, f32) {
+        (self.fused, self.grad_scale.get())
     }
 }
 
@@ -237,67 +227,4 @@ fn kernel<const DECAY: bool, const CENTERED: bool, const MOMENTUM: bool, const I
         ..*k
     };
     host::each::<RmsProp>(k, l);
-}
-
-impl Stepping for RmsProp {
-    fn step_with<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<RmsPropState<D>>,
-        rows: Option<&[u32]>,
-        ema: Option<EmaStep<D>>,
-    ) -> Stepped<D, RmsPropState<D>> {
-        let k = self.constants(lr, 0);
-        let s = state.map(|s| Averages {
-            square_avg: s.square_avg,
-            grad_avg: s.grad_avg,
-            buffer: s.momentum_buffer,
-        });
-        let (w, s, ema) = path::step::<Self, D>(
-            self.fused,
-            self.grad_scale.get(),
-            &k,
-            w,
-            g,
-            s,
-            rows,
-            ema,
-            |l| specialize!(kernel[k.decay, k.centered, k.momentum, k.inside](&k, l)),
-        );
-        let state = RmsPropState {
-            square_avg: s.square_avg,
-            grad_avg: s.grad_avg,
-            momentum_buffer: s.buffer,
-        };
-        Stepped {
-            w,
-            state: Some(state),
-            ema,
-        }
-    }
-}
-
-impl Optimizer for RmsProp {
-    type State<const D: usize> = RmsPropState<D>;
-
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        w: Tensor<D>,
-        g: Tensor<D>,
-        state: Option<RmsPropState<D>>,
-    ) -> (Tensor<D>, Option<RmsPropState<D>>) {
-        let s = self.step_with(lr, w, g, state, None, None);
-        (s.w, s.state)
-    }
-
-    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        RmsPropState {
-            square_avg: state.square_avg.to_device(device),
-            grad_avg: move_opt(state.grad_avg, device),
-            momentum_buffer: move_opt(state.momentum_buffer, device),
-        }
-    }
 }

@@ -25,8 +25,6 @@ use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::store::burn_pack::{Reader, Tensor as PackTensor, Writer};
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 
-use crate::path::Stepping;
-
 /// An optimizer that can update selected rows of a matrix.
 pub trait RowStep: Optimizer {
     /// One step on `rows` of `w` (`[n, d]`) with their gradients `g_rows` (`[rows.len(), d]`,
@@ -42,7 +40,7 @@ pub trait RowStep: Optimizer {
     ) -> (Tensor<2>, Option<Self::State<2>>);
 }
 
-fn check_rows(w: &Tensor<2>, rows: &[u32], g_rows: &Tensor<2>) {
+pub(crate) fn check_rows(w: &Tensor<2>, rows: &[u32], g_rows: &Tensor<2>) {
     let [n, d] = w.dims();
     assert!(
         rows.windows(2).all(|p| p[0] < p[1]),
@@ -57,21 +55,6 @@ fn check_rows(w: &Tensor<2>, rows: &[u32], g_rows: &Tensor<2>) {
         [rows.len(), d],
         "step_rows: the gradient must have one row of width {d} per row id"
     );
-}
-
-impl<O: Stepping> RowStep for O {
-    fn step_rows(
-        &self,
-        lr: LearningRate,
-        w: Tensor<2>,
-        rows: &[u32],
-        g_rows: Tensor<2>,
-        state: Option<Self::State<2>>,
-    ) -> (Tensor<2>, Option<Self::State<2>>) {
-        check_rows(&w, rows, &g_rows);
-        let s = self.step_with(lr, w, g_rows, state, Some(rows), None);
-        (s.w, s.state)
-    }
 }
 
 /// Any [`RowStep`] optimizer together with the state of one table: what a training loop holds

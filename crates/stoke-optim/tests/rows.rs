@@ -189,9 +189,9 @@ fn lazy_adam_leaves_unused_rows_and_moments_alone() {
         let w = table(&device);
         let (w, state) = adam.step_rows(0.1, w, &[1, 4], rows_grad(0, &[1, 4], &device), None);
         let before = values(w.clone());
-        let m_before = values(state.as_ref().unwrap().exp_avg.clone());
+        let m_before = values(state.as_ref().unwrap().buffers.exp_avg.clone());
         let (w, state) = adam.step_rows(0.1, w, &[2], rows_grad(1, &[2], &device), state);
-        let (after, m_after) = (values(w), values(state.unwrap().exp_avg));
+        let (after, m_after) = (values(w), values(state.unwrap().buffers.exp_avg));
         for r in (0..N).filter(|&r| r != 2) {
             let span = r * D..(r + 1) * D;
             assert_eq!(

@@ -41,36 +41,47 @@ pub struct Summary {
     pub finding: String,
 }
 
-fn last_of(records: &[&Record], split: Split, metric: Metric) -> Vec<f64> {
+/// One value per run (in run order) from its `split`/`metric` records after epoch 0, as `pick`
+/// chooses it; runs it gives nothing for are left out.
+fn per_run(
+    records: &[&Record],
+    split: Split,
+    metric: Metric,
+    pick: impl Fn(&[&Record]) -> Option<f64>,
+) -> Vec<f64> {
     let mut runs: Vec<&str> = records.iter().map(|r| r.run.as_str()).collect();
     runs.sort();
     runs.dedup();
     runs.iter()
         .filter_map(|run| {
-            records
+            let mine: Vec<&Record> = records
                 .iter()
+                .copied()
                 .filter(|r| r.run == *run && r.split == split && r.metric == metric && r.epoch > 0)
-                .max_by_key(|r| (r.epoch, r.iteration))
-                .map(|r| r.value)
+                .collect();
+            pick(&mine)
         })
-        .filter(|v| v.is_finite())
         .collect()
 }
 
+/// Each run's last value, when finite.
+fn last_of(records: &[&Record], split: Split, metric: Metric) -> Vec<f64> {
+    per_run(records, split, metric, |rs| {
+        rs.iter()
+            .max_by_key(|r| (r.epoch, r.iteration))
+            .map(|r| r.value)
+            .filter(|v| v.is_finite())
+    })
+}
+
+/// Each run's largest finite value.
 fn best_of(records: &[&Record], split: Split, metric: Metric) -> Vec<f64> {
-    let mut runs: Vec<&str> = records.iter().map(|r| r.run.as_str()).collect();
-    runs.sort();
-    runs.dedup();
-    runs.iter()
-        .filter_map(|run| {
-            records
-                .iter()
-                .filter(|r| r.run == *run && r.split == split && r.metric == metric && r.epoch > 0)
-                .map(|r| r.value)
-                .filter(|v| v.is_finite())
-                .reduce(f64::max)
-        })
-        .collect()
+    per_run(records, split, metric, |rs| {
+        rs.iter()
+            .map(|r| r.value)
+            .filter(|v| v.is_finite())
+            .reduce(f64::max)
+    })
 }
 
 impl Summary {

@@ -324,12 +324,14 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         ));
         opts.progress.epoch(spec, epoch, &records[first..]);
         if let Some(dir) = &opts.checkpoint_dir {
-            let schedule = scheduler.to_record().into_bytes().map_err(|e| {
-                RecipeError::Checkpoint {
-                    path: dir.join(STATE),
-                    source: e.into(),
-                }
-            })?;
+            let schedule =
+                scheduler
+                    .to_record()
+                    .into_bytes()
+                    .map_err(|e| RecipeError::Checkpoint {
+                        path: dir.join(STATE),
+                        source: e.into(),
+                    })?;
             let state = CheckpointState {
                 epoch,
                 iteration,
