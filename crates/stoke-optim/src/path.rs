@@ -16,7 +16,7 @@ pub struct EmaStep<const D: usize> {
     pub weight: f32,
 }
 
-/// What [`run`] gives back.
+/// What `run` gives back.
 pub struct Stepped<const D: usize, S> {
     /// The new weights.
     pub w: Tensor<D>,
@@ -26,7 +26,7 @@ pub struct Stepped<const D: usize, S> {
     pub ema: Option<Tensor<D>>,
 }
 
-/// An optimizer's update rule, written once over any [`Arith`]: one coordinate in the fused CPU
+/// An optimizer's update rule, written once over any `Arith`: one coordinate in the fused CPU
 /// loop, a whole tensor on every other path.
 pub trait Rule {
     /// Whether the update reads the step count `t` (it is then saved with the state).
@@ -45,7 +45,7 @@ pub trait Rule {
     /// One step: the new `w` and state from `w`, the gradient `g` and the state.
     fn update<X: Arith>(k: &Self::Constants, w: X, g: X, s: Self::State<X>) -> (X, Self::State<X>);
 
-    /// [`update`](Self::update) over one chunk of CPU buffers: [`host::each`] with constants
+    /// [`update`](Self::update) over one chunk of CPU buffers: `host::each` with constants
     /// whose options are made const (`specialize!`), so the loop has no branches.
     fn kernel(k: &Self::Constants, l: Lanes<'_>);
 

@@ -20,7 +20,7 @@ use crate::progress::{Bars, iterations};
 pub struct RunArgs {
     /// A built-in recipe name (see `stoke list`) or a path to a recipe .toml file.
     recipe: String,
-    /// Output directory (default: out/<recipe name>).
+    /// Output directory (default: `out/<recipe name>`).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Use only this seed (instead of the recipe's seeds).
