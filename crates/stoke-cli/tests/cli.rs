@@ -44,6 +44,27 @@ fn fails_clearly(args: &[&str], needle: &str) {
     );
 }
 
+/// The flags around the optimizer are parsed into the typed description and checked before any
+/// training: a bad value names its flag's key and rule, a combination that cannot work says why.
+#[test]
+fn schedule_and_transform_flags_are_checked_before_training() {
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", "sentiment-uci", "--epochs", "1"];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    for (extra, needle) in [
+        (&["--schedule", "warp"][..], "unknown schedule 'warp'"),
+        (&["--clip-norm", "0"][..], "clip_norm"),
+        (&["--ema", "1.5", "--embedding", "dense"][..], "ema"),
+        (&["--accumulate", "2"][..], "needs embedding = \"dense\""),
+    ] {
+        let args = train(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails_clearly(&args, needle);
+    }
+}
+
 #[test]
 fn list_names_recipes_datasets_and_backends() {
     let out = stoke(&["list", "--json"]);

@@ -36,6 +36,10 @@ pub struct TrainArgs {
     /// values are TOML: `--set 'tokenizer.features={ kind = "hashing", buckets = 16384 }'`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Learning-rate schedule: constant, step, exponential, cosine, one-cycle or plateau (its
+    /// fields as `--set schedule.FIELD=VALUE`, e.g. `--set schedule.warmup_steps=100`).
+    #[arg(long)]
+    schedule: Option<String>,
     /// Clip the gradients to this global norm (as `torch.nn.utils.clip_grad_norm_`).
     #[arg(long, value_name = "C")]
     clip_norm: Option<f64>,
@@ -85,6 +89,10 @@ impl TrainArgs {
     fn spec(&self) -> Result<RunSpec> {
         let mut sets = Sets::parse(&self.set)?;
         // The transform flags are sugar for the optimizer description's own keys.
+        if let Some(kind) = &self.schedule {
+            sets.optimizer
+                .insert("schedule".into(), kind.clone().into());
+        }
         if let Some(c) = self.clip_norm {
             sets.optimizer.insert("clip_norm".into(), c.into());
         }
