@@ -184,27 +184,22 @@ fn sgd_and_adam_after_clipping_match_torch_fused_and_as_tensor_ops() {
     for (backend, device) in devices() {
         for case in &f.cases {
             let what = format!("{backend} max_norm {}", case.max_norm);
-            for (name, lr, want) in [
-                ("sgd", 0.1, &case.after.sgd),
-                ("adam", 0.01, &case.after.adam),
-            ] {
+            // Each optimizer built twice: reading the chain's shared scale, and plain.
+            let sgd = |scale: &GradScale| -> (ModuleOptimizer, ModuleOptimizer) {
+                let fused = MomentumConfig::sgd().build().with_grad_scale(scale.clone());
+                (fused.into(), MomentumConfig::sgd().init())
+            };
+            let adam = |scale: &GradScale| -> (ModuleOptimizer, ModuleOptimizer) {
+                let fused = AdamConfig::new().build().with_grad_scale(scale.clone());
+                (fused.into(), AdamConfig::new().init())
+            };
+            let runs: [(&str, f64, _, &dyn Fn(&GradScale) -> _); 2] = [
+                ("sgd", 0.1, &case.after.sgd, &sgd),
+                ("adam", 0.01, &case.after.adam, &adam),
+            ];
+            for (name, lr, want, build) in runs {
                 let scale = GradScale::new();
-                let (fused, plain): (ModuleOptimizer, ModuleOptimizer) = match name {
-                    "sgd" => (
-                        MomentumConfig::sgd()
-                            .build()
-                            .with_grad_scale(scale.clone())
-                            .into(),
-                        MomentumConfig::sgd().init(),
-                    ),
-                    _ => (
-                        AdamConfig::new()
-                            .build()
-                            .with_grad_scale(scale.clone())
-                            .into(),
-                        AdamConfig::new().init(),
-                    ),
-                };
+                let (fused, plain) = build(&scale);
                 let t = clip(case.max_norm);
                 let a = step_after_clip(case, &device, lr, fused, Chain::fused(t, scale).unwrap());
                 let b = step_after_clip(case, &device, lr, plain, Chain::new(t).unwrap());
