@@ -12,18 +12,20 @@
 //! optimizers are ordinary Burn modules and `ModuleOptimizer`s, so a user who outgrows one
 //! device can take them to the Learner unchanged (see `examples/learner.rs`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, iterations_per_epoch};
 use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
+use crate::checkpoint::{
+    CheckpointState, STATE, load_optimizers, load_weights, read_checkpoint, write_checkpoint,
+};
 use crate::data::Prepared;
-use crate::error::{CheckpointError, RecipeError, write_atomic};
+use crate::error::{CheckpointError, RecipeError};
 use crate::metrics::{Metric, Record, Split};
 use crate::recipe::RunSpec;
 use crate::step::Stepper;
@@ -89,25 +91,6 @@ pub struct TrainOptions<'a> {
     /// Progress callbacks.
     pub progress: &'a dyn Progress,
 }
-
-/// The run-state file written with each checkpoint.
-#[derive(Debug, Serialize, Deserialize)]
-struct CheckpointState {
-    epoch: usize,
-    iteration: usize,
-    wall_time: f64,
-    spec: RunSpec,
-    records: Vec<Record>,
-    /// The learning rate of the next step (absent in checkpoints of constant-rate runs written
-    /// before schedules existed: the spec's `lr`).
-    #[serde(default)]
-    lr: Option<f64>,
-    /// The schedule's position or counters (Burn's scheduler record, as burnpack bytes).
-    #[serde(default)]
-    schedule: Option<Vec<u8>>,
-}
-
-const STATE: &str = "state.json";
 
 /// The trained model of a finished run, with its configuration.
 pub struct Trained {
@@ -372,124 +355,4 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         config,
         result,
     })
-}
-
-fn read_checkpoint(dir: &Path) -> Result<Option<CheckpointState>, RecipeError> {
-    let path = dir.join(STATE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| RecipeError::io(&path, e))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| RecipeError::Checkpoint {
-            path,
-            source: e.into(),
-        })
-}
-
-fn load_weights(
-    dir: &Path,
-    epoch: usize,
-    config: &TextClassifierConfig,
-    device: &Device,
-) -> Result<TextClassifier, RecipeError> {
-    let read = |name: String| {
-        let path = dir.join(name);
-        std::fs::read(&path).map_err(|e| RecipeError::io(&path, e))
-    };
-    let fail = |source: CheckpointError| RecipeError::Checkpoint {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let model_bytes = read(format!("model-{epoch}.bpk"))?;
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(model_bytes))
-        .map_err(|e| fail(e.into()))?;
-    let model = config
-        .try_init(device)
-        .map_err(|e| fail(e.into()))?
-        .load_record(record);
-    Ok(model)
-}
-
-/// Restores the optimizer state of checkpoint `epoch`: `optim-E.bpk` (the module's optimizer)
-/// and, for a sparse embedding update, `table-optim-E.bpk` (the table's row optimizer).
-fn load_optimizers(
-    dir: &Path,
-    epoch: usize,
-    stepper: &mut Stepper,
-    device: &Device,
-) -> Result<(), RecipeError> {
-    let read = |name: String| {
-        let path = dir.join(name);
-        std::fs::read(&path)
-            .map(burn::tensor::Bytes::from_bytes_vec)
-            .map_err(|e| RecipeError::io(&path, e))
-    };
-    let fail = |source: CheckpointError| RecipeError::Checkpoint {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let optim = read(format!("optim-{epoch}.bpk"))?;
-    stepper
-        .load_module_optimizer(optim)
-        .map_err(|e| fail(e.into()))?;
-    if let Some(rows) = stepper.rows_mut() {
-        rows.load_bytes(read(format!("table-optim-{epoch}.bpk"))?, device)
-            .map_err(|e| fail(e.into()))?;
-    }
-    Ok(())
-}
-
-/// Writes `model-E.bpk`, `optim-E.bpk` (and `table-optim-E.bpk` for a sparse embedding
-/// update), then `state.json` (each through a temp file and a rename), then removes the
-/// previous epoch's files. `state.json` names the epoch, so a crash
-/// at any point leaves the last complete checkpoint in force.
-fn write_checkpoint(
-    dir: &Path,
-    model: &TextClassifier,
-    stepper: &Stepper,
-    state: &CheckpointState,
-) -> Result<(), RecipeError> {
-    std::fs::create_dir_all(dir).map_err(|e| RecipeError::io(dir, e))?;
-    let fail = |source: CheckpointError| RecipeError::Checkpoint {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let model_bytes = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| fail(e.into()))?;
-    write_atomic(
-        &dir.join(format!("model-{}.bpk", state.epoch)),
-        &model_bytes,
-    )?;
-    let optim_bytes = stepper
-        .module_optimizer()
-        .into_bytes()
-        .map_err(|e| fail(e.into()))?;
-    write_atomic(
-        &dir.join(format!("optim-{}.bpk", state.epoch)),
-        &optim_bytes,
-    )?;
-    if let Some(rows) = stepper.rows() {
-        let bytes = rows.to_bytes().map_err(|e| fail(e.into()))?;
-        write_atomic(
-            &dir.join(format!("table-optim-{}.bpk", state.epoch)),
-            &bytes,
-        )?;
-    }
-    let json = serde_json::to_vec(state).expect("state serialises");
-    write_atomic(&dir.join(STATE), &json)?;
-    if state.epoch > 1 {
-        for name in [
-            format!("model-{}.bpk", state.epoch - 1),
-            format!("optim-{}.bpk", state.epoch - 1),
-            format!("table-optim-{}.bpk", state.epoch - 1),
-        ] {
-            let _ = std::fs::remove_file(dir.join(name));
-        }
-    }
-    Ok(())
 }
