@@ -460,6 +460,29 @@ fn surfaces_command_writes_plots_and_trajectories() {
     check_svg(&out.join("contour.svg"));
     let csv = std::fs::read_to_string(out.join("trajectories.csv")).unwrap();
     assert!(csv.lines().count() > 60, "one row per step per optimizer");
+    // the step-size preset: α = 0.021 > 2/λ_max diverges alone (y ← −1.1·y passes the bound
+    // after about 51 steps), not clipped nor decayed
+    let preset = tmp("surfaces-preset");
+    let o = stoke(&[
+        "surfaces",
+        "--preset",
+        "step-size",
+        "--steps",
+        "80",
+        "--no-page",
+        "--json",
+        "--out",
+        preset.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    let diverged: Vec<_> = runs.iter().map(|r| r["diverged"].as_bool()).collect();
+    assert_eq!(diverged, [Some(true), Some(false), Some(false)], "{v}");
+    assert!(runs[1]["label"].as_str().unwrap().contains("clip_norm=1"), "{v}");
+    assert!(runs[2]["label"].as_str().unwrap().contains("schedule=step"), "{v}");
+    assert!(preset.join("contour.png").exists());
+    fails_clearly(&["surfaces", "--preset", "nope"], "unknown preset 'nope'");
     fails_clearly(&["surfaces", "--surface", "himmelblau"], "himmelblau");
     fails_clearly(&["surfaces", "--optimizers", "adamax:lr=0.1"], "adamax");
 }

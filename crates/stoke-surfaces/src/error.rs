@@ -16,6 +16,14 @@ pub enum SurfacesError {
         /// The known names, comma-separated.
         known: String,
     },
+    /// Not a preset of the recipe.
+    #[error("unknown preset '{name}'; the recipe's presets: {known}")]
+    UnknownPreset {
+        /// What was asked for.
+        name: String,
+        /// The recipe's preset names, comma-separated.
+        known: String,
+    },
     /// An optimizer description that does not parse or does not hold.
     #[error("optimizer '{spec}': {source}")]
     Optimizer {
@@ -53,7 +61,7 @@ pub enum SurfacesError {
     Recipe {
         /// Where it came from.
         path: String,
-        /// `surface` or `surfaces.NAME`.
+        /// `surface`, `surfaces.NAME` or `presets.NAME`.
         key: String,
         /// What is wrong with it.
         #[source]

@@ -13,7 +13,12 @@
 //!
 //! Each optimizer is a [`Racer`]: stoke's one typed [`stoke_optim::OptimizerSpec`] (text form
 //! `momentum:lr=0.003,momentum=0.9`, the stoke config's own field names) and the mini-batch
-//! size `batch` of the noisy quadratic. [`run`] writes, into the output directory:
+//! size `batch` of the noisy quadratic. The description's learning-rate `schedule` and its
+//! transforms (`clip_norm`, …) act as in training: each step's rate comes from
+//! [`OptimizerSpec::scheduler`](stoke_optim::OptimizerSpec::scheduler) and the gradients pass
+//! through stoke's [`Chain`](stoke_optim::Chain) first, so `sgd:lr=0.021,clip_norm=1` is clipped
+//! to a global norm of 1. The recipe's named `[presets]` (e.g. `step-size`) are further
+//! comparisons. [`run`] writes, into the output directory:
 //!
 //! * `contour.svg` / `contour.png`: contour lines with one path per optimizer, start and
 //!   optimum marked;
@@ -38,7 +43,7 @@ mod walk;
 pub use error::SurfacesError;
 pub use page::{MAX_PAGE_BYTES, PageGrid, PageOptimizer, PageSummary, Slider, write_page};
 pub use racer::Racer;
-pub use recipe::{DEFAULT_RECIPE, SurfaceRun, SurfacesOptions, SurfacesRecipe};
+pub use recipe::{DEFAULT_RECIPE, Preset, SurfaceRun, SurfacesOptions, SurfacesRecipe};
 pub use run::{RunSummary, SurfacesReport, TOLERANCE, run, steps_to_tolerance};
 pub use surface::{Bounds, NOISE_SIGMA, NOISY_CURVATURES, QUADRATIC_CURVATURES, Surface};
 pub use walk::{cpu_device, trajectory, trajectory_from};

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use burn::optim::ModuleOptimizer;
 use serde_json::Value;
-use stoke_optim::{OptimizerConfig, OptimizerSpec};
+use stoke_optim::{Chain, GradScale, OptimizerConfig, OptimizerSpec, Scheduler, SpecError};
 
 use crate::error::SurfacesError;
 
@@ -61,23 +61,45 @@ impl Racer {
                 value: "0".into(),
             });
         }
-        self.spec
-            .validate()
-            .map_err(|source| SurfacesError::Optimizer {
-                spec: self.to_string(),
-                source,
-            })
+        self.spec.validate().map_err(|source| self.error(source))
     }
 
     /// A fresh [`ModuleOptimizer`] of the described stoke optimizer.
     pub fn module_optimizer(&self) -> Result<ModuleOptimizer, SurfacesError> {
         self.validate()?;
-        self.spec
-            .try_init()
-            .map_err(|source| SurfacesError::Optimizer {
-                spec: self.to_string(),
+        self.spec.try_init().map_err(|source| self.error(source))
+    }
+
+    /// The described optimizer and stoke's [`Chain`] of its transforms around it, sharing one
+    /// [`GradScale`], so that the clip factor is applied inside the optimizer's fused step (as
+    /// the training loop does).
+    pub(crate) fn chained_optimizer(&self) -> Result<(ModuleOptimizer, Chain), SurfacesError> {
+        self.validate()?;
+        let scale = GradScale::new();
+        let optim = self
+            .spec
+            .try_init_scaled(&scale)
+            .map_err(|source| self.error(source))?;
+        let chain = Chain::fused(self.spec.transforms, scale).map_err(|source| {
+            self.error(SpecError::Invalid {
+                optimizer: self.spec.name(),
                 source,
             })
+        })?;
+        Ok((optim, chain))
+    }
+
+    /// The learning-rate schedule of a walk of `steps` steps.
+    pub(crate) fn scheduler(&self, steps: usize) -> Result<Scheduler, SurfacesError> {
+        self.validate()?;
+        self.spec.scheduler(steps).map_err(|source| self.error(source))
+    }
+
+    fn error(&self, source: SpecError) -> SurfacesError {
+        SurfacesError::Optimizer {
+            spec: self.to_string(),
+            source,
+        }
     }
 }
 
@@ -90,17 +112,29 @@ fn shorthand(v: &Value) -> String {
 }
 
 impl fmt::Display for Racer {
-    /// `name:lr=…[,field=value…][,batch=…]` with the fields that differ from the name's
-    /// defaults; it parses back to the same racer.
+    /// `name:lr=…[,field=value…][,clip_norm=…][,schedule=KIND,schedule.FIELD=…][,batch=…]`
+    /// with the fields that differ from the name's defaults; it parses back to the same racer.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.spec.name();
         write!(f, "{name}:lr={}", self.spec.lr)?;
         let defaults = OptimizerConfig::named(name)
             .map(|c| c.fields())
             .unwrap_or_default();
-        for (field, value) in self.spec.optimizer.fields() {
-            if defaults.get(&field) != Some(&value) {
-                write!(f, ",{field}={}", shorthand(&value))?;
+        for (key, value) in self.spec.to_map() {
+            match (key.as_str(), value) {
+                ("name" | "lr", _) => {}
+                ("schedule", Value::Object(schedule)) => {
+                    for (field, v) in schedule {
+                        match field.as_str() {
+                            "kind" => write!(f, ",schedule={}", shorthand(&v))?,
+                            _ => write!(f, ",schedule.{field}={}", shorthand(&v))?,
+                        }
+                    }
+                }
+                (_, value) if defaults.get(&key) != Some(&value) => {
+                    write!(f, ",{key}={}", shorthand(&value))?
+                }
+                _ => {}
             }
         }
         if self.batch != 1 {
@@ -167,6 +201,12 @@ mod tests {
             panic!("{a:?}")
         };
         assert_eq!((c.beta_1, c.beta_2), (0.9, 0.999));
+        // the schedule and the transforms print and parse back
+        let t: Racer = "sgd:lr=0.021,clip_norm=1,schedule=step,schedule.step_size=30,batch=2"
+            .parse()
+            .unwrap();
+        assert_eq!(t.spec.transforms.clip_norm, Some(1.0));
+        assert_eq!(t.to_string().parse::<Racer>().unwrap(), t);
         for (bad, needle) in [
             ("lbfgs:lr=0.1", "lbfgs"),
             ("sgd:lr=0", "lr = 0: must be"),

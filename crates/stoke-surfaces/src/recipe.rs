@@ -23,6 +23,8 @@ struct RecipeFile {
     seed: u64,
     out: String,
     surfaces: BTreeMap<String, RunFile>,
+    #[serde(default)]
+    presets: BTreeMap<String, PresetFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +32,35 @@ struct RecipeFile {
 struct RunFile {
     steps: usize,
     optimizers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetFile {
+    title: String,
+    surface: String,
+    steps: usize,
+    optimizers: Vec<String>,
+}
+
+impl RunFile {
+    fn parse(&self) -> Result<SurfaceRun, SurfacesError> {
+        if self.steps == 0 {
+            return Err(SurfacesError::ZeroSteps);
+        }
+        if self.optimizers.is_empty() {
+            return Err(SurfacesError::NoOptimizers);
+        }
+        let optimizers = self
+            .optimizers
+            .iter()
+            .map(|o| o.parse())
+            .collect::<Result<_, _>>()?;
+        Ok(SurfaceRun {
+            steps: self.steps,
+            optimizers,
+        })
+    }
 }
 
 /// The parsed surfaces recipe: a default surface and seed, and per surface the optimizers to
@@ -44,6 +75,20 @@ pub struct SurfacesRecipe {
     pub out: PathBuf,
     /// Per surface: what to run.
     pub surfaces: BTreeMap<Surface, SurfaceRun>,
+    /// Named comparisons beyond each surface's default (`[presets.NAME]`), e.g. `step-size`: a
+    /// too-large α alone, clipped, and decayed.
+    pub presets: BTreeMap<String, Preset>,
+}
+
+/// A named comparison: a surface and what to run on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preset {
+    /// What it shows, one line.
+    pub title: String,
+    /// The surface.
+    pub surface: Surface,
+    /// The optimizers and steps.
+    pub run: SurfaceRun,
 }
 
 /// One surface's default comparison.
@@ -77,34 +122,33 @@ impl SurfacesRecipe {
         for (name, run) in file.surfaces {
             let key = format!("surfaces.{name}");
             let check = || -> Result<(Surface, SurfaceRun), SurfacesError> {
-                let surface = name.parse()?;
-                if run.steps == 0 {
-                    return Err(SurfacesError::ZeroSteps);
-                }
-                if run.optimizers.is_empty() {
-                    return Err(SurfacesError::NoOptimizers);
-                }
-                let optimizers = run
-                    .optimizers
-                    .iter()
-                    .map(|o| o.parse())
-                    .collect::<Result<_, _>>()?;
-                Ok((
-                    surface,
-                    SurfaceRun {
-                        steps: run.steps,
-                        optimizers,
-                    },
-                ))
+                Ok((name.parse()?, run.parse()?))
             };
             let (surface, run) = check().map_err(bad(key))?;
             surfaces.insert(surface, run);
+        }
+        let mut presets = BTreeMap::new();
+        for (name, preset) in file.presets {
+            let key = format!("presets.{name}");
+            let check = || -> Result<Preset, SurfacesError> {
+                Ok(Preset {
+                    title: preset.title.clone(),
+                    surface: preset.surface.parse()?,
+                    run: RunFile {
+                        steps: preset.steps,
+                        optimizers: preset.optimizers.clone(),
+                    }
+                    .parse()?,
+                })
+            };
+            presets.insert(name.clone(), check().map_err(bad(key))?);
         }
         Ok(SurfacesRecipe {
             surface,
             seed: file.seed,
             out: PathBuf::from(file.out),
             surfaces,
+            presets,
         })
     }
 
@@ -119,6 +163,26 @@ impl SurfacesRecipe {
         // Checked by the unit test `bundled_recipe_parses_and_covers_every_surface`.
         Self::parse(DEFAULT_RECIPE, "recipes/surfaces.toml")
             .unwrap_or_else(|e| panic!("bundled recipe is invalid: {e}"))
+    }
+
+    /// The options of the preset `name` (its surface, optimizers and steps; the recipe's seed,
+    /// and its output directory's subdirectory `name`), or an error listing the presets.
+    pub fn options_for_preset(&self, name: &str) -> Result<SurfacesOptions, SurfacesError> {
+        let preset = self
+            .presets
+            .get(name)
+            .ok_or_else(|| SurfacesError::UnknownPreset {
+                name: name.to_string(),
+                known: self.presets.keys().cloned().collect::<Vec<_>>().join(", "),
+            })?;
+        Ok(SurfacesOptions {
+            surface: preset.surface,
+            optimizers: preset.run.optimizers.clone(),
+            steps: preset.run.steps,
+            seed: self.seed,
+            out: self.out.join(name),
+            page: true,
+        })
     }
 
     /// The options for `surface` from this recipe (its optimizers and steps; the recipe's
@@ -191,6 +255,10 @@ mod tests {
             assert!(!o.optimizers.is_empty() && o.steps > 0);
         }
         assert_eq!(SurfacesOptions::default().surface, Surface::Quadratic);
+        let o = r.options_for_preset("step-size").unwrap();
+        assert_eq!(o.surface, Surface::Quadratic);
+        let e = r.options_for_preset("nope").unwrap_err().to_string();
+        assert!(e.contains("unknown preset 'nope'") && e.contains("step-size"), "{e}");
     }
 
     #[test]
@@ -210,6 +278,14 @@ mod tests {
                 "newton",
             ),
             ("[surfaces.beale]\nsteps = 5\n", "optimizers"),
+            (
+                "[surfaces]\n[presets.p]\ntitle = \"t\"\nsurface = \"cube\"\nsteps = 5\noptimizers = [\"sgd:lr=0.1\"]\n",
+                "presets.p: unknown surface",
+            ),
+            (
+                "[surfaces]\n[presets.p]\ntitle = \"t\"\nsurface = \"beale\"\nsteps = 5\noptimizers = [\"sgd:lr=0.1,clip_norm=-1\"]\n",
+                "clip_norm",
+            ),
         ] {
             let e = SurfacesRecipe::parse(&format!("{base}{extra}"), "t")
                 .unwrap_err()

@@ -37,7 +37,11 @@ pub(crate) struct Walk {
 /// [`ModuleOptimizer`](burn::optim::ModuleOptimizer) stepping one Burn parameter that holds all
 /// walks' `(x, y)` pairs. Every stoke optimizer is element-wise (each number's update reads only
 /// its own gradient and state), so this is the same as running the walks one by one, just with
-/// fewer tensor operations.
+/// fewer tensor operations. The learning rate of each step comes from the racer's
+/// [`Scheduler`](stoke_optim::Scheduler) (one schedule step per applied optimizer step), and the
+/// gradients pass through stoke's [`Chain`] of the racer's transforms first (global-norm
+/// clipping, skipping, accumulation), as in training. A global norm is not element-wise, and a
+/// plateau schedule reads each walk's own loss, so with either the walks run one by one.
 ///
 /// Each walk's result holds the start and one point per step, and ends early (shorter than
 /// `steps + 1`) at the first point that is not finite or leaves the surface's
@@ -51,7 +55,14 @@ pub(crate) fn run_walks(
     if steps == 0 {
         return Err(SurfacesError::ZeroSteps);
     }
-    let mut optim = racer.module_optimizer()?;
+    let mut scheduler = racer.scheduler(steps)?;
+    if walks.len() > 1 && (!racer.spec.transforms.is_identity() || scheduler.needs_metric()) {
+        return walks
+            .iter()
+            .map(|w| Ok(run_walks(racer, std::slice::from_ref(w), steps, device)?.remove(0)))
+            .collect();
+    }
+    let (mut optim, mut chain) = racer.chained_optimizer()?;
     // The parameter lives on the autodiff flavour of the device, as in training
     // (`ModuleOptimizer` reads its autodiff context); gradients are plain tensors.
     let plain = device.clone().without_autodiff();
@@ -102,12 +113,18 @@ pub(crate) fn run_walks(
         if step == steps || !live.iter().any(|&l| l) {
             break;
         }
+        // the loss a plateau schedule reads: f at the walk's point (one walk, see above)
+        if let ([walk], Some(p)) = (walks, paths[0].last()) {
+            scheduler.report(walk.surface.value(p[0], p[1]));
+        }
         let mut grads = GradientsParams::new();
         grads.register::<1>(
             model.w.id,
             Tensor::from_data(TensorData::new(grad.clone(), [2 * n]), &plain),
         );
-        model = optim.step(racer.spec.lr, model, grads);
+        if let (_, Some(grads)) = chain.prepare(&model, grads, None) {
+            model = optim.step(scheduler.step(), model, grads);
+        }
     }
     Ok(paths)
 }

@@ -340,6 +340,78 @@ fn averaged_minibatch_gradients_lower_the_noise_floor_as_one_over_batch() {
     );
 }
 
+/// Global-norm clipping (`clip_norm = c`) on the quadratic, whose gradient is g = (x, 100y):
+/// while ‖g‖ > c each step is w ← w − η·c·g/(‖g‖ + 10⁻⁶), a step of length η·c along −g.
+///
+/// From (3, 0.04) with η = 0.1, c = 1: g₀ = (3, 4), ‖g₀‖ = 5, so w₁ = (3, 0.04) − 0.1·(3, 4)/5
+/// = (2.94, −0.04). Then g₁ = (2.94, −4), ‖g₁‖ = √(2.94² + 16) = √24.6436 = 4.9642321, so
+/// w₂ = (2.94 − 0.294/4.9642321, −0.04 + 0.4/4.9642321) = (2.8807763, 0.0405764).
+/// Unclipped, the first step alone would be 0.1·(3, 4) = (0.3, 0.4).
+#[test]
+fn clipped_sgd_takes_steps_of_length_eta_times_c_along_the_gradient() {
+    let dev = device();
+    let racer = spec("sgd:lr=0.1,clip_norm=1");
+    let path = surfaces::trajectory_from(Surface::Quadratic, [3.0, 0.04], &racer, 2, 0, &dev)
+        .unwrap();
+    let expected = [[3.0, 0.04], [2.94, -0.04], [2.880_776_3, 0.040_576_4]];
+    for (k, (got, want)) in path.iter().zip(&expected).enumerate() {
+        for c in 0..2 {
+            assert!(
+                (got[c] - want[c]).abs() < 2e-6,
+                "step {k}: {got:?}, hand-derived {want:?}"
+            );
+        }
+    }
+    for w in path.windows(2) {
+        let length = (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]);
+        assert!((length - 0.1).abs() < 1e-6, "step length {length}, not η·c = 0.1");
+    }
+}
+
+/// A step schedule is visible in the path: from (x₀, 0) on the quadratic, y stays 0 and
+/// x_{t+1} = (1 − η_t)·x_t, so η_t = 1 − x_{t+1}/x_t. With η = 0.1, `step_size` 5, γ = 0.5 the
+/// rate must read 0.1 for t = 0..4, 0.05 for t = 5..9, 0.025 for t = 10..14: each cut halves
+/// the step.
+#[test]
+fn a_step_schedule_halves_the_step_every_step_size_steps() {
+    let dev = device();
+    let racer = spec("sgd:lr=0.1,schedule=step,schedule.step_size=5,schedule.gamma=0.5");
+    let path = surfaces::trajectory_from(Surface::Quadratic, [-3.0, 0.0], &racer, 15, 0, &dev)
+        .unwrap();
+    assert_eq!(path.len(), 16);
+    for (t, w) in path.windows(2).enumerate() {
+        let eta = 1.0 - w[1][0] / w[0][0];
+        let want = 0.1 * 0.5f64.powi((t / 5) as i32);
+        assert!((eta - want).abs() < 1e-6, "step {t}: η = {eta}, want {want}");
+        assert_eq!(w[1][1], 0.0);
+    }
+}
+
+/// The bundled `step-size` preset: α = 0.021 > 2/λ_max = 0.02 diverges alone (y grows by
+/// |1 − 2.1| = 1.1 a step), and stays on the surface clipped or with step decay (the
+/// derivations are in recipes/surfaces.toml).
+#[test]
+fn the_step_size_preset_diverges_alone_and_is_tamed_by_clipping_or_decay() {
+    let dev = device();
+    let opts = surfaces::SurfacesRecipe::bundled()
+        .options_for_preset("step-size")
+        .unwrap();
+    let [plain, clipped, decayed] = &opts.optimizers[..] else {
+        panic!("three optimizers: {:?}", opts.optimizers)
+    };
+    let run = |r: &Racer| trajectory(opts.surface, r, opts.steps, opts.seed, &dev).unwrap();
+    let p = run(plain);
+    assert!(p.len() < opts.steps + 1, "α = 0.021 alone must diverge");
+    // y ← −1.1·y from 3 passes the divergence bound 404 after ln(404/3)/ln 1.1 ≈ 51 steps
+    assert!((48..=54).contains(&(p.len() - 1)), "diverged after {}", p.len() - 1);
+    for r in [clipped, decayed] {
+        let path = run(r);
+        assert_eq!(path.len(), opts.steps + 1, "{r} must not diverge");
+        let last = path[opts.steps];
+        assert!(opts.surface.value(last[0], last[1]) < 0.1, "{r} ends at {last:?}");
+    }
+}
+
 #[test]
 fn trajectories_are_deterministic_for_a_seed() {
     let dev = device();

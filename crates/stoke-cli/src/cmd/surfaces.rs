@@ -15,7 +15,13 @@ pub struct SurfacesArgs {
     /// quadratic, rosenbrock, beale, saddle or noisy-quadratic (default: the recipe's, the quadratic).
     #[arg(long)]
     pub surface: Option<String>,
-    /// Optimizers to compare, e.g. `sgd:lr=0.003 momentum:lr=0.003,momentum=0.9 rmsprop:lr=0.01`.
+    /// A named comparison of the recipe, e.g. `step-size` (α too large alone, clipped, decayed);
+    /// its surface, optimizers and steps, written to OUT/NAME.
+    #[arg(long, conflicts_with = "surface")]
+    pub preset: Option<String>,
+    /// Optimizers to compare, e.g. `sgd:lr=0.003 momentum:lr=0.003,momentum=0.9 rmsprop:lr=0.01`;
+    /// with a schedule and clipping: `sgd:lr=0.021,clip_norm=1`,
+    /// `sgd:lr=0.021,schedule=step,schedule.step_size=40,schedule.gamma=0.9`.
     #[arg(long, num_args = 1..)]
     pub optimizers: Vec<String>,
     /// Steps per optimizer.
@@ -75,11 +81,12 @@ pub fn run(a: SurfacesArgs) -> Result<()> {
         Some(p) => SurfacesRecipe::load(p)?,
         None => SurfacesRecipe::bundled(),
     };
-    let surface: Surface = match a.surface.as_deref() {
-        Some(name) => name.parse()?,
-        None => recipe.surface,
+    let mut opts = match (&a.preset, a.surface.as_deref()) {
+        (Some(preset), _) => recipe.options_for_preset(preset)?,
+        (None, Some(name)) => recipe.options_for(name.parse::<Surface>()?),
+        (None, None) => recipe.options_for(recipe.surface),
     };
-    let mut opts = recipe.options_for(surface);
+    let surface = opts.surface;
     if !a.optimizers.is_empty() {
         opts.optimizers = a
             .optimizers
