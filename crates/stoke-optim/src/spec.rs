@@ -39,6 +39,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use burn::grad_clipping::GradientClipping;
 use burn::optim::ModuleOptimizer;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -249,9 +250,9 @@ pub struct OptimizerSpec {
     pub lr: f64,
     /// How η moves over the run (key `schedule`; [`Schedule::Constant`] unless given).
     pub schedule: Schedule,
-    /// Global-norm clipping, skipping non-finite steps, averaged accumulation and the weights'
-    /// moving average (keys `clip_norm`, `skip_nonfinite`, `accumulate`, `ema` of the flat map;
-    /// all off by default).
+    /// Global-norm clipping, Burn's per-tensor clipping, skipping non-finite steps, averaged
+    /// accumulation and the weights' moving average (keys `clip_norm`, `clip_tensor_norm`,
+    /// `skip_nonfinite`, `accumulate`, `ema` of the flat map; all off by default).
     pub transforms: Transforms,
 }
 
@@ -330,17 +331,23 @@ impl OptimizerSpec {
     }
 
     /// The `ModuleOptimizer`, applying the shared gradient scale `scale` (set by a [`Chain`]
-    /// built with it, see [`crate::transform`]) inside its steps.
+    /// built with it, see [`crate::transform`]) inside its steps, and Burn's per-tensor
+    /// clipping `GradientClipping::Norm(c)` before them when `clip_tensor_norm = c`.
     ///
     /// [`Chain`]: crate::Chain
     pub fn try_init_scaled(&self, scale: &GradScale) -> Result<ModuleOptimizer, SpecError> {
         self.validate()?;
-        self.optimizer
+        let optim = self
+            .optimizer
             .try_init_scaled(scale, self.transforms.ema)
             .map_err(|source| SpecError::Invalid {
                 optimizer: self.name(),
                 source,
-            })
+            })?;
+        Ok(match self.transforms.clip_tensor_norm {
+            Some(c) => optim.with_grad_clipping(GradientClipping::Norm(c as f32)),
+            None => optim,
+        })
     }
 
     /// The row optimizer, applying the shared gradient scale `scale` inside its steps.
@@ -460,7 +467,13 @@ impl OptimizerSpec {
 }
 
 /// The keys of [`Transforms`] in the flat map, beside `name` and `lr`.
-const TRANSFORM_KEYS: [&str; 4] = ["clip_norm", "skip_nonfinite", "accumulate", "ema"];
+const TRANSFORM_KEYS: [&str; 5] = [
+    "clip_norm",
+    "clip_tensor_norm",
+    "skip_nonfinite",
+    "accumulate",
+    "ema",
+];
 
 /// A value as a person writes it: strings without quotes.
 pub(crate) fn plain(v: &Value) -> String {
@@ -660,6 +673,18 @@ mod tests {
             ("adam:lr=0.01,accumulate=0", &["accumulate", "at least 1"]),
             ("adam:lr=0.01,accumulate=2.5", &["accumulate"]),
             ("adam:lr=0.01,ema=1", &["ema", "(0, 1)"]),
+            (
+                "adam:lr=0.01,clip_tensor_norm=0",
+                &["clip_tensor_norm", "> 0"],
+            ),
+            (
+                "adam:lr=0.01,clip_tensor_norm=1,clip_norm=1",
+                &["clip_tensor_norm", "clip_norm"],
+            ),
+            (
+                "adam:lr=0.01,clip_tensor_norm=1,accumulate=2",
+                &["clip_tensor_norm", "accumulate = 1"],
+            ),
         ]);
     }
 

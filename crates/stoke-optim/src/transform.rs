@@ -23,12 +23,28 @@
 //! | stoke | PyTorch | optax | Keras |
 //! |---|---|---|---|
 //! | `clip_norm = c` | `torch.nn.utils.clip_grad_norm_(params, c)` (same `10⁻⁶`) | `clip_by_global_norm(c)` (no `10⁻⁶`) | `global_clipnorm = c` |
+//! | `clip_tensor_norm = c` | `clip_grad_norm_` called on each parameter alone | `clip_by_block_rms` is the RMS form; none by the norm | `clipnorm = c` |
 //! | `skip_nonfinite` | the skip of `GradScaler.step` | `apply_if_finite` | — |
 //! | `accumulate = n` | sum `loss / n` over `n` backward passes | `MultiSteps(every_k_schedule = n)` | `gradient_accumulation_steps = n` |
 //!
 //! Burn's own `GradientClipping::Norm` clips each tensor by its own norm (Keras' `clipnorm`),
 //! and its `GradientsAccumulator` sums without the `1/n`, so the step size and any L2 factor
 //! grow with `n`.
+//!
+//! **Per-tensor clipping** (`clip_tensor_norm = c`) is Burn's `GradientClipping::Norm(c)`, run
+//! by Burn's own `ModuleOptimizer` before each parameter's step:
+//!
+//! ```text
+//! gᵢ ← gᵢ · min(1, c / (‖gᵢ‖ + ε_f32))        each parameter tensor i by its own norm
+//! ```
+//!
+//! so two gradients of norms 3 and 4 with `c = 1` both come out with norm 1, where the global
+//! clip (`clip_norm = 1`, `‖g‖ = 5`) gives 0.6 and 0.8 and keeps their direction. It is not a
+//! part of [`Chain`]: [`OptimizerSpec::try_init_scaled`](crate::OptimizerSpec::try_init_scaled)
+//! sets it on the `ModuleOptimizer` it builds (`ModuleOptimizer::with_grad_clipping`; around an
+//! optimizer of your own, call that). Because it runs on the gradients the optimizer receives,
+//! before the shared scale, it is rejected together with `clip_norm` or `accumulate > 1` (it
+//! would clip the raw or summed gradients, not the ones stepped with).
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -47,6 +63,9 @@ const NORM_EPS: f64 = 1e-6;
 pub struct Transforms {
     /// `c`: rescale the gradients so their global norm is at most `c`. `None`: no clipping.
     pub clip_norm: Option<f64>,
+    /// `c`: rescale each parameter's gradient so its own norm is at most `c` (Burn's
+    /// `GradientClipping::Norm`, set on the `ModuleOptimizer`; see the [module docs](self)).
+    pub clip_tensor_norm: Option<f64>,
     /// Skip a step whose gradients are not all finite instead of applying it.
     pub skip_nonfinite: bool,
     /// `n`: average the gradients of `n` micro-batches into one step (1 = every batch steps).
@@ -60,6 +79,7 @@ impl Default for Transforms {
     fn default() -> Self {
         Self {
             clip_norm: None,
+            clip_tensor_norm: None,
             skip_nonfinite: false,
             accumulate: 1,
             ema: None,
@@ -73,6 +93,21 @@ impl Transforms {
         let r = Rules::new("Transforms");
         if let Some(c) = self.clip_norm {
             r.positive("clip_norm", c)?;
+        }
+        if let Some(c) = self.clip_tensor_norm {
+            r.positive("clip_tensor_norm", c)?;
+            r.require(
+                self.clip_norm.is_none(),
+                "clip_tensor_norm",
+                c,
+                "cannot be combined with clip_norm (choose per-tensor or global clipping)",
+            )?;
+            r.require(
+                self.accumulate == 1,
+                "clip_tensor_norm",
+                c,
+                "needs accumulate = 1 (Burn would clip the summed gradients)",
+            )?;
         }
         if let Some(d) = self.ema {
             r.require(d > 0.0 && d < 1.0, "ema", d, "must be in (0, 1)")?;

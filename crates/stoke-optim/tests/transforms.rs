@@ -22,8 +22,8 @@ use common::devices;
 use serde::Deserialize;
 use stoke_optim::transform::global_norm;
 use stoke_optim::{
-    AdamConfig, Averaged, Chain, GradScale, MomentumConfig, MomentumForm, Outcome, Transforms,
-    ema_weights,
+    AdamConfig, Averaged, Chain, GradScale, MomentumConfig, MomentumForm, OptimizerSpec, Outcome,
+    Transforms, ema_weights,
 };
 
 #[derive(Deserialize)]
@@ -209,6 +209,71 @@ fn sgd_and_adam_after_clipping_match_torch_fused_and_as_tensor_ops() {
                 }
             }
         }
+    }
+}
+
+/// Two parameters at zero whose gradients have norms 3 (`[2, 1, 2]`) and 4 (`[0, 4]`).
+#[derive(Module, Debug)]
+struct Two {
+    a: Param<Tensor<1>>,
+    b: Param<Tensor<1>>,
+}
+
+/// One SGD step at η = 1 from zero weights through the optimizer and chain that `spec` builds
+/// (as the recipes' `Stepper` builds them): the weights come back as `−g` after clipping.
+fn clipped_by(spec: &str, device: &Device) -> Vec<Vec<f64>> {
+    let spec: OptimizerSpec = spec.parse().unwrap();
+    let scale = GradScale::new();
+    let mut optim = spec.try_init_scaled(&scale).unwrap();
+    let mut chain = Chain::fused(spec.transforms, scale).unwrap();
+    let ad = device.clone().autodiff();
+    let m = Two {
+        a: Param::from_tensor(t1(&[0.0; 3], &ad)),
+        b: Param::from_tensor(t1(&[0.0; 2], &ad)),
+    };
+    let mut g = GradientsParams::new();
+    g.register(m.a.id, t1(&[2.0, 1.0, 2.0], device));
+    g.register(m.b.id, t1(&[0.0, 4.0], device));
+    let (m, _) = chain.step(&mut optim, 1.0, m, g);
+    let neg = |t: Tensor<1>| values(t).into_iter().map(|x| -x).collect();
+    vec![neg(m.a.val()), neg(m.b.val())]
+}
+
+#[test]
+fn per_tensor_clipping_is_burns_and_differs_from_the_global_clip() {
+    for (backend, device) in devices() {
+        // clip_tensor_norm = 1: each gradient by its own norm, g·min(1, 1/‖g‖):
+        // [2, 1, 2]/3 and [0, 4]/4, both of norm 1.
+        let per = clipped_by("sgd:lr=1,clip_tensor_norm=1", &device);
+        close(
+            &per[0],
+            &[2.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0],
+            1e-6,
+            &format!("{backend} a"),
+        );
+        close(&per[1], &[0.0, 1.0], 1e-6, &format!("{backend} b"));
+        // clip_norm = 1: both by the global norm √(3² + 4²) = 5: norms 0.6 and 0.8.
+        let global = clipped_by("sgd:lr=1,clip_norm=1", &device);
+        close(
+            &global[0],
+            &[0.4, 0.2, 0.4],
+            1e-5,
+            &format!("{backend} global a"),
+        );
+        close(
+            &global[1],
+            &[0.0, 0.8],
+            1e-5,
+            &format!("{backend} global b"),
+        );
+        // Unclipped, the step is the gradient itself.
+        let none = clipped_by("sgd:lr=1", &device);
+        close(
+            &none[1],
+            &[0.0, 4.0],
+            1e-6,
+            &format!("{backend} unclipped b"),
+        );
     }
 }
 

@@ -96,6 +96,14 @@ impl Stepper {
                 "needs embedding = \"dense\" (a row-sparse step leaves unused rows' averages behind)",
             ));
         }
+        if let (EmbeddingUpdate::Sparse, Some(c)) = (update, spec.transforms.clip_tensor_norm) {
+            return Err(RecipeError::invalid(
+                format!("optimizer {}", spec.name()),
+                "clip_tensor_norm",
+                c,
+                "needs embedding = \"dense\" (the row optimizer is not Burn's ModuleOptimizer)",
+            ));
+        }
         if update == EmbeddingUpdate::Sparse && n > 1 {
             return Err(RecipeError::invalid(
                 format!("optimizer {}", spec.name()),
