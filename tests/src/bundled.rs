@@ -84,6 +84,7 @@ pub fn settings(setup: &Setup) -> Settings {
         train_subset: None,
         record_iterations: false,
         embedding: setup.embedding,
+        inject_nonfinite: Vec::new(),
     }
 }
 

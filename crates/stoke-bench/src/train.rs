@@ -226,6 +226,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
                 train_subset: None,
                 record_iterations: false,
                 embedding: Default::default(),
+                inject_nonfinite: Vec::new(),
             };
             let prepared = stoke_recipes::data::prepare(&settings)?;
             let num_ids = prepared.tokenizer.num_ids();

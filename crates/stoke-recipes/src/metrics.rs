@@ -34,6 +34,8 @@ pub enum Metric {
     WallTime,
     /// Training texts per second over the epoch.
     ExamplesPerSec,
+    /// Steps skipped in the epoch for non-finite gradients (recorded with `skip_nonfinite`).
+    SkippedSteps,
 }
 
 /// `$ty`'s `Display` writes the name that `metrics.csv` uses.
@@ -63,6 +65,7 @@ display_as_csv!(Metric {
     Lr => "lr",
     WallTime => "wall_time",
     ExamplesPerSec => "examples_per_sec",
+    SkippedSteps => "skipped_steps",
 });
 
 /// One measured value.

@@ -147,6 +147,20 @@ pub struct Settings {
     /// course's semantics) or `sparse` (only the rows each batch uses; see [`crate::step`]).
     #[serde(default)]
     pub embedding: crate::step::EmbeddingUpdate,
+    /// A test seam: the steps at which one parameter's gradient is made NaN, e.g.
+    /// `inject_nonfinite = [{ epoch = 2, iteration = 3 }]` (the 3rd batch of epoch 2). With
+    /// `skip_nonfinite` the step is skipped and counted (`skipped_steps`); without it the NaN
+    /// reaches the weights and the next loss stops the run, naming epoch and iteration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inject_nonfinite: Vec<Injection>,
+}
+
+/// One step of [`Settings::inject_nonfinite`]: the `iteration`-th batch (1-based) of `epoch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Injection {
+    pub epoch: usize,
+    pub iteration: usize,
 }
 
 fn default_dataset() -> String {
@@ -198,6 +212,24 @@ impl Settings {
                 0,
                 "must be at least 1",
             ));
+        }
+        for j in &self.inject_nonfinite {
+            if !(1..=self.epochs).contains(&j.epoch) {
+                return Err(RecipeError::invalid(
+                    "settings",
+                    "inject_nonfinite.epoch",
+                    j.epoch,
+                    format!("must be in 1..={} (the run's epochs)", self.epochs),
+                ));
+            }
+            if j.iteration == 0 {
+                return Err(RecipeError::invalid(
+                    "settings",
+                    "inject_nonfinite.iteration",
+                    0,
+                    "must be at least 1",
+                ));
+            }
         }
         self.bundled()?;
         self.optimizer.validate()?;

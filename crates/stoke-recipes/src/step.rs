@@ -12,6 +12,7 @@
 //! `2β·w` to the gradient of each used row (the gradient of `β Σ w²` over those rows), so rows
 //! decay when they are used. Nothing per step is as large as the table.
 
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,8 @@ pub struct Stepper {
     beta: f64,
     /// Clipping, skipping and accumulation around both optimizers (their shared gradient scale).
     chain: Chain,
+    /// Make one gradient of the next step NaN (the test seam of `inject_nonfinite`).
+    poison: bool,
 }
 
 /// What one step gives back.
@@ -127,6 +130,7 @@ impl Stepper {
             l2: reg,
             beta: l2,
             chain: Chain::fused(spec.transforms, scale)?,
+            poison: false,
         })
     }
 
@@ -171,6 +175,13 @@ impl Stepper {
         self.rows.as_mut()
     }
 
+    /// A test seam (recipes' `inject_nonfinite`): the next [`step`](Self::step) makes the
+    /// gradient of one parameter (the first the model visits) NaN after backward, as an overflow
+    /// would, so that skipping (or its absence) can be seen in a real run.
+    pub fn inject_nonfinite(&mut self) {
+        self.poison = true;
+    }
+
     /// One step on `batch` with learning rate `lr`. A non-finite loss leaves the model as it was.
     pub fn step(&mut self, model: TextClassifier, batch: &TextBatch, lr: f64) -> Stepped {
         let gathered = self.rows.as_ref().map(|_| model.gather_rows(batch));
@@ -193,6 +204,9 @@ impl Stepper {
             };
         }
         let mut grads = loss.backward();
+        if std::mem::take(&mut self.poison) {
+            poison_first(&model, &mut grads);
+        }
         let (outcome, model) = match (&mut self.rows, gathered) {
             (Some(table_optim), Some(rows)) => {
                 // Internal invariant: `gather_rows` makes the rows a leaf that requires grad.
@@ -239,4 +253,25 @@ impl Stepper {
             None => (model, false),
         }
     }
+}
+
+/// Makes the gradient of the first parameter of `model` that has one NaN.
+fn poison_first(model: &TextClassifier, grads: &mut burn::tensor::Gradients) {
+    struct First<'a> {
+        grads: &'a mut burn::tensor::Gradients,
+        done: bool,
+    }
+    impl ModuleVisitor for First<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.done {
+                return;
+            }
+            if let Some(g) = param.val().grad_remove(self.grads) {
+                let nan = g.add_scalar(f32::NAN);
+                param.val().grad_replace(self.grads, nan);
+                self.done = true;
+            }
+        }
+    }
+    model.visit(&mut First { grads, done: false });
 }

@@ -27,7 +27,7 @@ use crate::checkpoint::{
 use crate::data::Prepared;
 use crate::error::{CheckpointError, RecipeError};
 use crate::metrics::{Metric, Record, Split};
-use crate::recipe::RunSpec;
+use crate::recipe::{Injection, RunSpec};
 use crate::step::Stepper;
 use stoke_optim::Outcome;
 
@@ -139,6 +139,14 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     let n = data.train.len();
     let batch_size = s.batch_size.resolve(n);
     let per_epoch = iterations_per_epoch(n, batch_size, false);
+    if let Some(j) = s.inject_nonfinite.iter().find(|j| j.iteration > per_epoch) {
+        return Err(RecipeError::invalid(
+            &id,
+            "inject_nonfinite.iteration",
+            j.iteration,
+            format!("must be within the epoch's {per_epoch} iterations"),
+        ));
+    }
     let config = s
         .model
         .clone()
@@ -217,10 +225,16 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             &train_device,
         );
         let epoch_start = Instant::now();
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
+        let (mut loss_sum, mut correct, mut seen, mut skipped) = (0.0f64, 0.0f64, 0usize, 0usize);
         for (i, batch) in loader.iter().enumerate() {
             let batch = batch.expect("in-memory data loads");
             let size = batch.len();
+            if s.inject_nonfinite.contains(&Injection {
+                epoch,
+                iteration: i + 1,
+            }) {
+                stepper.inject_nonfinite();
+            }
             let stepped = stepper.step(model, &batch, lr);
             let (value, logits) = (stepped.loss, stepped.logits);
             model = stepped.model;
@@ -230,7 +244,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             if s.optimizer.transforms.skip_nonfinite
                 && matches!(stepped.outcome, Outcome::Skipped { .. })
             {
-                // As if the batch had not been there: no step, nothing recorded.
+                // As if the batch had not been there: no step, nothing recorded but the count.
+                skipped += 1;
                 continue;
             }
             if !value.is_finite() {
@@ -305,6 +320,16 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             Metric::ExamplesPerSec,
             seen as f64 / seconds.max(1e-9),
         ));
+        if s.optimizer.transforms.skip_nonfinite {
+            let value = skipped as f64;
+            records.push(record(
+                epoch,
+                iteration,
+                Split::Train,
+                Metric::SkippedSteps,
+                value,
+            ));
+        }
         opts.progress.epoch(spec, epoch, &records[first..]);
         if let Some(dir) = &opts.checkpoint_dir {
             let schedule =

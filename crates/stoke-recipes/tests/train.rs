@@ -8,7 +8,7 @@ use burn::module::Module;
 use stoke_optim::Backend;
 use stoke_recipes::data::prepare;
 use stoke_recipes::metrics::{Metric, Split};
-use stoke_recipes::recipe::{BatchSize, Settings};
+use stoke_recipes::recipe::{BatchSize, Injection, Settings};
 use stoke_recipes::train::{RunStatus, Silent, TrainOptions, train};
 use stoke_recipes::{OptimizerSpec, RunSpec};
 use stoke_text::model::ModelShape;
@@ -37,6 +37,7 @@ fn spec(optimizer: OptimizerSpec, epochs: usize) -> RunSpec {
             train_subset: Some(160),
             record_iterations: false,
             embedding: Default::default(),
+            inject_nonfinite: Vec::new(),
         },
     }
 }
@@ -260,5 +261,63 @@ fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint(
     assert!(
         r.result.records.iter().all(|x| x.split != Split::Test),
         "no test score for a diverged run"
+    );
+}
+
+/// `inject_nonfinite` makes one gradient NaN at the 3rd batch of epoch 2 (160 texts in batches
+/// of 16: 10 per epoch). With `skip_nonfinite` the run completes, that one step skipped and
+/// counted; without it the NaN reaches the weights, so the next batch's loss (iteration 4) is
+/// the first non-finite value and the run stops there.
+#[test]
+fn injected_nonfinite_gradients_are_skipped_and_counted_or_stop_the_run() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let injected = |text: &str| {
+        let mut s = spec(text.parse::<OptimizerSpec>().unwrap(), 3);
+        s.settings.inject_nonfinite = vec![Injection {
+            epoch: 2,
+            iteration: 3,
+        }];
+        s
+    };
+    let s = injected("sgd:lr=0.05,skip_nonfinite=true");
+    let data = prepare(&s.settings).unwrap();
+    let r = train(&s, &data, &options(None, false, None))
+        .unwrap()
+        .result;
+    assert_eq!(r.status, RunStatus::Completed);
+    let skipped: Vec<(usize, usize, f64)> = r
+        .records
+        .iter()
+        .filter(|x| x.metric == Metric::SkippedSteps)
+        .map(|x| (x.epoch, x.iteration, x.value))
+        .collect();
+    // Steps so far at each epoch's end: 10, 10 + 9 (one skipped), 19 + 10.
+    assert_eq!(skipped, vec![(1, 10, 0.0), (2, 19, 1.0), (3, 29, 0.0)]);
+
+    let s = injected("sgd:lr=0.05");
+    let r = train(&s, &data, &options(None, false, None))
+        .unwrap()
+        .result;
+    let RunStatus::Diverged {
+        epoch,
+        iteration,
+        message,
+    } = &r.status
+    else {
+        panic!("expected the run to stop, got {:?}", r.status);
+    };
+    assert_eq!((*epoch, *iteration), (2, 4), "{message}");
+    assert!(message.contains("epoch 2, iteration 4"), "{message}");
+    assert!(r.records.iter().all(|x| x.metric != Metric::SkippedSteps));
+
+    let mut s = injected("sgd:lr=0.05,skip_nonfinite=true");
+    s.settings.inject_nonfinite[0].iteration = 11;
+    let e = train(&s, &data, &options(None, false, None))
+        .err()
+        .expect("iteration 11 of 10 is rejected")
+        .to_string();
+    assert!(
+        e.contains("inject_nonfinite.iteration = 11") && e.contains("10 iterations"),
+        "{e}"
     );
 }

@@ -129,6 +129,7 @@ impl TrainArgs {
             train_subset: None,
             record_iterations: false,
             embedding: self.embedding.parse()?,
+            inject_nonfinite: Vec::new(),
         };
         settings.validate()?;
         Ok(RunSpec {
