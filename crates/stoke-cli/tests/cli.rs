@@ -396,6 +396,12 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["test_accuracy"].as_f64().unwrap() >= 0.9, "{v}");
+    // The saved run spec names the user's file, not a bundled set.
+    let result: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("result.json")).unwrap()).unwrap();
+    let settings = &result["spec"]["settings"];
+    assert_eq!(settings["dataset"], csv.to_str().unwrap(), "{settings}");
+    assert_eq!(settings["data"]["path"], csv.to_str().unwrap(), "{settings}");
     let o = stoke(&[
         "predict",
         "--model",
@@ -411,21 +417,67 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
         .collect();
     assert_eq!(lines[0]["label"], "pos");
     assert_eq!(lines[1]["label"], "neg");
-    let o = stoke(&[
-        "eval",
-        "--model",
-        out.to_str().unwrap(),
-        csv.to_str().unwrap(),
-        "--text-col",
-        "review",
-        "--label-col",
-        "sentiment",
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    let report = dir.join("eval");
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--model",
+            out.to_str().unwrap(),
+            "--data",
+            csv.to_str().unwrap(),
+            "--text-col",
+            "review",
+            "--label-col",
+            "sentiment",
+        ];
+        args.extend_from_slice(extra);
+        let o = stoke(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        o
+    };
+    let o = eval(&["--json", "--top-k", "2", "--out", report.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["rows"], 120);
     assert!(v["accuracy"].as_f64().unwrap() >= 0.9);
+    // The file has 60 rows of each class; with two classes the true one is always in the top 2.
+    let support: Vec<u64> = v["per_class"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["support"].as_u64().unwrap())
+        .collect();
+    assert_eq!(support, [60, 60], "{v}");
+    assert_eq!(v["top_k"]["accuracy"], 1.0, "{v}");
+    let counted: u64 = v["confusion"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|n| n.as_u64().unwrap()))
+        .sum();
+    assert_eq!(counted, 120);
+    assert!(v["log_loss"].as_f64().unwrap().is_finite() && v["ece"].as_f64().unwrap() >= 0.0);
+    for f in ["evaluation.json", "confusion.svg", "confusion.png"] {
+        assert!(report.join(f).is_file(), "{f} not written");
+    }
+    // The text report: the classification report's rows and the matrix.
+    let t = text(&eval(&[]).stdout);
+    for want in ["precision", "weighted avg", "macro avg", "log loss", "confusion matrix"] {
+        assert!(t.contains(want), "{want} missing from:\n{t}");
+    }
+}
+
+#[test]
+fn data_is_given_the_same_way_to_every_command() {
+    // `--data` and the positional alias name the same file; both at once is an error.
+    fails_clearly(&["data-summary", "--data", "/no/such/file.csv"], "/no/such/file.csv");
+    fails_clearly(&["data-summary", "/no/such/file.csv"], "/no/such/file.csv");
+    fails_clearly(
+        &["eval", "--model", "/no/such/model", "--data", "/no/such/file.csv"],
+        "/no/such/",
+    );
+    let o = stoke(&["data-summary", "--data", "a.csv", "b.csv"]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("cannot be used with"), "{}", text(&o.stderr));
 }
 
 #[test]

@@ -61,6 +61,7 @@
 
 pub mod batch;
 pub mod data;
+pub mod evaluation;
 mod error;
 pub mod metrics;
 pub mod model;

@@ -26,15 +26,50 @@ pub struct Columns {
     pub skip_invalid: bool,
 }
 
-/// Labelled data given as the first argument.
+/// Where labelled data come from: `--data FILE|SET`, the same on `train`, `eval` and
+/// `data-summary`; a first positional argument is accepted as its alias.
+#[derive(Args, Debug, Clone)]
+pub struct DataSource {
+    /// A CSV/TSV/JSONL file (optionally gzip-compressed), or a bundled data set name
+    /// (`sentiment-uci`, `langid`, `spam-assassin`).
+    #[arg(
+        long = "data",
+        value_name = "FILE|SET",
+        required_unless_present = "data_positional"
+    )]
+    data: Option<String>,
+    /// The same as `--data`.
+    #[arg(value_name = "FILE|SET", conflicts_with = "data")]
+    data_positional: Option<String>,
+}
+
+impl DataSource {
+    /// The file path or bundled data set name given.
+    pub fn name(&self) -> &str {
+        // clap requires one of the two (`required_unless_present`) and forbids both.
+        self.data
+            .as_deref()
+            .or(self.data_positional.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// Labelled data and how to read them.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// A CSV/TSV/JSONL file (optionally gzip-compressed), or a bundled data set name.
-    pub data: String,
+    #[command(flatten)]
+    pub source: DataSource,
     #[command(flatten)]
     pub columns: Columns,
     #[command(flatten)]
     pub common: Common,
+}
+
+impl DataArgs {
+    /// The file path or bundled data set name given.
+    pub fn data(&self) -> &str {
+        self.source.name()
+    }
 }
 
 /// A saved classifier.

@@ -7,7 +7,7 @@ use crate::args::data::{DataArgs, load_texts};
 use crate::output;
 
 pub fn run(a: DataArgs) -> Result<()> {
-    let summary = summarize(&load_texts(&a.data, &a.columns, None)?);
+    let summary = summarize(&load_texts(a.data(), &a.columns, None)?);
     if a.common.json {
         output::json(&summary)
     } else {

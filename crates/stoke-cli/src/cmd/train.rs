@@ -14,16 +14,15 @@ use stoke_recipes::{RunSpec, Settings};
 use stoke_text::saved::SavedClassifier;
 
 use crate::args::Common;
-use crate::args::data::{Columns, recipe_data};
+use crate::args::data::{Columns, DataSource, recipe_data};
 use crate::args::set::{Sets, optimizer};
 use crate::output;
 use crate::progress::{Bars, iterations};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// A CSV/TSV/JSONL file (optionally gzipped), or a bundled data set name.
-    #[arg(long)]
-    data: String,
+    #[command(flatten)]
+    data: DataSource,
     #[command(flatten)]
     columns: Columns,
     /// Optimizer: sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw, adadelta.
@@ -116,9 +115,10 @@ impl TrainArgs {
                 )
             })?)
         };
-        let (dataset, data) = recipe_data(&self.data, &self.columns);
+        let (dataset, data) = recipe_data(self.data.name(), &self.columns);
         let settings = Settings {
-            dataset: dataset.unwrap_or("sentiment-uci").into(),
+            // The run spec names the real source: the bundled set, or the file.
+            dataset: dataset.map_or_else(|| self.data.name().to_string(), Into::into),
             data,
             epochs: self.epochs,
             batch_size,
