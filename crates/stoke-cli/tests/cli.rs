@@ -653,3 +653,46 @@ fn benches_run_on_wgpu() {
         assert!(r["mean_loss"].as_f64().unwrap().is_finite(), "{r}");
     }
 }
+
+#[test]
+fn split_writes_the_parts_train_uses_without_losing_a_row() {
+    let dir = tmp("split");
+    let csv = dir.join("reviews.csv");
+    let mut rows = String::from("review,sentiment\n");
+    for i in 0..60 {
+        rows.push_str(&format!("\"good {i}\",pos\n\"bad, \"\"really\"\" {i}\",neg\n"));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let out = dir.join("parts");
+    let o = stoke(&[
+        "split",
+        "--data",
+        csv.to_str().unwrap(),
+        "--text-col",
+        "review",
+        "--label-col",
+        "sentiment",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // 80 / 10 / 10 of 60 rows per class, stratified: 48 / 6 / 6 of each.
+    let mut seen = Vec::new();
+    for (part, per_class) in [("train", 48), ("valid", 6), ("test", 6)] {
+        let body = std::fs::read_to_string(out.join(format!("{part}.jsonl"))).unwrap();
+        let lines: Vec<serde_json::Value> =
+            body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        for class in ["pos", "neg"] {
+            let n = lines.iter().filter(|v| v["label"] == class).count();
+            assert_eq!(n, per_class, "{part} {class}");
+        }
+        seen.extend(lines.iter().map(|v| v["text"].as_str().unwrap().to_string()));
+    }
+    seen.sort();
+    let mut want: Vec<String> = (0..60)
+        .flat_map(|i| [format!("good {i}"), format!("bad, \"really\" {i}")])
+        .collect();
+    want.sort();
+    assert_eq!(seen, want, "every row exactly once, text unchanged");
+}

@@ -8,7 +8,7 @@ use stoke_text::data::{LoadOptions, Splits, load_bundled, load_file, split_strat
 use stoke_text::tokenizer::Tokenizer;
 
 use crate::error::RecipeError;
-use crate::recipe::Settings;
+use crate::recipe::{DataFile, Settings};
 
 /// The seed of the 80/10/10 split of a user's file: fixed, so that runs with different seeds
 /// see the same split (the bundled sets have their own fixed split).
@@ -42,20 +42,29 @@ pub fn cache_key(settings: &Settings) -> String {
     )
 }
 
-/// Loads, splits, fits the tokenizer on the training split, and encodes all three splits.
-pub fn prepare(settings: &Settings) -> Result<Prepared, RecipeError> {
-    let splits: Splits = match (&settings.data, settings.bundled()?) {
-        (Some(file), _) => {
-            let opts = LoadOptions::default()
-                .with_text_field(file.text.clone())
-                .with_label_field(file.label.clone())
-                .with_skip_invalid(file.skip_invalid);
-            let loaded = load_file(Path::new(&file.path), &opts)?;
-            split_stratified(&loaded.texts, 0.1, 0.1, FILE_SPLIT_SEED)
-        }
+/// The train / valid / test texts of a run's data: a user's file split 80 / 10 / 10 with
+/// [`FILE_SPLIT_SEED`], or a bundled set's own fixed split. `stoke split` writes exactly these.
+pub fn splits(settings: &Settings) -> Result<Splits, RecipeError> {
+    Ok(match (&settings.data, settings.bundled()?) {
+        (Some(file), _) => split_file(file)?,
         (None, Some(bundled)) => load_bundled(bundled)?,
         (None, None) => unreachable!("bundled() is Some when no file is given"),
-    };
+    })
+}
+
+/// A user's file, split 80 / 10 / 10 with [`FILE_SPLIT_SEED`].
+pub fn split_file(file: &DataFile) -> Result<Splits, RecipeError> {
+    let opts = LoadOptions::default()
+        .with_text_field(file.text.clone())
+        .with_label_field(file.label.clone())
+        .with_skip_invalid(file.skip_invalid);
+    let loaded = load_file(Path::new(&file.path), &opts)?;
+    Ok(split_stratified(&loaded.texts, 0.1, 0.1, FILE_SPLIT_SEED))
+}
+
+/// Loads, splits, fits the tokenizer on the training split, and encodes all three splits.
+pub fn prepare(settings: &Settings) -> Result<Prepared, RecipeError> {
+    let splits = splits(settings)?;
     let mut train = splits.train;
     if let Some(n) = settings.train_subset {
         train.examples.truncate(n);

@@ -7,6 +7,7 @@ mod list;
 mod predict;
 mod run;
 mod run_one;
+mod split;
 mod surfaces;
 mod train;
 
@@ -39,6 +40,9 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Rows, classes, balance and text lengths of a data file or bundled data set.
     DataSummary(DataArgs),
+    /// Write the train / valid / test parts `stoke train` uses, as JSON lines (to score other
+    /// tools on the same rows).
+    Split(split::SplitArgs),
     /// Optimizer paths on 2-D loss surfaces: contour and loss plots, trajectories.csv and an
     /// interactive page (surfaces.html).
     Surfaces(surfaces::SurfacesArgs),
@@ -61,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
         Command::DataSummary(a) => data_summary::run(a),
+        Command::Split(a) => split::run(a),
         Command::Surfaces(a) => surfaces::run(a),
         Command::Bench(a) => bench::run(a),
     }
