@@ -95,10 +95,21 @@ macro_rules! optimizer {
                 rows: &[u32],
                 g_rows: burn::tensor::Tensor<2>,
                 state: Option<Self::State<2>>,
-            ) -> (burn::tensor::Tensor<2>, Option<Self::State<2>>) {
-                $crate::rows::check_rows(&w, rows, &g_rows);
+            ) -> Result<(burn::tensor::Tensor<2>, Option<Self::State<2>>), $crate::RowStepError>
+            {
+                $crate::rows::check_rows(&w, rows, &g_rows, state.as_ref())?;
                 let s = $crate::path::run(self, lr, w, g_rows, state, Some(rows), None);
-                (s.w, s.state)
+                Ok((s.w, s.state))
+            }
+
+            fn check_rows(
+                &self,
+                w: &burn::tensor::Tensor<2>,
+                rows: &[u32],
+                g_rows: &burn::tensor::Tensor<2>,
+                state: Option<&Self::State<2>>,
+            ) -> Result<(), $crate::RowStepError> {
+                $crate::rows::check_rows(w, rows, g_rows, state)
             }
         }
 
@@ -245,7 +256,7 @@ pub use forms::{EpsilonPlacement, MomentumForm};
 pub use l2::{Criterion, L2Regularized, L2Regularizer};
 pub use momentum::{Momentum, MomentumConfig, MomentumState};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
-pub use rows::{RowOptimizer, RowStateError, RowStep};
+pub use rows::{RowOptimizer, RowStateError, RowStep, RowStepError};
 pub use scale::GradScale;
 pub use schedule::{
     OneCycleConfig, OneCycleLr, PlateauConfig, ReduceLrOnPlateau, Schedule, ScheduleError,

@@ -4,7 +4,9 @@
 mod common;
 
 use burn::optim::ModuleOptimizer;
+use burn::tensor::{Bytes, Tensor};
 use common::{Pair, cpu_devices, fixture};
+use stoke_optim::state::{check_saved, load_checked};
 use stoke_optim::{
     AdaDeltaConfig, AdaGradConfig, AdamConfig, EpsilonPlacement, MomentumConfig, MomentumForm,
     RmsPropConfig,
@@ -140,4 +142,91 @@ fn optimizer_state_round_trips_through_a_file() {
         path.display()
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `optim` stepped three times from `start` (same parameter ids each call), and its state.
+fn trained(mut optim: ModuleOptimizer, start: &Pair, grads: &[common::Named]) -> (Pair, Bytes) {
+    let mut p = start.clone();
+    for g in &grads[..3] {
+        p = p.step(&mut optim, 0.01, g);
+    }
+    let bytes = optim.into_bytes().expect("save optimizer");
+    (p, bytes)
+}
+
+fn refused(optim: ModuleOptimizer, module: &Pair, bytes: &Bytes) -> String {
+    check_saved(&optim, module, bytes).unwrap_err().to_string()
+}
+
+#[test]
+fn a_state_of_another_optimizer_model_or_size_or_a_damaged_one_is_refused() {
+    let fx = fixture("adam");
+    let case = &fx.cases[0];
+    let (_, device) = cpu_devices().remove(0);
+    let start = Pair::new(&case.init, &device);
+    let adam = || AdamConfig::new().init();
+    let (pair, adam_state) = trained(adam(), &start, &case.grads);
+    let (_, momentum_state) = trained(MomentumConfig::new().init(), &start, &case.grads);
+
+    // The right optimizer and model: accepted, and it continues.
+    check_saved(&adam(), &pair, &adam_state).unwrap();
+    let mut resumed = load_checked(adam(), &pair, adam_state.clone()).unwrap();
+    let _ = pair.clone().step(&mut resumed, 0.01, &case.grads[3]);
+    // A stateless optimizer's empty state into a stateless one: nothing to check.
+    let (_, sgd_state) = trained(MomentumConfig::sgd().init(), &start, &case.grads);
+    check_saved(&MomentumConfig::sgd().init(), &pair, &sgd_state).unwrap();
+
+    // Another optimizer, either way round.
+    let msg = refused(MomentumConfig::new().init(), &pair, &adam_state);
+    assert!(
+        msg.starts_with("parameter `")
+            && msg.ends_with(
+                "`exp_avg` is not part of this optimizer's state (a state saved by another optimizer?)"
+            ),
+        "{msg}"
+    );
+    let msg = refused(adam(), &pair, &momentum_state);
+    assert!(
+        msg.ends_with(
+            "`velocity` is not part of this optimizer's state (a state saved by another optimizer?)"
+        ),
+        "{msg}"
+    );
+    // The empty state of a stateless optimizer into one that keeps a state.
+    assert_eq!(
+        refused(adam(), &pair, &sgd_state),
+        "it holds no state, but this optimizer keeps a state for every parameter it steps"
+    );
+    // Another model size: the same parameter ids, `w` of 5 × 4 instead of 3 × 4.
+    let ad = device.clone().autodiff();
+    let bigger = Pair {
+        w: burn::module::Param::initialized(pair.w.id, Tensor::<2>::zeros([5, 4], &ad)),
+        b: burn::module::Param::initialized(pair.b.id, pair.b.val()),
+    };
+    assert_eq!(
+        refused(adam(), &bigger, &adam_state),
+        "parameter `w`: `exp_avg` is [3, 4], but the parameter is [5, 4] (a state saved for another model size?)"
+    );
+    // Another model (other parameter ids).
+    let other = Pair::new(&case.init, &device);
+    let msg = refused(adam(), &other, &adam_state);
+    assert!(
+        msg.starts_with("it holds a state for parameter id ")
+            && msg.ends_with("which this model does not have (a state saved for another model?)"),
+        "{msg}"
+    );
+    // Truncated, and a damaged header.
+    let truncated = Bytes::from_bytes_vec(adam_state[..adam_state.len() - 7].to_vec());
+    let msg = refused(adam(), &pair, &truncated);
+    assert!(
+        msg.starts_with("not a valid burnpack optimizer state: "),
+        "{msg}"
+    );
+    let mut flipped = adam_state.to_vec();
+    flipped[0] ^= 0x20;
+    let msg = refused(adam(), &pair, &Bytes::from_bytes_vec(flipped));
+    assert!(
+        msg.starts_with("not a valid burnpack optimizer state: "),
+        "{msg}"
+    );
 }

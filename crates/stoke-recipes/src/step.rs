@@ -221,8 +221,14 @@ impl Stepper {
                 match self.chain.prepare(&model, params, Some(&mut g)) {
                     (outcome, Some(params)) => {
                         let model = self.optim.step(lr, model, params);
-                        let model = model
-                            .map_embedding(|table| table_optim.step(lr, table, &batch.rows, g));
+                        // Internal invariant: a batch's rows are its distinct ids, sorted,
+                        // each < num_ids (the table's rows; the tokenizer makes no other), and
+                        // `g` is the gradient of `gather_rows`' [rows, width] leaf.
+                        let model = model.map_embedding(|table| {
+                            table_optim
+                                .step(lr, table, &batch.rows, g)
+                                .expect("a batch's rows fit its table")
+                        });
                         (outcome, model)
                     }
                     (outcome, None) => (outcome, model),

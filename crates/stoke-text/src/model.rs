@@ -224,6 +224,25 @@ impl TextClassifierConfig {
         )
     }
 
+    /// The number of values a saved model of this config holds (`into_record`: every weight,
+    /// bias and BatchNorm statistic), computed without building it:
+    /// `num_ids·embed_dim + Σ_blocks (d_in·hidden + hidden + [BN] 4·hidden) + d·n_classes + n_classes`
+    /// (BatchNorm keeps γ, β and the running mean and variance). A loader compares it with the
+    /// file before allocating a model of a size the file does not back.
+    pub fn saved_values(&self) -> u128 {
+        let (hidden, classes) = (self.hidden as u128, self.n_classes as u128);
+        let norm = if self.batch_norm { 4 * hidden } else { 0 };
+        let mut width = self.embed_dim as u128;
+        let mut total = self.num_ids as u128 * width;
+        if self.n_hidden > 0 {
+            let first = width * hidden + hidden + norm;
+            let rest = hidden * hidden + hidden + norm;
+            total += first + (self.n_hidden as u128 - 1) * rest;
+            width = hidden;
+        }
+        total + width * classes + classes
+    }
+
     /// Builds the model on `device` (use `device.autodiff()` to train), or says why not.
     pub fn try_init(&self, device: &Device) -> Result<TextClassifier, InvalidSetting> {
         self.validate()?;

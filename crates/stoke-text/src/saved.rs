@@ -8,9 +8,16 @@
 //! | `config.json` | the [`TextClassifierConfig`] |
 //! | `tokenizer.json` | the [`Tokenizer`] (settings and, in vocabulary mode, the vocabulary) |
 //! | `classes.json` | the class names, in label order |
+//! | `checksums.json` | the FNV-1a 64-bit hash of each file above, written last |
 //!
 //! [`SavedClassifier::save`] writes everything into a fresh sibling directory and then
 //! renames it into place, so a reader never sees a half-written classifier.
+//!
+//! [`SavedClassifier::load`] trusts nothing it reads: a file whose hash is not the saved one
+//! (truncated, a flipped bit), invalid JSON, a setting that breaks its rule, parts that do not
+//! fit each other (class count, vocabulary size against `num_ids`), weights of another shape
+//! or that are not finite: each is a one-line [`SaveError`] naming the file. A directory
+//! without `checksums.json` (saved before it existed) is checked without the hashes.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +38,11 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 /// See [`MODEL_FILE`].
 pub const CLASSES_FILE: &str = "classes.json";
+/// See [`MODEL_FILE`].
+pub const CHECKSUMS_FILE: &str = "checksums.json";
+
+/// The files `checksums.json` covers.
+const HASHED: [&str; 4] = [MODEL_FILE, CONFIG_FILE, TOKENIZER_FILE, CLASSES_FILE];
 
 /// Errors of [`SavedClassifier::save`] and [`SavedClassifier::load`]; each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +55,8 @@ pub enum SaveError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A JSON file is not valid.
-    #[error("{path}: invalid JSON: {source}")]
+    /// A JSON file is not valid, or does not hold what it should.
+    #[error("{path}: {source}")]
     Json {
         /// The file.
         path: PathBuf,
@@ -66,6 +78,26 @@ pub enum SaveError {
         path: PathBuf,
         /// The rule it breaks.
         source: InvalidSetting,
+    },
+    /// A file is not the one that was saved: its hash differs from `checksums.json`'s.
+    #[error(
+        "{path}: changed or damaged since it was saved (its FNV-1a hash is {got:016x}, checksums.json says {want:016x})"
+    )]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The file's hash.
+        got: u64,
+        /// The saved hash.
+        want: u64,
+    },
+    /// A weight loaded from `model.bpk` is NaN or infinite.
+    #[error("{path}: `{param}` holds a value that is not finite (NaN or ±∞)")]
+    NonFinite {
+        /// The weights file.
+        path: PathBuf,
+        /// The parameter's path in the model, e.g. `embedding.weight`.
+        param: String,
     },
     /// The saved parts are inconsistent with each other.
     #[error("{path}: {message}")]
@@ -116,19 +148,18 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), SaveError> {
     std::fs::write(path, text).map_err(io(path))
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SaveError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    serde_json::from_str(&text).map_err(|source| SaveError::Json {
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, SaveError> {
+    serde_json::from_slice(bytes).map_err(|source| SaveError::Json {
         path: path.to_path_buf(),
         source,
     })
 }
 
-/// Reads `config.json`. A model saved before `embed_init_std` existed has no such field; its
+/// Parses `config.json`. A model saved before `embed_init_std` existed has no such field; its
 /// table was initialised from `N(0, 1)`, which is what the field then records (the loaded
 /// weights replace the initial ones either way).
-fn read_config(path: &Path) -> Result<TextClassifierConfig, SaveError> {
-    let mut value: serde_json::Value = read_json(path)?;
+fn parse_config(path: &Path, bytes: &[u8]) -> Result<TextClassifierConfig, SaveError> {
+    let mut value: serde_json::Value = parse_json(path, bytes)?;
     if let Some(fields) = value.as_object_mut() {
         fields
             .entry("embed_init_std")
@@ -140,37 +171,142 @@ fn read_config(path: &Path) -> Result<TextClassifierConfig, SaveError> {
     })
 }
 
+/// FNV-1a, 64 bits: `h ← (h ⊕ b)·p` over the bytes `b`, from the offset basis. For a fixed byte
+/// each step is a bijection of `h` (xor, then a product with an odd number modulo 2⁶⁴), so two
+/// files of one length that differ in any byte (a flipped bit, a changed value) always hash
+/// differently; a truncated or extended file almost surely does.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes
+        .iter()
+        .fold(BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+}
+
+const HASH_PREFIX: &str = "fnv1a-64:";
+
+/// `checksums.json`: each hashed file's name and `fnv1a-64:<16 hex digits>`.
+fn write_checksums(dir: &Path) -> Result<(), SaveError> {
+    let mut sums = std::collections::BTreeMap::new();
+    for file in HASHED {
+        let path = dir.join(file);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        sums.insert(file, format!("{HASH_PREFIX}{:016x}", fnv1a64(&bytes)));
+    }
+    write_json(&dir.join(CHECKSUMS_FILE), &sums)
+}
+
+/// The hashes `checksums.json` lists (none when the file is absent), each file named once and
+/// known.
+fn read_checksums(dir: &Path) -> Result<Vec<(&'static str, u64)>, SaveError> {
+    let path = dir.join(CHECKSUMS_FILE);
+    let bytes = match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other.map_err(io(&path))?,
+    };
+    let sums: std::collections::BTreeMap<String, String> = parse_json(&path, &bytes)?;
+    let bad = |message: String| SaveError::Inconsistent {
+        path: path.clone(),
+        message,
+    };
+    let mut out = Vec::new();
+    for (file, sum) in &sums {
+        let Some(known) = HASHED.into_iter().find(|f| f == file) else {
+            return Err(bad(format!(
+                "lists {file:?}, which is not a file of a saved classifier"
+            )));
+        };
+        let hash = sum
+            .strip_prefix(HASH_PREFIX)
+            .filter(|h| h.len() == 16)
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| {
+                bad(format!(
+                    "{file}: {sum:?} is not {HASH_PREFIX}<16 hex digits>"
+                ))
+            })?;
+        out.push((known, hash));
+    }
+    Ok(out)
+}
+
+/// The number of values the tensors of a burnpack file hold, read from its header (nothing
+/// is allocated for them).
+fn saved_values(bytes: burn::tensor::Bytes) -> Result<u128, burn::store::burn_pack::Error> {
+    let reader = burn::store::burn_pack::Reader::from_bytes(bytes)?;
+    let mut total = 0u128;
+    for t in reader.into_tensors()? {
+        let (_, _, shape, _, _) = t.into_parts()?;
+        total += shape.iter().map(|&d| d as u128).product::<u128>();
+    }
+    Ok(total)
+}
+
+/// Finds the first float parameter with a value that is not finite.
+#[derive(Default)]
+struct FirstNonFinite {
+    path: Vec<String>,
+    found: Option<String>,
+}
+
+impl burn::module::ModuleVisitor for FirstNonFinite {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_owned());
+    }
+
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let finite = || param.val().to_data().iter::<f32>().all(f32::is_finite);
+        if self.found.is_none() && !finite() {
+            self.found = Some(self.path.join("."));
+        }
+    }
+}
+
+/// See [`SavedClassifier::check`].
+fn check_parts(
+    config: &TextClassifierConfig,
+    tokenizer: &Tokenizer,
+    classes: &[String],
+    dir: &Path,
+) -> Result<(), SaveError> {
+    let bad = |message: String| SaveError::Inconsistent {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let setting = |file: &str| {
+        let path = dir.join(file);
+        move |source| SaveError::Setting { path, source }
+    };
+    config.validate().map_err(setting(CONFIG_FILE))?;
+    tokenizer
+        .config()
+        .validate()
+        .map_err(setting(TOKENIZER_FILE))?;
+    if classes.len() != config.n_classes {
+        return Err(bad(format!(
+            "classes.json has {} classes but config.json says n_classes = {}",
+            classes.len(),
+            config.n_classes
+        )));
+    }
+    if tokenizer.num_ids() != config.num_ids {
+        return Err(bad(format!(
+            "tokenizer.json gives {} ids but config.json says num_ids = {} (the embedding's rows)",
+            tokenizer.num_ids(),
+            config.num_ids
+        )));
+    }
+    Ok(())
+}
+
 impl SavedClassifier {
     /// Checks that the parts fit together: class count, embedding rows, valid settings.
     pub fn check(&self, dir: &Path) -> Result<(), SaveError> {
-        let bad = |message: String| SaveError::Inconsistent {
-            path: dir.to_path_buf(),
-            message,
-        };
-        let setting = |file: &str| {
-            let path = dir.join(file);
-            move |source| SaveError::Setting { path, source }
-        };
-        self.config.validate().map_err(setting(CONFIG_FILE))?;
-        self.tokenizer
-            .config()
-            .validate()
-            .map_err(setting(TOKENIZER_FILE))?;
-        if self.classes.len() != self.config.n_classes {
-            return Err(bad(format!(
-                "classes.json has {} classes but config.json says n_classes = {}",
-                self.classes.len(),
-                self.config.n_classes
-            )));
-        }
-        if self.tokenizer.num_ids() != self.config.num_ids {
-            return Err(bad(format!(
-                "the tokenizer produces {} ids but config.json says num_ids = {}",
-                self.tokenizer.num_ids(),
-                self.config.num_ids
-            )));
-        }
-        Ok(())
+        check_parts(&self.config, &self.tokenizer, &self.classes, dir)
     }
 
     /// Writes the classifier to `dir` (created or replaced), atomically: the files go to a
@@ -207,6 +343,7 @@ impl SavedClassifier {
             write_json(&tmp.join(CONFIG_FILE), &self.config)?;
             write_json(&tmp.join(TOKENIZER_FILE), &self.tokenizer)?;
             write_json(&tmp.join(CLASSES_FILE), &self.classes)?;
+            write_checksums(&tmp)?;
             if dir.exists() {
                 let old = parent.join(format!(".{name}.old-{unique}"));
                 std::fs::rename(dir, &old).map_err(io(dir))?;
@@ -224,39 +361,68 @@ impl SavedClassifier {
     }
 
     /// Reads a classifier written by [`save`](Self::save) onto `device` (use the plain device
-    /// for inference, `device.autodiff()` to train further).
+    /// for inference, `device.autodiff()` to train further), checking every file (see the
+    /// [module docs](self)).
     pub fn load(dir: &Path, device: &Device) -> Result<Self, SaveError> {
-        let config = read_config(&dir.join(CONFIG_FILE))?;
-        let tokenizer: Tokenizer = read_json(&dir.join(TOKENIZER_FILE))?;
-        let classes: Vec<String> = read_json(&dir.join(CLASSES_FILE))?;
-        let weights = dir.join(MODEL_FILE);
-        if !weights.is_file() {
-            return Err(SaveError::Io {
-                path: weights,
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        let sums = read_checksums(dir)?;
+        let read = |file: &str| {
+            let path = dir.join(file);
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            if let Some(&(_, want)) = sums.iter().find(|(f, _)| *f == file) {
+                let got = fnv1a64(&bytes);
+                if got != want {
+                    return Err(SaveError::Checksum { path, got, want });
+                }
+            }
+            Ok((path, bytes))
+        };
+        let (path, bytes) = read(CONFIG_FILE)?;
+        let config = parse_config(&path, &bytes)?;
+        let (path, bytes) = read(TOKENIZER_FILE)?;
+        let tokenizer: Tokenizer = parse_json(&path, &bytes)?;
+        let (path, bytes) = read(CLASSES_FILE)?;
+        let classes: Vec<String> = parse_json(&path, &bytes)?;
+        let (weights, bytes) = read(MODEL_FILE)?;
+        // The settings are checked before a model of their size is made.
+        check_parts(&config, &tokenizer, &classes, dir)?;
+        let weights_error = |source| SaveError::Weights {
+            path: weights.clone(),
+            source,
+        };
+        let bytes = burn::tensor::Bytes::from_bytes_vec(bytes);
+        let held = saved_values(bytes.clone()).map_err(|e| weights_error(e.into()))?;
+        if held != config.saved_values() {
+            return Err(SaveError::Inconsistent {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "model.bpk holds {held} values but config.json describes a model of {} (weights of another model size?)",
+                    config.saved_values()
+                ),
             });
         }
+        let record = burn::store::ModuleRecord::from_bytes(bytes).map_err(weights_error)?;
         let model = config
             .try_init(device)
             .map_err(|source| SaveError::Setting {
                 path: dir.join(CONFIG_FILE),
                 source,
-            })?;
-        let loaded = SavedClassifier {
+            })?
+            .try_load_record(record)
+            .map_err(weights_error)?;
+        let mut first = FirstNonFinite::default();
+        model.visit(&mut first);
+        if let Some(param) = first.found {
+            return Err(SaveError::NonFinite {
+                path: weights,
+                param,
+            });
+        }
+        Ok(SavedClassifier {
             model,
             tokenizer,
             classes,
             config,
-        };
-        loaded.check(dir)?;
-        let model = loaded
-            .model
-            .try_load_file(&weights)
-            .map_err(|source| SaveError::Weights {
-                path: weights.clone(),
-                source,
-            })?;
-        Ok(SavedClassifier { model, ..loaded })
+        })
     }
 
     /// Class probabilities of raw texts (eval mode: BatchNorm running statistics, no dropout).

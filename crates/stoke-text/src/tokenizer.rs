@@ -284,7 +284,7 @@ impl Feature<'_> {
 /// Serialises (serde) to its configuration plus, in vocabulary mode, the vocabulary, so a
 /// saved tokenizer encodes exactly as the original.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(from = "TokenizerFile", into = "TokenizerFile")]
+#[serde(try_from = "TokenizerFile", into = "TokenizerFile")]
 pub struct Tokenizer {
     config: TokenizerConfig,
     vocab: Vec<String>,
@@ -298,19 +298,41 @@ struct TokenizerFile {
     vocabulary: Vec<String>,
 }
 
-impl From<TokenizerFile> for Tokenizer {
-    fn from(f: TokenizerFile) -> Self {
-        let index = f
-            .vocabulary
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i as u32))
-            .collect();
-        Tokenizer {
+/// A saved tokenizer is checked as it is read: valid settings, no vocabulary in hashing mode,
+/// at most `max_size` entries and none twice (each entry's id is its position, so a repeated
+/// entry would leave an id no feature maps to).
+impl TryFrom<TokenizerFile> for Tokenizer {
+    type Error = InvalidSetting;
+
+    fn try_from(f: TokenizerFile) -> Result<Self, InvalidSetting> {
+        f.config.validate()?;
+        let n = f.vocabulary.len();
+        match f.config.features {
+            Features::Hashing { .. } => {
+                require(n == 0, "vocabulary", n, "must be empty in hashing mode")?
+            }
+            Features::Vocabulary { max_size, .. } => require(
+                n <= max_size,
+                "vocabulary",
+                n,
+                "must have at most features.max_size entries",
+            )?,
+        }
+        let mut index = HashMap::with_capacity(n);
+        for (i, k) in f.vocabulary.iter().enumerate() {
+            let first = index.insert(k.clone(), i as u32);
+            require(
+                first.is_none(),
+                "vocabulary",
+                format!("entry {i} {k:?}"),
+                "repeats an earlier entry",
+            )?;
+        }
+        Ok(Tokenizer {
             config: f.config,
             vocab: f.vocabulary,
             index,
-        }
+        })
     }
 }
 

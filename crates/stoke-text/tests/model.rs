@@ -7,6 +7,8 @@ use burn::prelude::*;
 use common::{cpu, to_vec};
 use stoke_text::batch::{TextBatcher, TextItem};
 use stoke_text::model::TextClassifierConfig;
+use stoke_text::saved::SavedClassifier;
+use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
 
 fn item(ids: &[u32], label: usize) -> TextItem {
     TextItem {
@@ -41,8 +43,24 @@ fn mean_pooling_is_embedding_bag_mean_and_padding_does_not_matter() {
     for k in 0..3 {
         assert!((a[k] - b[k]).abs() < 1e-6, "{a:?} vs {b:?}");
     }
-    // EmbeddingBag(mean) of [3, 7, 7] = (E3 + 2·E7)/3, which is also the mean of the bag
-    // [7, 3, 7] (order does not matter).
+    // EmbeddingBag(mean), by hand from the table: the bag [3, 7, 7] pools to (E3 + 2·E7)/3
+    // and the bag [3] (padded with two masked zeros beside it) to E3. Bags of different
+    // lengths tell the mean from the sum (E3 + 2·E7) and from a division by the padded length.
+    let table = to_vec(model.embedding_weight());
+    let row = |id: usize| &table[id * 8..(id + 1) * 8];
+    let bags = TextBatcher.batch(vec![item(&[3, 7, 7], 0), item(&[3], 1)], &device);
+    let pooled = to_vec(model.pool(bags.tokens, bags.mask));
+    for c in 0..8 {
+        let want = [(row(3)[c] + 2.0 * row(7)[c]) / 3.0, row(3)[c]];
+        for (b, want) in want.into_iter().enumerate() {
+            let got = pooled[b * 8 + c];
+            assert!(
+                (got - want).abs() < 1e-6,
+                "bag {b} dim {c}: {got} vs {want}"
+            );
+        }
+    }
+    // The mean of [3, 7, 7] is also the mean of the bag [7, 3, 7] (order does not matter).
     let shuffled = TextBatcher.batch(vec![item(&[7, 3, 7], 0)], &device);
     let p1 = to_vec(model.pool(alone.tokens.clone(), alone.mask.clone()));
     let p2 = to_vec(model.pool(shuffled.tokens, shuffled.mask));
@@ -213,4 +231,213 @@ fn cpu_and_wgpu_agree_on_forward_and_backward() {
         max_diff(&cpu_grads, &gpu_grads)
     );
     assert!(cpu_grads.iter().any(|&g| g != 0.0));
+}
+
+/// A small saved classifier over a fitted vocabulary, in a fresh directory.
+fn saved_classifier(tag: &str, embed_dim: usize) -> (std::path::PathBuf, SavedClassifier) {
+    let device = cpu();
+    device.seed(3);
+    let mut tokenizer =
+        Tokenizer::new(TokenizerConfig::vocabulary(1, 100).without_char_ngrams()).unwrap();
+    tokenizer.fit(["good film", "bad film", "good plot"]);
+    let config = TextClassifierConfig::new(tokenizer.num_ids(), 2)
+        .with_embed_dim(embed_dim)
+        .with_hidden(4);
+    let saved = SavedClassifier {
+        model: config.init(&device),
+        tokenizer,
+        classes: vec!["neg".into(), "pos".into()],
+        config,
+    };
+    let dir = common::temp_dir(tag).join("model");
+    saved.save(&dir).unwrap();
+    (dir, saved)
+}
+
+/// Loads `dir`, which must fail; the message, checked to be one line naming `file`.
+fn load_error(dir: &std::path::Path, file: &str) -> String {
+    let err = SavedClassifier::load(dir, &cpu()).unwrap_err().to_string();
+    assert!(!err.contains('\n'), "not one line: {err}");
+    assert!(err.contains(file), "does not name {file}: {err}");
+    err
+}
+
+fn edit(dir: &std::path::Path, file: &str, f: impl FnOnce(Vec<u8>) -> Vec<u8>) {
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, f(bytes)).unwrap();
+}
+
+fn edit_json(dir: &std::path::Path, file: &str, f: impl FnOnce(&mut serde_json::Value)) {
+    edit(dir, file, |bytes| {
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    });
+}
+
+#[test]
+fn hostile_saved_classifiers_get_one_line_errors_naming_the_file() {
+    let (dir, saved) = saved_classifier("hostile", 8);
+    let loaded = SavedClassifier::load(&dir, &cpu()).unwrap();
+    assert_eq!(
+        loaded.predict(&["good film"]),
+        saved.predict(&["good film"])
+    );
+    let fresh = |tag: &str| {
+        let (dir, _) = saved_classifier(tag, 8);
+        dir
+    };
+    let unhashed = |tag: &str| {
+        let dir = fresh(tag);
+        std::fs::remove_file(dir.join("checksums.json")).unwrap();
+        dir
+    };
+    let mut messages = Vec::new();
+    let mut expect = |dir: &std::path::Path, file: &str, what: &str| {
+        let err = load_error(dir, file);
+        assert!(err.contains(what), "{file}: expected {what:?} in {err}");
+        messages.push(err);
+    };
+
+    // With checksums.json: any changed byte of any file, and a truncation.
+    for file in ["model.bpk", "config.json", "tokenizer.json", "classes.json"] {
+        let dir = fresh("flip");
+        edit(&dir, file, |mut b| {
+            let i = b.len() / 2;
+            b[i] ^= 0x04;
+            b
+        });
+        expect(&dir, file, "changed or damaged since it was saved");
+        let dir = fresh("cut");
+        edit(&dir, file, |b| b[..b.len() - 3].to_vec());
+        expect(&dir, file, "changed or damaged since it was saved");
+    }
+    let dir = fresh("sums");
+    edit(&dir, "checksums.json", |b| b[..b.len() / 2].to_vec());
+    expect(&dir, "checksums.json", "EOF while parsing");
+    let dir = fresh("sums-extra");
+    edit_json(&dir, "checksums.json", |v| {
+        v["weights.bin"] = "fnv1a-64:0000000000000000".into()
+    });
+    expect(
+        &dir,
+        "checksums.json",
+        "\"weights.bin\", which is not a file",
+    );
+    let dir = fresh("sums-bad");
+    edit_json(&dir, "checksums.json", |v| v["model.bpk"] = "crc:12".into());
+    expect(&dir, "checksums.json", "is not fnv1a-64:<16 hex digits>");
+
+    // Without checksums.json (edited by hand, or saved before it existed): every file is still
+    // checked by what it must hold.
+    let dir = unhashed("model-cut");
+    edit(&dir, "model.bpk", |b| b[..b.len() - 3].to_vec());
+    expect(&dir, "model.bpk", "Record I/O error");
+    let dir = unhashed("model-header");
+    edit(&dir, "model.bpk", |mut b| {
+        b[1] ^= 0xff;
+        b
+    });
+    expect(&dir, "model.bpk", "Record I/O error");
+    // Another model size's weights (embed_dim 16 instead of 8).
+    let (other, _) = saved_classifier("other-size", 16);
+    let dir = unhashed("model-size");
+    std::fs::copy(other.join("model.bpk"), dir.join("model.bpk")).unwrap();
+    expect(&dir, "model.bpk", "(weights of another model size?)");
+    // Weights that are not finite.
+    let dir = unhashed("model-nan");
+    SavedClassifier {
+        model: saved
+            .model
+            .clone()
+            .map_embedding(|t| t.mul_scalar(f32::NAN)),
+        ..SavedClassifier::load(&dir, &cpu()).unwrap()
+    }
+    .save(&dir)
+    .unwrap();
+    expect(
+        &dir,
+        "model.bpk",
+        "`embedding.weight` holds a value that is not finite",
+    );
+    // config.json: truncated, a setting out of range, another size than the weights, num_ids
+    // other than the vocabulary's.
+    let dir = unhashed("config-cut");
+    edit(&dir, "config.json", |b| b[..b.len() / 2].to_vec());
+    expect(&dir, "config.json", "EOF while parsing");
+    let dir = unhashed("config-dropout");
+    edit_json(&dir, "config.json", |v| v["dropout"] = 1.5.into());
+    expect(&dir, "config.json", "dropout = 1.5");
+    let dir = unhashed("config-dim");
+    edit_json(&dir, "config.json", |v| v["embed_dim"] = 16.into());
+    expect(&dir, "model.bpk", "(weights of another model size?)");
+    // A huge hidden layer is refused before anything of its size is allocated.
+    let dir = unhashed("config-huge");
+    edit_json(&dir, "config.json", |v| {
+        v["hidden"] = 1_000_000_000_000u64.into()
+    });
+    expect(&dir, "model.bpk", "(weights of another model size?)");
+    // The same number of values in other shapes: the weights' own shape check.
+    let same_count = (1..64)
+        .flat_map(|e| (1..64).map(move |h| (e, h)))
+        .find(|&(e, h)| {
+            let c = saved.config.clone().with_embed_dim(e).with_hidden(h);
+            (e, h) != (8, 4) && c.saved_values() == saved.config.saved_values()
+        });
+    if let Some((e, h)) = same_count {
+        let dir = unhashed("config-swap");
+        edit_json(&dir, "config.json", |v| {
+            v["embed_dim"] = e.into();
+            v["hidden"] = h.into();
+        });
+        expect(&dir, "model.bpk", "shape mismatch");
+    }
+    let dir = unhashed("config-ids");
+    let n = saved.config.num_ids;
+    edit_json(&dir, "config.json", |v| v["num_ids"] = (n - 1).into());
+    let want = format!("gives {n} ids but config.json says num_ids = {}", n - 1);
+    expect(&dir, "tokenizer.json", &want);
+    // tokenizer.json: more vocabulary than num_ids (ids ≥ num_ids), a repeated entry, a
+    // vocabulary in hashing mode, truncated.
+    let dir = unhashed("vocab-long");
+    edit_json(&dir, "tokenizer.json", |v| {
+        v["vocabulary"]
+            .as_array_mut()
+            .unwrap()
+            .push("w:extra".into())
+    });
+    let want = format!("gives {} ids but config.json says num_ids = {n}", n + 1);
+    expect(&dir, "tokenizer.json", &want);
+    let dir = unhashed("vocab-repeat");
+    edit_json(&dir, "tokenizer.json", |v| {
+        let first = v["vocabulary"][0].clone();
+        v["vocabulary"][2] = first;
+    });
+    expect(&dir, "tokenizer.json", "repeats an earlier entry");
+    let dir = unhashed("vocab-hashing");
+    edit_json(&dir, "tokenizer.json", |v| {
+        v["config"]["features"] = serde_json::json!({"kind": "hashing", "buckets": 4})
+    });
+    expect(&dir, "tokenizer.json", "must be empty in hashing mode");
+    let dir = unhashed("tokenizer-cut");
+    edit(&dir, "tokenizer.json", |b| b[..b.len() - 2].to_vec());
+    expect(&dir, "tokenizer.json", "EOF while parsing");
+    // classes.json: another class count.
+    let dir = unhashed("classes");
+    edit_json(&dir, "classes.json", |v| {
+        v.as_array_mut().unwrap().push("maybe".into())
+    });
+    expect(
+        &dir,
+        "classes.json",
+        "has 3 classes but config.json says n_classes = 2",
+    );
+    let dir = unhashed("missing");
+    std::fs::remove_file(dir.join("model.bpk")).unwrap();
+    expect(&dir, "model.bpk", "No such file");
+    for m in &messages {
+        println!("{m}");
+    }
+    println!("{} hostile saved classifiers refused", messages.len());
 }
