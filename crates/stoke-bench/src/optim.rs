@@ -300,6 +300,7 @@ fn clipped<'a>(
     match ema {
         false => Box::new(Steps::new(adam, set, device).clipped(c, scale)),
         true => {
+            // Internal invariant: 0.999 is in (0, 1), the only rule `Averaged::new` checks.
             let optim = Averaged::new(adam, 0.999).expect("a valid decay");
             Box::new(Steps::new(optim, set, device).clipped(c, scale))
         }

@@ -34,6 +34,8 @@ pub fn run_parallel(
             scope.spawn(|| {
                 loop {
                     let i = {
+                        // Internal invariant (here and below): no code holding these locks
+                        // panics, so they are never poisoned.
                         let mut n = next.lock().unwrap();
                         if *n >= specs.len() {
                             return;
@@ -55,6 +57,7 @@ pub fn run_parallel(
         .into_inner()
         .unwrap()
         .into_iter()
+        // Internal invariant: the workers take every index below `specs.len()` once.
         .map(|r| r.expect("every run was taken"))
         .collect()
 }
@@ -88,6 +91,7 @@ fn run_child(
         .stderr(Stdio::piped())
         .spawn()
         .context("starting a run process")?;
+    // Internal invariant: both pipes were set just above, and each is taken once.
     let mut stderr = child.stderr.take().expect("piped");
     let err_thread = std::thread::spawn(move || {
         let mut s = String::new();
@@ -117,6 +121,7 @@ fn run_child(
 
 /// Hands every event on `child`'s stdout to `bars`, until the child closes it.
 fn relay(child: &mut Child, spec: &RunSpec, bars: &Bars) -> Result<()> {
+    // Internal invariant: `run_child` pipes stdout and calls this once per child.
     let stdout = child.stdout.take().expect("piped");
     for (i, line) in BufReader::new(stdout).lines().enumerate() {
         let line = line.context("reading a run process's output")?;

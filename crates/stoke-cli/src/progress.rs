@@ -39,6 +39,7 @@ impl Bars {
             ProgressStyle::with_template(
                 "{prefix:>12} [{bar:40.cyan/blue}] {percent:>3}% eta {eta}  {msg}",
             )
+            // Internal invariant: a constant template, shown by every run of the CLI tests.
             .expect("valid template")
             .progress_chars("=> "),
         );
@@ -66,6 +67,8 @@ impl Bars {
     }
 
     fn bar(&self, id: &str) -> Option<ProgressBar> {
+        // Internal invariant (every `runs.lock()`): nothing panics while holding it, so it is
+        // never poisoned.
         self.runs.lock().unwrap().get(id).cloned()
     }
 }
@@ -77,6 +80,7 @@ impl Progress for Bars {
             ProgressStyle::with_template(
                 "{prefix:>12} [{bar:40.green/white}] {pos}/{len} eta {eta}  {msg}",
             )
+            // Internal invariant: a constant template, shown by every run of the CLI tests.
             .expect("valid template")
             .progress_chars("=> "),
         );

@@ -330,6 +330,7 @@ impl Host {
         match self {
             #[cfg(feature = "flex")]
             Host::Flex(p) => {
+                // Internal invariant: `from_tensor` keeps only contiguous Flex buffers.
                 let (start, end) = p.layout().contiguous_offsets().expect("contiguous");
                 &mut p.storage_mut::<f32>()[start..end]
             }
@@ -439,9 +440,10 @@ pub(crate) fn fused<S: Slots<Tensor<D>>, const D: usize>(
             ema: slice(&mut ema),
             ema_weight,
         };
-        // Internal invariants, checked where the shapes enter: `RowStep::step_rows` checks the
-        // rows and the gradient's shape; Burn's `ModuleOptimizer` pairs each parameter with its
-        // own gradient; the state was made from (or checked against) this parameter.
+        // Internal invariants, checked where the shapes enter, so none of these can fire:
+        // `RowStep::step_rows` refuses bad rows and gradient shapes with a `RowStepError`;
+        // Burn's `ModuleOptimizer` pairs each parameter with its own gradient; `path::step`
+        // checked the state's shape against this parameter.
         assert!(
             lanes
                 .s

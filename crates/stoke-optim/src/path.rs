@@ -109,6 +109,21 @@ pub(crate) fn step<R: Rule, const D: usize>(
         Some(s) => s,
         None => R::fresh(k, &Whole(w.clone())).convert(|x: Whole<D>| x.0),
     };
+    // Internal invariant: a state is made by `Rule::fresh` from this parameter, or comes from
+    // a load checked against it (`state::check_saved`, `RowStep::check_rows`), which refuse
+    // another shape with an error. Only a state loaded around those checks (Burn's own
+    // `ModuleOptimizer::from_bytes`) can stop here, and this names the fix.
+    let dims = w.dims();
+    assert!(
+        state
+            .clone()
+            .into_slots()
+            .iter()
+            .flatten()
+            .all(|b| b.dims() == dims),
+        "an optimizer state's shape differs from its parameter's {dims:?}: load saved states \
+         with stoke_optim::state::load_checked, which says what does not fit"
+    );
     // On the first step the average starts as a copy of the new weights (below).
     let first = matches!(ema, Some(EmaStep { ema: None, .. }));
     let ema = ema.and_then(|e| Some((e.ema?, e.weight)));

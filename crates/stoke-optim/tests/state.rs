@@ -230,3 +230,24 @@ fn a_state_of_another_optimizer_model_or_size_or_a_damaged_one_is_refused() {
         "{msg}"
     );
 }
+
+/// Burn's own `from_bytes` keeps a state of another shape; the next step stops with a message
+/// naming the checked load instead of a bare index panic deep in the kernel.
+#[test]
+#[should_panic(expected = "load saved states with stoke_optim::state::load_checked")]
+fn an_unchecked_state_of_another_shape_stops_the_step_naming_the_checked_load() {
+    let fx = fixture("adam");
+    let case = &fx.cases[0];
+    let (_, device) = cpu_devices().remove(0);
+    let start = Pair::new(&case.init, &device);
+    let (pair, adam_state) = trained(AdamConfig::new().init(), &start, &case.grads);
+    let ad = device.clone().autodiff();
+    let bigger = Pair {
+        w: burn::module::Param::initialized(pair.w.id, Tensor::<2>::zeros([5, 4], &ad)),
+        b: burn::module::Param::initialized(pair.b.id, pair.b.val()),
+    };
+    let mut optim = AdamConfig::new().init().from_bytes(adam_state).unwrap();
+    let mut g = burn::optim::GradientsParams::new();
+    g.register(bigger.w.id, Tensor::<2>::ones([5, 4], &device));
+    let _ = optim.step(0.01, bigger, g);
+}

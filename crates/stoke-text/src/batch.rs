@@ -97,6 +97,7 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
             .zip(&mask)
             .map(|(&id, &m)| {
                 if m > 0.0 {
+                    // Internal invariant: `rows` holds every id of the batch (built above).
                     rows.binary_search(&(id as u32)).expect("id is in rows") as i64
                 } else {
                     0

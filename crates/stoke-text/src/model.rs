@@ -288,6 +288,7 @@ impl TextClassifierConfig {
     pub fn init(&self, device: &Device) -> TextClassifier {
         match self.try_init(device) {
             Ok(m) => m,
+            // The documented panic of the convenience form (see `try_init`).
             Err(e) => panic!("{e}"),
         }
     }
