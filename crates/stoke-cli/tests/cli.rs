@@ -531,12 +531,38 @@ fn surfaces_command_writes_plots_and_trajectories() {
     let runs = v["runs"].as_array().unwrap();
     let diverged: Vec<_> = runs.iter().map(|r| r["diverged"].as_bool()).collect();
     assert_eq!(diverged, [Some(true), Some(false), Some(false)], "{v}");
-    assert!(runs[1]["label"].as_str().unwrap().contains("clip_norm=1"), "{v}");
-    assert!(runs[2]["label"].as_str().unwrap().contains("schedule=step"), "{v}");
+    assert!(
+        runs[1]["label"].as_str().unwrap().contains("clip_norm=1"),
+        "{v}"
+    );
+    assert!(
+        runs[2]["label"].as_str().unwrap().contains("schedule=step"),
+        "{v}"
+    );
     assert!(preset.join("contour.png").exists());
     fails_clearly(&["surfaces", "--preset", "nope"], "unknown preset 'nope'");
     fails_clearly(&["surfaces", "--surface", "himmelblau"], "himmelblau");
     fails_clearly(&["surfaces", "--optimizers", "adamax:lr=0.1"], "adamax");
+}
+
+#[test]
+fn course_writes_one_page_in_the_language_asked_for() {
+    let out = tmp("course");
+    let o = stoke(&[
+        "course",
+        "--lang",
+        "en",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["lang"], "en", "{v}");
+    assert!(v["bytes"].as_u64().unwrap() < 5_000_000, "{v}");
+    let html = std::fs::read_to_string(out.join("course.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    fails_clearly(&["course", "--lang", "fr"], "unknown language 'fr'");
 }
 
 #[test]

@@ -76,6 +76,12 @@ pub enum SurfacesError {
     /// Reading a tensor back failed.
     #[error("reading a tensor: {0}")]
     Tensor(#[source] burn::tensor::DataError),
+    /// Saving the optimizer's state (to read it back) failed.
+    #[error("saving the optimizer state: {0}")]
+    Record(#[source] burn::store::RecordError),
+    /// Reading the optimizer's saved state back failed.
+    #[error("reading the optimizer state: {0}")]
+    State(#[source] burn::store::burn_pack::Error),
     /// Drawing a figure failed.
     #[error(transparent)]
     Plot(#[from] FigureError<DrawError>),

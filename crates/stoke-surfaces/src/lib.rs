@@ -41,9 +41,11 @@ mod surface;
 mod walk;
 
 pub use error::SurfacesError;
-pub use page::{MAX_PAGE_BYTES, PageGrid, PageOptimizer, PageSummary, Slider, write_page};
+pub use page::{
+    MAX_PAGE_BYTES, PageGrid, PageOptimizer, PageSummary, Slider, surface_figure, write_page,
+};
 pub use racer::Racer;
 pub use recipe::{DEFAULT_RECIPE, Preset, SurfaceRun, SurfacesOptions, SurfacesRecipe};
 pub use run::{RunSummary, SurfacesReport, TOLERANCE, run, steps_to_tolerance};
 pub use surface::{Bounds, NOISE_SIGMA, NOISY_CURVATURES, QUADRATIC_CURVATURES, Surface};
-pub use walk::{cpu_device, trajectory, trajectory_from};
+pub use walk::{StepTrace, cpu_device, trace_from, trajectory, trajectory_from};

@@ -218,7 +218,11 @@ fn sig3(v: f64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn surface_json(surface: Surface) -> Value {
+/// A surface as the pages draw it: title, bounds, start and marked point, contour lines and a
+/// coarse shading of the contour bands, coordinates encoded as in the surfaces page (12-bit
+/// integers over the plot region grown by its own size on every side, `box`, two characters
+/// each from a 64-character alphabet `A–Z a–z 0–9 - _`).
+pub fn surface_figure(surface: Surface) -> Value {
     let b = surface.bounds();
     let eb = encode_box(surface);
     let grid = Grid::sample(surface, b, 121, 121);
@@ -264,8 +268,9 @@ fn surface_json(surface: Surface) -> Value {
 /// other opening values from the URL hash, e.g.
 /// `surfaces.html#surface=rosenbrock&optimizer=rmsprop&alpha=0.01&decay=0.9` (a slider's key is
 /// its config field: `momentum`, `decay`, `beta_1`), snapping each to
-/// the nearest precomputed value, and reports its state as JSON in `<pre id="status">` (ok, any
-/// script errors, the selection, and checksums of the drawn path and canvas pixels).
+/// the nearest precomputed value, and reports its state as JSON in the hidden
+/// `<pre id="status">` (ok, any script errors, the selection, and checksums of the drawn path
+/// and canvas pixels), never on screen.
 pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesError> {
     let started = Instant::now();
     if grid.steps == 0 {
@@ -333,7 +338,7 @@ pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesE
     let data = json!({
         "steps": grid.steps,
         "seed": grid.seed,
-        "surfaces": grid.surfaces.iter().map(|&s| surface_json(s)).collect::<Vec<_>>(),
+        "surfaces": grid.surfaces.iter().map(|&s| surface_figure(s)).collect::<Vec<_>>(),
         "optimizers": optimizers_json,
         "runs": grid.surfaces.iter().zip(runs).map(|(s, r)| (s.name().to_string(), Value::Object(r))).collect::<serde_json::Map<_, _>>(),
     });

@@ -92,7 +92,9 @@ impl Racer {
     /// The learning-rate schedule of a walk of `steps` steps.
     pub(crate) fn scheduler(&self, steps: usize) -> Result<Scheduler, SurfacesError> {
         self.validate()?;
-        self.spec.scheduler(steps).map_err(|source| self.error(source))
+        self.spec
+            .scheduler(steps)
+            .map_err(|source| self.error(source))
     }
 
     fn error(&self, source: SpecError) -> SurfacesError {

@@ -258,7 +258,10 @@ mod tests {
         let o = r.options_for_preset("step-size").unwrap();
         assert_eq!(o.surface, Surface::Quadratic);
         let e = r.options_for_preset("nope").unwrap_err().to_string();
-        assert!(e.contains("unknown preset 'nope'") && e.contains("step-size"), "{e}");
+        assert!(
+            e.contains("unknown preset 'nope'") && e.contains("step-size"),
+            "{e}"
+        );
     }
 
     #[test]

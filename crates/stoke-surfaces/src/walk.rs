@@ -3,10 +3,11 @@
 //! per start point.
 
 use burn::module::{Module, Param};
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use stoke_optim::Outcome;
 
 use crate::error::SurfacesError;
 use crate::racer::Racer;
@@ -52,6 +53,21 @@ pub(crate) fn run_walks(
     steps: usize,
     device: &Device,
 ) -> Result<Vec<Vec<[f64; 2]>>, SurfacesError> {
+    walk_traced(racer, walks, steps, device, None)
+}
+
+/// [`run_walks`], and with `trace` (one walk only) what each applied step saw.
+fn walk_traced(
+    racer: &Racer,
+    walks: &[Walk],
+    steps: usize,
+    device: &Device,
+    mut trace: Option<&mut Vec<StepTrace>>,
+) -> Result<Vec<Vec<[f64; 2]>>, SurfacesError> {
+    assert!(
+        trace.is_none() || walks.len() == 1,
+        "a trace follows one walk"
+    );
     if steps == 0 {
         return Err(SurfacesError::ZeroSteps);
     }
@@ -122,8 +138,33 @@ pub(crate) fn run_walks(
             model.w.id,
             Tensor::from_data(TensorData::new(grad.clone(), [2 * n]), &plain),
         );
-        if let (_, Some(grads)) = chain.prepare(&model, grads, None) {
-            model = optim.step(scheduler.step(), model, grads);
+        match chain.prepare(&model, grads, None) {
+            (Outcome::Applied { clip, .. }, Some(grads)) => {
+                let lr = scheduler.step();
+                model = optim.step(lr, model, grads);
+                if let Some(trace) = trace.as_deref_mut() {
+                    trace.push(StepTrace {
+                        gradient: [f64::from(grad[0]), f64::from(grad[1])],
+                        lr,
+                        clip,
+                        state: optimizer_state(&optim)?,
+                    });
+                }
+            }
+            (outcome, _) => {
+                if let Some(trace) = trace.as_deref_mut() {
+                    let last = trace.last().map(|t| t.state.clone()).unwrap_or_default();
+                    trace.push(StepTrace {
+                        gradient: [f64::from(grad[0]), f64::from(grad[1])],
+                        lr: 0.0,
+                        clip: match outcome {
+                            Outcome::Skipped { .. } => 0.0,
+                            _ => 1.0,
+                        },
+                        state: last,
+                    });
+                }
+            }
         }
     }
     Ok(paths)
@@ -145,6 +186,84 @@ pub fn trajectory(
     device: &Device,
 ) -> Result<Vec<[f64; 2]>, SurfacesError> {
     trajectory_from(surface, surface.start(), racer, steps, seed, device)
+}
+
+/// What one step of a traced walk saw (see [`trace_from`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StepTrace {
+    /// The surface's gradient at the point the step started from, before any transform.
+    pub gradient: [f64; 2],
+    /// The learning rate of the step, from the racer's schedule (0 when no step was applied:
+    /// accumulating, or skipped).
+    pub lr: f64,
+    /// The clip factor `s = min(1, c/(‖g‖ + 10⁻⁶))` stoke's `Chain` applied (1 unclipped).
+    pub clip: f64,
+    /// The optimizer's state after the step, as it saves it: each buffer by its PyTorch name
+    /// (`momentum_buffer`, `square_avg`, `sum`, `exp_avg`, `exp_avg_sq`, …) with its `(x, y)`
+    /// values, and scalars (e.g. Adam's step count) as `[value, value]`.
+    pub state: Vec<(String, [f64; 2])>,
+}
+
+/// The optimizer's saved state (its [`OptimizerRecord`](burn::optim::OptimizerRecord) read
+/// back): one entry per buffer of the single two-element parameter, name without the
+/// parameter-id prefix, in name order.
+fn optimizer_state(optim: &ModuleOptimizer) -> Result<Vec<(String, [f64; 2])>, SurfacesError> {
+    use burn::store::burn_pack::{DType, Reader, Scalar};
+    let bytes = optim.into_bytes().map_err(SurfacesError::Record)?;
+    let reader = Reader::from_bytes(bytes).map_err(SurfacesError::State)?;
+    let field = |name: &str| name.split_once('.').map_or(name, |(_, f)| f).to_string();
+    let mut out: Vec<(String, [f64; 2])> = Vec::new();
+    for (name, v) in reader.scalars() {
+        let v = match v {
+            Scalar::Int(i) => *i as f64,
+            Scalar::UInt(u) => *u as f64,
+            Scalar::Float(f) => *f,
+            Scalar::Bool(b) => f64::from(u8::from(*b)),
+        };
+        if !name.ends_with("__rank") {
+            out.push((field(name), [v, v]));
+        }
+    }
+    for t in reader.into_tensors().map_err(SurfacesError::State)? {
+        let (name, dtype, _, _, data) = t.into_parts().map_err(SurfacesError::State)?;
+        let values: Vec<f64> = match dtype {
+            DType::F64 => data
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect(),
+            _ => data
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap_or([0; 4]))))
+                .collect(),
+        };
+        if let [x, y] = values[..] {
+            out.push((field(&name), [x, y]));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Like [`trajectory_from`], also returning what each step saw: the gradient, the scheduled
+/// rate, the clip factor and the optimizer's state after it (one [`StepTrace`] per step taken,
+/// so one fewer than the points).
+pub fn trace_from(
+    surface: Surface,
+    start: [f64; 2],
+    racer: &Racer,
+    steps: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<(Vec<[f64; 2]>, Vec<StepTrace>), SurfacesError> {
+    let walk = Walk {
+        surface,
+        start,
+        seed,
+    };
+    let mut trace = Vec::new();
+    let points = walk_traced(racer, &[walk], steps, device, Some(&mut trace))?.remove(0);
+    trace.truncate(points.len().saturating_sub(1));
+    Ok((points, trace))
 }
 
 /// Like [`trajectory`], from another start point.

@@ -85,12 +85,14 @@ fn run_chromium(bin: &Path, work: &Path, tag: &str, url: &str, extra: &[String])
     }
 }
 
-/// The JSON the page writes into `<pre id="status">`, from `--dump-dom` output.
+/// The JSON the page writes into its hidden `<pre id="status" hidden>`, from `--dump-dom`
+/// output.
 fn status_of(dom: &str) -> serde_json::Value {
+    const OPEN: &str = "<pre id=\"status\" hidden=\"\">";
     let start = dom
-        .find("<pre id=\"status\">")
-        .unwrap_or_else(|| panic!("no status element in the dumped DOM:\n{dom:.2000}"))
-        + "<pre id=\"status\">".len();
+        .find(OPEN)
+        .unwrap_or_else(|| panic!("no hidden status element in the dumped DOM:\n{dom:.2000}"))
+        + OPEN.len();
     let end = start + dom[start..].find("</pre>").expect("status element closes");
     let text = dom[start..end]
         .replace("&quot;", "\"")

@@ -351,8 +351,8 @@ fn averaged_minibatch_gradients_lower_the_noise_floor_as_one_over_batch() {
 fn clipped_sgd_takes_steps_of_length_eta_times_c_along_the_gradient() {
     let dev = device();
     let racer = spec("sgd:lr=0.1,clip_norm=1");
-    let path = surfaces::trajectory_from(Surface::Quadratic, [3.0, 0.04], &racer, 2, 0, &dev)
-        .unwrap();
+    let path =
+        surfaces::trajectory_from(Surface::Quadratic, [3.0, 0.04], &racer, 2, 0, &dev).unwrap();
     let expected = [[3.0, 0.04], [2.94, -0.04], [2.880_776_3, 0.040_576_4]];
     for (k, (got, want)) in path.iter().zip(&expected).enumerate() {
         for c in 0..2 {
@@ -364,7 +364,10 @@ fn clipped_sgd_takes_steps_of_length_eta_times_c_along_the_gradient() {
     }
     for w in path.windows(2) {
         let length = (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]);
-        assert!((length - 0.1).abs() < 1e-6, "step length {length}, not η·c = 0.1");
+        assert!(
+            (length - 0.1).abs() < 1e-6,
+            "step length {length}, not η·c = 0.1"
+        );
     }
 }
 
@@ -376,13 +379,16 @@ fn clipped_sgd_takes_steps_of_length_eta_times_c_along_the_gradient() {
 fn a_step_schedule_halves_the_step_every_step_size_steps() {
     let dev = device();
     let racer = spec("sgd:lr=0.1,schedule=step,schedule.step_size=5,schedule.gamma=0.5");
-    let path = surfaces::trajectory_from(Surface::Quadratic, [-3.0, 0.0], &racer, 15, 0, &dev)
-        .unwrap();
+    let path =
+        surfaces::trajectory_from(Surface::Quadratic, [-3.0, 0.0], &racer, 15, 0, &dev).unwrap();
     assert_eq!(path.len(), 16);
     for (t, w) in path.windows(2).enumerate() {
         let eta = 1.0 - w[1][0] / w[0][0];
         let want = 0.1 * 0.5f64.powi((t / 5) as i32);
-        assert!((eta - want).abs() < 1e-6, "step {t}: η = {eta}, want {want}");
+        assert!(
+            (eta - want).abs() < 1e-6,
+            "step {t}: η = {eta}, want {want}"
+        );
         assert_eq!(w[1][1], 0.0);
     }
 }
@@ -403,12 +409,19 @@ fn the_step_size_preset_diverges_alone_and_is_tamed_by_clipping_or_decay() {
     let p = run(plain);
     assert!(p.len() < opts.steps + 1, "α = 0.021 alone must diverge");
     // y ← −1.1·y from 3 passes the divergence bound 404 after ln(404/3)/ln 1.1 ≈ 51 steps
-    assert!((48..=54).contains(&(p.len() - 1)), "diverged after {}", p.len() - 1);
+    assert!(
+        (48..=54).contains(&(p.len() - 1)),
+        "diverged after {}",
+        p.len() - 1
+    );
     for r in [clipped, decayed] {
         let path = run(r);
         assert_eq!(path.len(), opts.steps + 1, "{r} must not diverge");
         let last = path[opts.steps];
-        assert!(opts.surface.value(last[0], last[1]) < 0.1, "{r} ends at {last:?}");
+        assert!(
+            opts.surface.value(last[0], last[1]) < 0.1,
+            "{r} ends at {last:?}"
+        );
     }
 }
 

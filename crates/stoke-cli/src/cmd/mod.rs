@@ -1,6 +1,7 @@
 //! The subcommands, one file each, and the command line that chooses among them.
 
 mod bench;
+mod course;
 mod data_summary;
 mod eval;
 mod list;
@@ -46,6 +47,9 @@ enum Command {
     /// Optimizer paths on 2-D loss surfaces: contour and loss plots, trajectories.csv and an
     /// interactive page (surfaces.html).
     Surfaces(surfaces::SurfacesArgs),
+    /// The course as one self-contained page: optimizers racing on surfaces, mini-batching,
+    /// BatchNorm's worked table, Dropout, L2 and overfitting, in Thai or English.
+    Course(course::CourseArgs),
     /// Benchmarks: optimizer steps against Burn's built-ins and the memory-bandwidth floor,
     /// training throughput.
     #[command(subcommand_value_name = "BENCHMARK")]
@@ -67,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::DataSummary(a) => data_summary::run(a),
         Command::Split(a) => split::run(a),
         Command::Surfaces(a) => surfaces::run(a),
+        Command::Course(a) => course::run(a),
         Command::Bench(a) => bench::run(a),
     }
 }
