@@ -417,6 +417,25 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
         .collect();
     assert_eq!(lines[0]["label"], "pos");
     assert_eq!(lines[1]["label"], "neg");
+    // The fitted temperature is saved with the model and divides the logits: at T = 1000 every
+    // probability of this two-class model is within 0.01 of 1/2 (its logits are far below 10 in
+    // size: softmax(z/1000) differs from 1/2 by at most |z1 − z2|/4000); T = −1 is refused.
+    let t: f64 = v["temperature"].as_f64().unwrap();
+    assert!(t > 0.0 && t.is_finite(), "{v}");
+    let calibration = out.join("model").join("calibration.json");
+    let saved: f64 = std::fs::read_to_string(&calibration).unwrap().trim().parse().unwrap();
+    assert_eq!(saved, t);
+    std::fs::write(&calibration, "1000.0").unwrap();
+    // checksums.json catches the edit; without it (a directory saved before it existed) the
+    // edited temperature is used.
+    fails_clearly(&["predict", "--model", out.to_str().unwrap(), "x"], "calibration.json");
+    std::fs::remove_file(out.join("model").join("checksums.json")).unwrap();
+    let o = stoke(&["predict", "--model", out.to_str().unwrap(), "--json", "a wonderful lovely film"]);
+    let p: serde_json::Value = serde_json::from_str(text(&o.stdout).trim()).unwrap();
+    assert!((p["probabilities"]["pos"].as_f64().unwrap() - 0.5).abs() < 0.01, "{p}");
+    std::fs::write(&calibration, "-1.0").unwrap();
+    fails_clearly(&["predict", "--model", out.to_str().unwrap(), "x"], "calibration.json");
+    std::fs::write(&calibration, t.to_string()).unwrap();
     let report = dir.join("eval");
     let eval = |extra: &[&str]| {
         let mut args = vec![

@@ -52,7 +52,8 @@
 //!         // loss.backward(), optimizer step ...
 //!     }
 //! }
-//! SavedClassifier { model: model.valid(), tokenizer: tok, classes: splits.train.classes, config }
+//! let temperature = Default::default(); // or calibration::Temperature::fit(valid logits, labels)
+//! SavedClassifier { model: model.valid(), tokenizer: tok, classes: splits.train.classes, config, temperature }
 //!     .save(std::path::Path::new("out/sentiment"))?;
 //! ```
 //!
@@ -60,6 +61,7 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod calibration;
 pub mod data;
 pub mod evaluation;
 mod error;

@@ -9,6 +9,7 @@
 //! | `tokenizer.json` | the [`Tokenizer`] (settings and, in vocabulary mode, the vocabulary) |
 //! | `classes.json` | the class names, in label order |
 //! | `checksums.json` | the FNV-1a 64-bit hash of each file above, written last |
+//! | `calibration.json` | the [`Temperature`] dividing the logits (absent: 1, the model's own probabilities) |
 //!
 //! [`SavedClassifier::save`] writes everything into a fresh sibling directory and then
 //! renames it into place, so a reader never sees a half-written classifier.
@@ -27,6 +28,7 @@ use serde::Serialize;
 
 use crate::InvalidSetting;
 use crate::batch::{TextBatcher, TextItem};
+use crate::calibration::Temperature;
 use crate::model::{TextClassifier, TextClassifierConfig};
 use crate::tokenizer::Tokenizer;
 
@@ -42,7 +44,15 @@ pub const CLASSES_FILE: &str = "classes.json";
 pub const CHECKSUMS_FILE: &str = "checksums.json";
 
 /// The files `checksums.json` covers.
-const HASHED: [&str; 4] = [MODEL_FILE, CONFIG_FILE, TOKENIZER_FILE, CLASSES_FILE];
+const HASHED: [&str; 5] = [
+    MODEL_FILE,
+    CONFIG_FILE,
+    TOKENIZER_FILE,
+    CLASSES_FILE,
+    CALIBRATION_FILE,
+];
+/// See [`MODEL_FILE`].
+pub const CALIBRATION_FILE: &str = "calibration.json";
 
 /// Errors of [`SavedClassifier::save`] and [`SavedClassifier::load`]; each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +141,9 @@ pub struct SavedClassifier {
     pub classes: Vec<String>,
     /// The model's settings.
     pub config: TextClassifierConfig,
+    /// Divides the logits before the softmax of [`predict`](Self::predict) (fitted on
+    /// validation rows by `stoke train`; [`Temperature::default`] leaves them as they are).
+    pub temperature: Temperature,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SaveError + '_ {
@@ -303,10 +316,23 @@ fn check_parts(
     Ok(())
 }
 
+/// A temperature must be a positive number.
+fn check_temperature(t: Temperature, dir: &Path) -> Result<(), SaveError> {
+    if t.0.is_finite() && t.0 > 0.0 {
+        Ok(())
+    } else {
+        Err(SaveError::Inconsistent {
+            path: dir.join(CALIBRATION_FILE),
+            message: format!("temperature {} is not a positive number", t.0),
+        })
+    }
+}
+
 impl SavedClassifier {
     /// Checks that the parts fit together: class count, embedding rows, valid settings.
     pub fn check(&self, dir: &Path) -> Result<(), SaveError> {
-        check_parts(&self.config, &self.tokenizer, &self.classes, dir)
+        check_parts(&self.config, &self.tokenizer, &self.classes, dir)?;
+        check_temperature(self.temperature, dir)
     }
 
     /// Writes the classifier to `dir` (created or replaced), atomically: the files go to a
@@ -343,6 +369,7 @@ impl SavedClassifier {
             write_json(&tmp.join(CONFIG_FILE), &self.config)?;
             write_json(&tmp.join(TOKENIZER_FILE), &self.tokenizer)?;
             write_json(&tmp.join(CLASSES_FILE), &self.classes)?;
+            write_json(&tmp.join(CALIBRATION_FILE), &self.temperature)?;
             write_checksums(&tmp)?;
             if dir.exists() {
                 let old = parent.join(format!(".{name}.old-{unique}"));
@@ -382,6 +409,14 @@ impl SavedClassifier {
         let tokenizer: Tokenizer = parse_json(&path, &bytes)?;
         let (path, bytes) = read(CLASSES_FILE)?;
         let classes: Vec<String> = parse_json(&path, &bytes)?;
+        // Saved before calibration existed: the model's own probabilities.
+        let temperature = if dir.join(CALIBRATION_FILE).exists() {
+            let (path, bytes) = read(CALIBRATION_FILE)?;
+            parse_json(&path, &bytes)?
+        } else {
+            Temperature::default()
+        };
+        check_temperature(temperature, dir)?;
         let (weights, bytes) = read(MODEL_FILE)?;
         // The settings are checked before a model of their size is made.
         check_parts(&config, &tokenizer, &classes, dir)?;
@@ -422,44 +457,55 @@ impl SavedClassifier {
             tokenizer,
             classes,
             config,
+            temperature,
         })
     }
 
-    /// Class probabilities of raw texts (eval mode: BatchNorm running statistics, no dropout).
-    pub fn predict(&self, texts: &[&str]) -> Vec<Prediction> {
+    /// The logits of encoded rows (eval mode: BatchNorm running statistics, no dropout).
+    pub fn logits(&self, items: &[TextItem]) -> Vec<Vec<f64>> {
         let model = self.model.clone().valid();
         let device = model.device();
-        let encoded = self.tokenizer.encode_many(texts, 1);
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in encoded.chunks(256) {
-            let items = chunk
-                .iter()
-                .map(|ids| TextItem {
-                    ids: ids.clone(),
-                    label: 0,
-                })
-                .collect();
-            let batch = TextBatcher.batch(items, &device);
-            let probs = burn::tensor::activation::softmax(model.forward_batch(&batch), 1);
-            let k = self.classes.len();
-            let values: Vec<f32> = probs.into_data().iter::<f32>().collect();
-            for row in values.chunks(k) {
+        let k = self.classes.len();
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(256) {
+            let batch = TextBatcher.batch(chunk.to_vec(), &device);
+            let values: Vec<f32> = model.forward_batch(&batch).into_data().iter::<f32>().collect();
+            out.extend(
+                values
+                    .chunks(k)
+                    .map(|row| row.iter().map(|&v| f64::from(v)).collect()),
+            );
+        }
+        out
+    }
+
+    /// Class probabilities `softmax(z / T)` of raw texts.
+    pub fn predict(&self, texts: &[&str]) -> Vec<Prediction> {
+        let items: Vec<TextItem> = self
+            .tokenizer
+            .encode_many(texts, 1)
+            .into_iter()
+            .map(|ids| TextItem { ids, label: 0 })
+            .collect();
+        self.logits(&items)
+            .iter()
+            .map(|z| {
+                let row = self.temperature.probabilities(z);
                 let index = row
                     .iter()
                     .enumerate()
                     .fold(0, |best, (i, &p)| if p > row[best] { i } else { best });
-                out.push(Prediction {
+                Prediction {
                     label: self.classes[index].clone(),
                     index,
                     probabilities: self
                         .classes
                         .iter()
                         .cloned()
-                        .zip(row.iter().copied())
+                        .zip(row.iter().map(|&p| p as f32))
                         .collect(),
-                });
-            }
-        }
-        out
+                }
+            })
+            .collect()
     }
 }

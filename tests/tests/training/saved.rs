@@ -81,6 +81,7 @@ fn trained(vocab: bool) -> SavedClassifier {
         tokenizer,
         classes: data.classes,
         config: trained.config,
+        temperature: Default::default(),
     }
 }
 

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Reference scores for `stoke train` on the very same rows (issue 14), run by hand.
+
+For each data set, `stoke split` writes the train / valid / test parts `stoke train` uses; then
+
+* tf-idf (word 1–2 + char 2–4 n-grams, sublinear tf) + logistic regression, C chosen on the
+  validation part from a grid (scikit-learn);
+* fastText's supervised defaults (lr 0.1, dim 100, epoch 5, word n-grams 1), trained on the
+  training part (the `fasttext` package);
+* `stoke train` with its defaults, then `stoke eval --data test.jsonl`,
+
+and writes accuracy, log loss and 15-bin ECE on the test part (and the validation accuracy
+that chose C) to JSON. `table` renders the JSON as the markdown table in RESULTS.md, so the
+table is never typed.
+
+    pip install scikit-learn fasttext
+    cargo build --release -p stoke-cli
+    python3 scripts/baselines.py run --stoke target/release/stoke --out docs/baselines.json \
+        sentiment-uci spam-assassin langid [FILE.tsv --text-col T --label-col L ...]
+    python3 scripts/baselines.py table docs/baselines.json
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def read_jsonl(path):
+    texts, labels = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            texts.append(row["text"])
+            labels.append(row["label"])
+    return texts, labels
+
+
+def ece(y, proba, bins=15):
+    """Σ_b |B_b|/n · |acc(B_b) − conf(B_b)| over equal-width confidence bins (b−1)/M < c ≤ b/M."""
+    conf = proba.max(1)
+    pred = proba.argmax(1)
+    idx = np.clip(np.ceil(conf * bins).astype(int), 1, bins) - 1
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.mean() * abs((pred[m] == y[m]).mean() - conf[m].mean())
+    return float(total)
+
+
+def scores(y, proba):
+    from sklearn.metrics import log_loss
+
+    return {
+        "accuracy": float((proba.argmax(1) == y).mean()),
+        "log_loss": float(log_loss(y, np.clip(proba, 1e-15, 1), labels=range(proba.shape[1]))),
+        "ece": ece(y, proba),
+    }
+
+
+def tfidf_lr(train, valid, test, classes):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_union
+
+    enc = {c: i for i, c in enumerate(classes)}
+    ytr, yva, yte = (np.array([enc[l] for l in part[1]]) for part in (train, valid, test))
+    feats = make_union(
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+        TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True, min_df=1),
+    )
+    t0 = time.perf_counter()
+    xtr = feats.fit_transform(train[0])
+    xva, xte = feats.transform(valid[0]), feats.transform(test[0])
+    best = None
+    for c in [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64]:
+        lr = LogisticRegression(C=c, max_iter=3000).fit(xtr, ytr)
+        acc = float((lr.predict(xva) == yva).mean())
+        if best is None or acc > best[0]:
+            best = (acc, c, lr)
+    acc, c, lr = best
+    out = scores(yte, lr.predict_proba(xte))
+    out.update(valid_accuracy=acc, C=c, seconds=time.perf_counter() - t0)
+    return out
+
+
+def fasttext_defaults(train, test, classes):
+    import fasttext
+
+    enc = {c: i for i, c in enumerate(classes)}
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+        for t, l in zip(*train):
+            f.write(f"__label__{l.replace(' ', '_')} {' '.join(t.split())}\n")
+        path = f.name
+    t0 = time.perf_counter()
+    model = fasttext.train_supervised(input=path, thread=1, verbose=0)
+    seconds = time.perf_counter() - t0
+    os.unlink(path)
+    k = len(classes)
+    proba = np.zeros((len(test[0]), k))
+    for i, t in enumerate(test[0]):
+        # the binding's own call: fastText's Python wrapper breaks on NumPy 2 (copy=False)
+        for p, lab in model.f.predict(" ".join(t.split()), k, 0.0, "strict"):
+            name = lab[len("__label__"):]
+            for c, j in enc.items():
+                if c.replace(" ", "_") == name:
+                    proba[i, j] = p
+    proba /= proba.sum(1, keepdims=True)  # fastText's probabilities sum to 1 only up to rounding
+    y = np.array([enc[l] for l in test[1]])
+    out = scores(y, proba)
+    out.update(seconds=seconds, examples_per_sec_per_thread=5 * len(train[0]) / seconds)
+    return out
+
+
+def stoke_defaults(stoke, data, columns, parts_dir):
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        subprocess.run([stoke, "train", "--data", data, *columns, "--quiet", "--out", out],
+                       check=True, stdout=subprocess.DEVNULL)
+        seconds = time.perf_counter() - t0
+        ev = subprocess.run(
+            [stoke, "eval", "--model", out, "--data", os.path.join(parts_dir, "test.jsonl"),
+             "--json"], check=True, capture_output=True, text=True)
+    e = json.loads(ev.stdout)
+    return {"accuracy": e["accuracy"], "log_loss": e["log_loss"], "ece": e["ece"],
+            "seconds": seconds}
+
+
+def run(args):
+    results = json.load(open(args.out)) if os.path.exists(args.out) else {}
+    for data in args.data:
+        columns = ["--text-col", args.text_col, "--label-col", args.label_col]
+        parts = tempfile.mkdtemp(prefix="stoke-split-")
+        subprocess.run([args.stoke, "split", "--data", data, *columns, "--out", parts],
+                       check=True, stdout=subprocess.DEVNULL)
+        train, valid, test = (read_jsonl(os.path.join(parts, f"{p}.jsonl"))
+                              for p in ("train", "valid", "test"))
+        classes = sorted(set(train[1]))
+        name = os.path.basename(data)
+        row = {"rows": [len(train[0]), len(valid[0]), len(test[0])], "classes": len(classes)}
+        print(f"{name}: {row['rows']} rows, {len(classes)} classes", file=sys.stderr)
+        row["tfidf_lr"] = tfidf_lr(train, valid, test, classes)
+        print(f"  tf-idf + LR {row['tfidf_lr']}", file=sys.stderr)
+        row["fasttext"] = fasttext_defaults(train, test, classes)
+        print(f"  fastText    {row['fasttext']}", file=sys.stderr)
+        if not args.no_stoke:
+            row["stoke"] = stoke_defaults(args.stoke, data, columns, parts)
+            print(f"  stoke       {row['stoke']}", file=sys.stderr)
+        results[name] = row
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(results, f, indent=2)
+        os.replace(tmp, args.out)
+
+
+def table(args):
+    results = json.load(open(args.json))
+    print("| data set | rows (train/valid/test) | classes | tf-idf + LR (C) | fastText defaults | stoke defaults | stoke − LR |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        lr, ft, st = r["tfidf_lr"], r["fasttext"], r.get("stoke")
+        cell = lambda s: f"{s['accuracy']:.4f} (ECE {s['ece']:.3f})"
+        diff = f"{100 * (st['accuracy'] - lr['accuracy']):+.1f} pt" if st else "—"
+        print(f"| {name} | {'/'.join(map(str, r['rows']))} | {r['classes']} | "
+              f"{cell(lr)} (C {lr['C']}) | {cell(ft)} | {cell(st) if st else '—'} | {diff} |")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("data", nargs="+")
+    r.add_argument("--stoke", default="target/release/stoke")
+    r.add_argument("--out", default="docs/baselines.json")
+    r.add_argument("--text-col", default="text")
+    r.add_argument("--label-col", default="label")
+    r.add_argument("--no-stoke", action="store_true")
+    t = sub.add_parser("table")
+    t.add_argument("json")
+    a = p.parse_args()
+    run(a) if a.cmd == "run" else table(a)
+
+
+if __name__ == "__main__":
+    main()
