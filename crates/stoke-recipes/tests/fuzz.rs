@@ -312,6 +312,7 @@ fn saved_files() -> Vec<(&'static str, Vec<u8>)> {
         tokenizer,
         classes: vec!["neg".into(), "pos".into()],
         config,
+        temperature: Default::default(),
     }
     .save(&dir)
     .unwrap();
@@ -320,6 +321,7 @@ fn saved_files() -> Vec<(&'static str, Vec<u8>)> {
         "config.json",
         "tokenizer.json",
         "classes.json",
+        "calibration.json",
         "checksums.json",
     ];
     let out = files

@@ -248,6 +248,7 @@ fn saved_classifier(tag: &str, embed_dim: usize) -> (std::path::PathBuf, SavedCl
         tokenizer,
         classes: vec!["neg".into(), "pos".into()],
         config,
+        temperature: Default::default(),
     };
     let dir = common::temp_dir(tag).join("model");
     saved.save(&dir).unwrap();
