@@ -381,3 +381,80 @@ fn the_saved_classifier_loader_never_panics() {
     );
     std::fs::remove_dir_all(&root).ok();
 }
+
+/// A Linear layer after three Adam steps, Adam's saved state of it, and the saved state of a
+/// row-sparse Adam on a `[6, 3]` table after two steps.
+fn optimizer_states() -> (burn::nn::Linear, Vec<u8>, Vec<u8>) {
+    use burn::optim::GradientsParams;
+    let device = Device::flex();
+    let ad = device.clone().autodiff();
+    let mut model: burn::nn::Linear = burn::nn::LinearConfig::new(3, 2).init(&ad);
+    let mut optim = stoke_optim::AdamConfig::new().init();
+    for _ in 0..3 {
+        let loss = model
+            .forward(Tensor::<2>::ones([4, 3], &ad))
+            .powi_scalar(2)
+            .mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(0.01, model, grads);
+    }
+    let module_state = optim.into_bytes().unwrap().to_vec();
+    let mut rows = stoke_optim::RowOptimizer::new(stoke_optim::AdamConfig::new().build());
+    let mut table = Tensor::<2>::ones([6, 3], &device);
+    for ids in [[0u32, 2], [2, 5]] {
+        table = rows
+            .step(0.01, table, &ids, Tensor::ones([2, 3], &device))
+            .unwrap();
+    }
+    (model, module_state, rows.to_bytes().unwrap().to_vec())
+}
+
+#[test]
+fn optimizer_state_loading_never_panics() {
+    use burn::optim::GradientsParams;
+    use burn::tensor::Bytes;
+    let (model, module_state, table_state) = optimizer_states();
+    let device = Device::flex();
+    let (ok, failed) = (Cell::new(0), Cell::new(0));
+    let seeds: [Vec<u8>; 2] = [module_state, table_state];
+    let strategy = (0..2usize, prop::collection::vec(edit(), 1..4));
+    check("optimizer state", 4, strategy, |(which, edits)| {
+        let bytes = Bytes::from_bytes_vec(apply(seeds[which].clone(), &edits));
+        let outcome = if which == 0 {
+            // Checked, then loaded and stepped: a state that passes the check must step.
+            let adam = stoke_optim::AdamConfig::new().init();
+            stoke_optim::state::load_checked(adam, &model, bytes)
+                .map(|mut optim| {
+                    let mut g = GradientsParams::new();
+                    g.register(model.weight.id, Tensor::<2>::ones([3, 2], &device));
+                    let _ = optim.step(0.01, model.clone(), g);
+                })
+                .map_err(|e| e.to_string())
+        } else {
+            let mut rows = stoke_optim::RowOptimizer::new(stoke_optim::AdamConfig::new().build());
+            match rows.load_bytes(bytes, &device) {
+                Ok(()) => {
+                    let table = Tensor::<2>::ones([6, 3], &device);
+                    let g = Tensor::<2>::ones([1, 3], &device);
+                    // A state of another table is refused by the step, with an error.
+                    let _ = rows.step(0.01, table, &[1], g);
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        match outcome {
+            Ok(()) => ok.set(ok.get() + 1),
+            Err(msg) => {
+                failed.set(failed.get() + 1);
+                prop_assert!(!msg.is_empty() && !msg.contains('\n'), "{msg}");
+            }
+        }
+        Ok(())
+    });
+    println!(
+        "optimizer state: {} loaded, {} refused",
+        ok.get(),
+        failed.get()
+    );
+}
