@@ -332,6 +332,7 @@ pub fn check_saved<M: Module>(
         return Err(StateError::Empty);
     }
     for (id, got) in &saved {
+        // Internal invariant: every saved id is one of the module's (checked above).
         let param = &params.paths[id];
         let empty = Entries::default();
         let want = want.get(id).unwrap_or(&empty);
