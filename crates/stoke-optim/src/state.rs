@@ -191,6 +191,16 @@ pub enum StateError {
     /// An entry whose name does not start with a parameter id.
     #[error("entry `{0}` does not belong to a parameter (not a module optimizer state?)")]
     Stray(String),
+    /// A tensor that does not carry the id of the parameter its name starts with.
+    #[error(
+        "entry `{entry}` carries parameter id {param:?}, not the one its name starts with (a damaged state?)"
+    )]
+    ParamId {
+        /// The entry's full name.
+        entry: String,
+        /// The id it carries.
+        param: Option<u64>,
+    },
     /// A state for a parameter the module does not have.
     #[error(
         "it holds a state for parameter id {0}, which this model does not have (a state saved for another model?)"
@@ -266,8 +276,13 @@ fn entries(bytes: Bytes) -> Result<BTreeMap<u64, Entries>, StateError> {
         out.entry(id).or_default().scalars.insert(leaf, *value);
     }
     for t in reader.into_tensors()? {
-        let (name, dtype, shape, _, _) = t.into_parts()?;
+        let (name, dtype, shape, param, _) = t.into_parts()?;
         let (id, leaf) = split(&name)?;
+        // Burn's `load_record` expects every tensor to carry its parameter's id (it panics
+        // otherwise), the one its name starts with.
+        if param != Some(id) {
+            return Err(StateError::ParamId { entry: name, param });
+        }
         out.entry(id)
             .or_default()
             .tensors

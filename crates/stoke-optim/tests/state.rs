@@ -4,6 +4,7 @@
 mod common;
 
 use burn::optim::ModuleOptimizer;
+use burn::store::burn_pack::{Reader, Tensor as PackTensor, Writer};
 use burn::tensor::{Bytes, Tensor};
 use common::{Pair, cpu_devices, fixture};
 use stoke_optim::state::{check_saved, load_checked};
@@ -213,6 +214,28 @@ fn a_state_of_another_optimizer_model_or_size_or_a_damaged_one_is_refused() {
     assert!(
         msg.starts_with("it holds a state for parameter id ")
             && msg.ends_with("which this model does not have (a state saved for another model?)"),
+        "{msg}"
+    );
+    // A tensor without its parameter id (Burn's own loader panics on it; found by the fuzz
+    // test at 20 000 cases).
+    let reader = Reader::from_bytes(adam_state.clone()).unwrap();
+    let scalars = reader.scalars().clone();
+    let tensors = reader
+        .into_tensors()
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            let (name, dtype, shape, _, bytes) = t.into_parts().unwrap();
+            PackTensor::new(name, dtype, shape, None, bytes)
+        })
+        .collect();
+    let mut writer = Writer::new(tensors);
+    for (k, v) in &scalars {
+        writer = writer.with_scalar(k, *v);
+    }
+    let msg = refused(adam(), &pair, &writer.into_bytes().unwrap());
+    assert!(
+        msg.contains("carries parameter id None, not the one its name starts with"),
         "{msg}"
     );
     // Truncated, and a damaged header.

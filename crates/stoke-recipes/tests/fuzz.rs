@@ -22,7 +22,7 @@ use stoke_text::saved::SavedClassifier;
 use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
 
 /// Cases per property in CI; `STOKE_FUZZ_CASES=N` runs N instead (a longer search by hand).
-const CASES: u32 = 256;
+const CASES: u32 = 1024;
 
 /// A runner of [`CASES`] cases from the fixed seed `seed`, persisting nothing.
 fn runner(seed: u8) -> TestRunner {
