@@ -741,3 +741,51 @@ fn split_writes_the_parts_train_uses_without_losing_a_row() {
     want.sort();
     assert_eq!(seen, want, "every row exactly once, text unchanged");
 }
+
+#[test]
+fn autotune_reports_its_trials_and_its_winner_reproduces() {
+    let dir = tmp("autotune");
+    let csv = dir.join("reviews.csv");
+    let mut rows = String::from("text,label\n");
+    for i in 0..40 {
+        rows.push_str(&format!(
+            "\"great lovely film {i}\",pos\n\"awful boring film {i}\",neg\n"
+        ));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let base = [
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--set",
+        "model.hidden=8",
+        "--json",
+    ];
+    let out = dir.join("tuned");
+    let mut args = base.to_vec();
+    args.extend(["--epochs", "2", "--set", "model.embed_dim=8"]);
+    args.extend(["--autotune", "4", "--out", out.to_str().unwrap()]);
+    let o = stoke(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    let trials = err.lines().filter(|l| l.starts_with("trial ")).count();
+    assert!(trials >= 2, "{err}");
+    let winner = err
+        .lines()
+        .find_map(|l| l.split_once("autotune: best of ").map(|(_, w)| w.to_string()))
+        .unwrap_or_else(|| panic!("no winner in: {err}"));
+    assert!(winner.starts_with(&format!("{trials} trials")), "{winner}");
+    let tuned: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The printed flags, given to a plain `stoke train`, give the same run bit for bit.
+    let flags = winner.split_once("): ").unwrap().1;
+    let again = dir.join("again");
+    let mut args = base.to_vec();
+    args.extend(flags.split(' '));
+    args.extend(["--out", again.to_str().unwrap()]);
+    let o = stoke(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let plain: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plain["valid_accuracy"], tuned["valid_accuracy"], "{flags}");
+    assert_eq!(plain["train_loss"], tuned["train_loss"], "{flags}");
+    fails_clearly(&["train", "--data", "x.csv", "--autotune=0"], "--autotune 0");
+}

@@ -6,6 +6,7 @@
 //! `metrics.csv` (long format), `summary.json`, the recipe as run, the environment, plots
 //! ([`report`]) and `report.md`.
 
+pub mod autotune;
 mod checkpoint;
 pub mod data;
 pub mod environment;

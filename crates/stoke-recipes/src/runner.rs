@@ -22,6 +22,16 @@ pub struct DataCache {
 }
 
 impl DataCache {
+    /// How many prepared data sets it holds.
+    pub fn len(&self) -> usize {
+        self.prepared.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.prepared.is_empty()
+    }
+
     /// The prepared data for `spec`, loading it on first use.
     pub fn get(&mut self, spec: &RunSpec) -> Result<&Prepared, RecipeError> {
         let key = cache_key(&spec.settings);

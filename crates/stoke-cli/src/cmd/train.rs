@@ -1,15 +1,18 @@
 //! `stoke train`: train a text classifier and save it with its metrics.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use burn::module::Module;
+use burn::tensor::Device;
 use clap::Args;
 use serde::Serialize;
 use stoke_recipes::metrics::{Metric, Split};
 use stoke_recipes::recipe::{BatchSize, FullBatch, parse_section};
+use stoke_recipes::autotune::{Tuned, autotune};
 use stoke_recipes::runner::DataCache;
-use stoke_recipes::train::{RunStatus, TrainOptions, train};
+use stoke_recipes::train::{RunStatus, Silent, TrainOptions, train};
 use stoke_recipes::{RunSpec, Settings};
 use stoke_text::calibration::Temperature;
 use stoke_text::evaluation::Evaluation;
@@ -68,6 +71,11 @@ pub struct TrainArgs {
     embedding: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Search the learning rate, epochs, embedding size, n-grams, dropout and L2 for this many
+    /// seconds on the validation split (the given settings are the first trial), then keep the
+    /// best trial's model; the trials and the winner's flags are printed on stderr.
+    #[arg(long, value_name = "SECONDS")]
+    autotune: Option<f64>,
     /// Keep the model's own probabilities: do not fit a temperature on the validation rows.
     #[arg(long)]
     no_calibration: bool,
@@ -150,22 +158,74 @@ impl TrainArgs {
     }
 }
 
-pub fn run(a: TrainArgs) -> Result<()> {
-    let backend = a.common.backend()?;
-    let spec = a.spec()?;
-    let mut cache = DataCache::default();
-    let data = cache.get(&spec)?;
-    let bars = Bars::new(iterations(&spec, data.train.len()), a.common.quiet);
+/// `--autotune SECONDS`: the search, its trials reported on stderr.
+fn tune(spec: &RunSpec, seconds: f64, device: Device, quiet: bool) -> Result<Tuned> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        bail!("--autotune {seconds}: must be a positive number of seconds");
+    }
     let opts = TrainOptions {
-        device: backend.device()?,
-        checkpoint_dir: Some(a.out.join("checkpoint")),
+        device,
+        checkpoint_dir: None,
         resume: false,
         stop_after_epoch: None,
-        progress: &bars,
+        progress: &Silent,
     };
-    let trained = train(&spec, data, &opts)?;
-    bars.done(&spec);
-    bars.finish();
+    let mut n = 0;
+    let tuned = autotune(
+        spec,
+        Duration::from_secs_f64(seconds),
+        usize::MAX,
+        &opts,
+        |t| {
+            n += 1;
+            if !quiet {
+                eprintln!(
+                    "trial {n}: valid accuracy {:.4}, loss {:.4} in {:.1} s: {}",
+                    t.valid_accuracy,
+                    t.valid_loss,
+                    t.seconds,
+                    t.candidate.flags()
+                );
+            }
+        },
+    )?;
+    let best = &tuned.trials[tuned.best];
+    eprintln!(
+        "autotune: best of {} trials (valid accuracy {:.4}): {}",
+        tuned.trials.len(),
+        best.valid_accuracy,
+        best.candidate.flags()
+    );
+    Ok(tuned)
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let backend = a.common.backend()?;
+    let mut spec = a.spec()?;
+    let mut cache = DataCache::default();
+    let trained = match a.autotune {
+        None => {
+            let data = cache.get(&spec)?;
+            let bars = Bars::new(iterations(&spec, data.train.len()), a.common.quiet);
+            let opts = TrainOptions {
+                device: backend.device()?,
+                checkpoint_dir: Some(a.out.join("checkpoint")),
+                resume: false,
+                stop_after_epoch: None,
+                progress: &bars,
+            };
+            let trained = train(&spec, data, &opts)?;
+            bars.done(&spec);
+            bars.finish();
+            trained
+        }
+        Some(seconds) => {
+            let tuned = tune(&spec, seconds, backend.device()?, a.common.quiet)?;
+            spec = tuned.spec;
+            tuned.trained
+        }
+    };
+    let data = cache.get(&spec)?;
     std::fs::create_dir_all(&a.out)?;
     stoke_recipes::metrics::write_csv(&a.out.join("metrics.csv"), &trained.result.records)?;
     std::fs::write(

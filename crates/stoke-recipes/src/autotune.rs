@@ -1,0 +1,266 @@
+//! A time-boxed search for a run's settings on the validation split (fastText's
+//! `-autotune-validation`): seeded random search over the learning rate, epochs, embedding size,
+//! word and character n-grams, dropout and L2, starting from the given settings themselves.
+//!
+//! The score of a trial is its validation accuracy after its last epoch (validation loss breaks
+//! ties); the test split is never looked at. Trials are drawn from a ChaCha stream seeded by
+//! the run's seed, so the same budget-independent sequence of candidates is tried on every
+//! machine; a faster machine tries more of them within the same budget. The winner is printed
+//! as the flags that reproduce it ([`Trial::flags`]).
+//!
+//! | here | fastText | scikit-learn |
+//! |---|---|---|
+//! | `budget` | `-autotune-duration` (seconds) | — |
+//! | validation accuracy | `-autotune-metric f1` (default) | `RandomizedSearchCV(scoring="accuracy")` with a fixed split (`PredefinedSplit`) |
+//! | the searched keys | `lr`, `epoch`, `dim`, `wordNgrams`, `minn`/`maxn`, `bucket` | `param_distributions` |
+
+use std::time::{Duration, Instant};
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use serde::Serialize;
+
+use crate::error::RecipeError;
+use crate::metrics::{Metric, Split};
+use crate::recipe::{RunSpec, Settings};
+use crate::runner::DataCache;
+use crate::train::{Silent, TrainOptions, Trained, train};
+
+/// The values one trial tries (the rest of the settings stay as given).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Candidate {
+    /// The optimizer's learning rate η.
+    pub lr: f64,
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// Embedding width.
+    pub embed_dim: usize,
+    /// Word bigrams on or off.
+    pub word_bigrams: bool,
+    /// Character n-gram lengths `(min, max)`; `(0, 0)`: none.
+    pub char_ngrams: (usize, usize),
+    /// Dropout probability after each hidden block.
+    pub dropout: f64,
+    /// β of the L2 penalty.
+    pub l2: f64,
+}
+
+impl Candidate {
+    /// The values `settings` already has.
+    pub fn of(settings: &Settings) -> Self {
+        Candidate {
+            lr: settings.optimizer.lr,
+            epochs: settings.epochs,
+            embed_dim: settings.model.embed_dim,
+            word_bigrams: settings.tokenizer.word_bigrams,
+            char_ngrams: (settings.tokenizer.char_min_n, settings.tokenizer.char_max_n),
+            dropout: settings.model.dropout,
+            l2: settings.l2,
+        }
+    }
+
+    /// `settings` with these values.
+    pub fn apply(&self, settings: &Settings) -> Settings {
+        let mut s = settings.clone();
+        s.optimizer.lr = self.lr;
+        s.epochs = self.epochs;
+        s.model.embed_dim = self.embed_dim;
+        s.tokenizer.word_bigrams = self.word_bigrams;
+        (s.tokenizer.char_min_n, s.tokenizer.char_max_n) = self.char_ngrams;
+        s.model.dropout = self.dropout;
+        s.l2 = self.l2;
+        s
+    }
+
+    /// The `stoke train` flags that set these values.
+    pub fn flags(&self) -> String {
+        format!(
+            "--lr {} --epochs {} --l2 {} --set model.embed_dim={} --set model.dropout={} \
+             --set tokenizer.word_bigrams={} --set tokenizer.char_min_n={} --set tokenizer.char_max_n={}",
+            self.lr,
+            self.epochs,
+            self.l2,
+            self.embed_dim,
+            self.dropout,
+            self.word_bigrams,
+            self.char_ngrams.0,
+            self.char_ngrams.1
+        )
+    }
+}
+
+/// A uniform pick from `xs`.
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, xs: &[T]) -> T {
+    xs[(rng.next_u64() % xs.len() as u64) as usize]
+}
+
+/// The `i`-th random candidate around `base`: η log-uniform in `[η/10, 10η]` (clipped to the
+/// optimizer's valid range by the settings' own validation), the rest from small grids.
+fn draw(rng: &mut ChaCha8Rng, base: &Candidate) -> Candidate {
+    let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    // η·10^(2u − 1), rounded to three significant digits so the printed flag reproduces it.
+    let lr = round3(base.lr * 10f64.powf(2.0 * u - 1.0));
+    Candidate {
+        lr,
+        epochs: pick(rng, &[2, 3, 5, 8, 12]),
+        embed_dim: pick(rng, &[16, 32, 64, 128]),
+        word_bigrams: pick(rng, &[false, true]),
+        char_ngrams: pick(rng, &[(0, 0), (1, 3), (2, 4), (2, 5), (3, 6)]),
+        dropout: pick(rng, &[0.0, 0.2, 0.5]),
+        l2: pick(rng, &[0.0, 1e-7, 1e-6, 1e-5]),
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    let digits = 2 - x.abs().log10().floor() as i32;
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
+}
+
+/// One tried candidate and what it scored.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trial {
+    /// What was tried.
+    pub candidate: Candidate,
+    /// Validation accuracy after the last epoch (`NaN` if the run diverged).
+    pub valid_accuracy: f64,
+    /// Validation loss after the last epoch.
+    pub valid_loss: f64,
+    /// Wall time of the trial, data preparation included.
+    pub seconds: f64,
+}
+
+impl Trial {
+    /// `(accuracy, −loss)`, larger is better; a diverged trial is worst.
+    fn score(&self) -> (f64, f64) {
+        let finite = |x: f64| if x.is_finite() { x } else { f64::NEG_INFINITY };
+        (finite(self.valid_accuracy), finite(-self.valid_loss))
+    }
+}
+
+/// The search's result: every trial, the winner's index and its trained model.
+pub struct Tuned {
+    /// In the order tried; the first is the given settings.
+    pub trials: Vec<Trial>,
+    /// Index of the best trial.
+    pub best: usize,
+    /// The best trial's run spec and trained model (not retrained).
+    pub spec: RunSpec,
+    /// Its training.
+    pub trained: Trained,
+}
+
+/// Searches for `budget` from `spec`'s settings: the first trial is `spec` itself, then seeded
+/// random candidates until the budget is spent (a trial that starts within it finishes) or
+/// `max_trials` are done. `each` is told of every finished trial.
+pub fn autotune(
+    spec: &RunSpec,
+    budget: Duration,
+    max_trials: usize,
+    opts: &TrainOptions,
+    mut each: impl FnMut(&Trial),
+) -> Result<Tuned, RecipeError> {
+    let start = Instant::now();
+    let base = Candidate::of(&spec.settings);
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0xa070_70e0);
+    let mut cache = DataCache::default();
+    let mut trials: Vec<Trial> = Vec::new();
+    let mut best: Option<(usize, RunSpec, Trained)> = None;
+    while trials.len() < max_trials.max(1) && (trials.is_empty() || start.elapsed() < budget) {
+        let candidate = if trials.is_empty() {
+            base.clone()
+        } else {
+            draw(&mut rng, &base)
+        };
+        let settings = candidate.apply(&spec.settings);
+        // A candidate the settings' own rules refuse is skipped, not tried.
+        if settings.validate().is_err() {
+            continue;
+        }
+        let trial_spec = RunSpec {
+            settings,
+            ..spec.clone()
+        };
+        let t0 = Instant::now();
+        let data = cache.get(&trial_spec)?;
+        let options = TrainOptions {
+            device: opts.device.clone(),
+            checkpoint_dir: None,
+            resume: false,
+            stop_after_epoch: None,
+            progress: &Silent,
+        };
+        let trained = train(&trial_spec, data, &options)?;
+        let last = |metric: Metric| {
+            trained
+                .result
+                .records
+                .iter()
+                .rev()
+                .find(|r| r.split == Split::Valid && r.metric == metric)
+                .map_or(f64::NAN, |r| r.value)
+        };
+        let trial = Trial {
+            candidate,
+            valid_accuracy: last(Metric::Accuracy),
+            valid_loss: last(Metric::Loss),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        each(&trial);
+        let better = best
+            .as_ref()
+            .is_none_or(|(i, _, _)| trial.score() > trials[*i].score());
+        trials.push(trial);
+        if better {
+            best = Some((trials.len() - 1, trial_spec, trained));
+        }
+        // Keep only the data of the tokenizer settings in use, not one copy per candidate.
+        if cache.len() > 2 {
+            cache = DataCache::default();
+        }
+    }
+    let (best, spec, trained) = best.expect("the first trial always runs");
+    Ok(Tuned {
+        trials,
+        best,
+        spec,
+        trained,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_keeps_three_significant_digits() {
+        assert_eq!(round3(0.0123456), 0.0123);
+        assert_eq!(round3(2.0049), 2.0);
+        assert_eq!(round3(0.000987654), 0.000988);
+    }
+
+    #[test]
+    fn the_draws_are_seeded_and_stay_in_range() {
+        let base = Candidate {
+            lr: 0.002,
+            epochs: 5,
+            embed_dim: 64,
+            word_bigrams: true,
+            char_ngrams: (2, 5),
+            dropout: 0.2,
+            l2: 0.0,
+        };
+        let run = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            (0..50).map(|_| draw(&mut rng, &base)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+        for c in run(7) {
+            assert!((0.0002..=0.02).contains(&c.lr), "{c:?}");
+        }
+        // every grid value turns up in 50 draws of a 5-value grid (missing one: p ≈ 5·0.8⁵⁰)
+        let dims: std::collections::BTreeSet<usize> = run(7).iter().map(|c| c.embed_dim).collect();
+        assert_eq!(dims.len(), 4);
+    }
+}
