@@ -63,7 +63,7 @@ def scores(y, proba):
     }
 
 
-def tfidf_lr(train, valid, test, classes):
+def tfidf_lr(train, valid, test, classes, grid):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_union
@@ -78,7 +78,7 @@ def tfidf_lr(train, valid, test, classes):
     xtr = feats.fit_transform(train[0])
     xva, xte = feats.transform(valid[0]), feats.transform(test[0])
     best = None
-    for c in [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64]:
+    for c in grid:
         lr = LogisticRegression(C=c, max_iter=3000).fit(xtr, ytr)
         acc = float((lr.predict(xva) == yva).mean())
         if best is None or acc > best[0]:
@@ -117,10 +117,10 @@ def fasttext_defaults(train, test, classes):
     return out
 
 
-def stoke_defaults(stoke, data, columns, parts_dir):
+def stoke_defaults(stoke, data, columns, parts_dir, extra):
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        subprocess.run([stoke, "train", "--data", data, *columns, "--quiet", "--out", out],
+        subprocess.run([stoke, "train", "--data", data, *columns, *extra, "--quiet", "--out", out],
                        check=True, stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - t0
         ev = subprocess.run(
@@ -142,15 +142,23 @@ def run(args):
                               for p in ("train", "valid", "test"))
         classes = sorted(set(train[1]))
         name = os.path.basename(data)
-        row = {"rows": [len(train[0]), len(valid[0]), len(test[0])], "classes": len(classes)}
+        row = results.get(name, {})
+        row.update(rows=[len(train[0]), len(valid[0]), len(test[0])], classes=len(classes))
         print(f"{name}: {row['rows']} rows, {len(classes)} classes", file=sys.stderr)
-        row["tfidf_lr"] = tfidf_lr(train, valid, test, classes)
-        print(f"  tf-idf + LR {row['tfidf_lr']}", file=sys.stderr)
-        row["fasttext"] = fasttext_defaults(train, test, classes)
-        print(f"  fastText    {row['fasttext']}", file=sys.stderr)
-        if not args.no_stoke:
-            row["stoke"] = stoke_defaults(args.stoke, data, columns, parts)
+        sides = args.sides.split(",")
+        if "lr" in sides:
+            row["tfidf_lr"] = tfidf_lr(train, valid, test, classes, args.c_grid)
+            print(f"  tf-idf + LR {row['tfidf_lr']}", file=sys.stderr)
+        if "fasttext" in sides:
+            row["fasttext"] = fasttext_defaults(train, test, classes)
+            print(f"  fastText    {row['fasttext']}", file=sys.stderr)
+        if "stoke" in sides:
+            row["stoke"] = stoke_defaults(args.stoke, data, columns, parts, [])
             print(f"  stoke       {row['stoke']}", file=sys.stderr)
+        if "autotune" in sides:
+            row["stoke_autotune"] = stoke_defaults(
+                args.stoke, data, columns, parts, ["--autotune", str(args.autotune)])
+            print(f"  stoke tuned {row['stoke_autotune']}", file=sys.stderr)
         results[name] = row
         tmp = args.out + ".tmp"
         with open(tmp, "w") as f:
@@ -160,14 +168,15 @@ def run(args):
 
 def table(args):
     results = json.load(open(args.json))
-    print("| data set | rows (train/valid/test) | classes | tf-idf + LR (C) | fastText defaults | stoke defaults | stoke − LR |")
-    print("|---|---|---|---|---|---|---|")
+    print("| data set | rows (train/valid/test) | classes | tf-idf + LR (C) | fastText defaults | stoke defaults | stoke --autotune | stoke − LR |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        lr, ft, st = r["tfidf_lr"], r["fasttext"], r.get("stoke")
+        lr, ft, st, at = r["tfidf_lr"], r["fasttext"], r.get("stoke"), r.get("stoke_autotune")
         cell = lambda s: f"{s['accuracy']:.4f} (ECE {s['ece']:.3f})"
         diff = f"{100 * (st['accuracy'] - lr['accuracy']):+.1f} pt" if st else "—"
         print(f"| {name} | {'/'.join(map(str, r['rows']))} | {r['classes']} | "
-              f"{cell(lr)} (C {lr['C']}) | {cell(ft)} | {cell(st) if st else '—'} | {diff} |")
+              f"{cell(lr)} (C {lr['C']}) | {cell(ft)} | {cell(st) if st else '—'} | "
+              f"{cell(at) if at else '—'} | {diff} |")
 
 
 def main():
@@ -179,7 +188,11 @@ def main():
     r.add_argument("--out", default="docs/baselines.json")
     r.add_argument("--text-col", default="text")
     r.add_argument("--label-col", default="label")
-    r.add_argument("--no-stoke", action="store_true")
+    r.add_argument("--sides", default="lr,fasttext,stoke,autotune",
+                   help="which of lr, fasttext, stoke, autotune to (re)run; others are kept")
+    r.add_argument("--c-grid", type=lambda v: [float(c) for c in v.split(",")],
+                   default=[0.25, 0.5, 1, 2, 4, 8, 16, 32, 64])
+    r.add_argument("--autotune", type=float, default=120)
     t = sub.add_parser("table")
     t.add_argument("json")
     a = p.parse_args()
