@@ -85,6 +85,7 @@ pub fn settings(setup: &Setup) -> Settings {
         record_iterations: false,
         embedding: setup.embedding,
         inject_nonfinite: Vec::new(),
+        early_stopping: None,
     }
 }
 

@@ -227,6 +227,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
                 record_iterations: false,
                 embedding: Default::default(),
                 inject_nonfinite: Vec::new(),
+                early_stopping: None,
             };
             let prepared = stoke_recipes::data::prepare(&settings)?;
             let num_ids = prepared.tokenizer.num_ids();

@@ -155,3 +155,59 @@ pub(crate) fn write_checkpoint(
     }
     Ok(())
 }
+
+/// Early stopping's best weights of epoch `epoch`: `best-E.bpk`.
+fn best_file(epoch: usize) -> String {
+    format!("best-{epoch}.bpk")
+}
+
+/// Writes the best epoch's (evaluation) weights, atomically; called before the epoch's
+/// `state.json`, so a crash in between leaves the previous best file (named by the records
+/// `state.json` holds) in place.
+pub(crate) fn write_best(dir: &Path, epoch: usize, model: &TextClassifier) -> Result<(), RecipeError> {
+    std::fs::create_dir_all(dir).map_err(|e| RecipeError::io(dir, e))?;
+    let bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| RecipeError::Checkpoint {
+            path: dir.join(best_file(epoch)),
+            source: e.into(),
+        })?;
+    write_atomic(&dir.join(best_file(epoch)), &bytes)
+}
+
+/// Removes the best-weights files of epochs other than `keep` (after `state.json` names it).
+pub(crate) fn remove_other_bests(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("best-") && name.ends_with(".bpk") && name != best_file(keep) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Reads early stopping's best weights of epoch `epoch`.
+pub(crate) fn load_best(
+    dir: &Path,
+    epoch: usize,
+    config: &TextClassifierConfig,
+    device: &Device,
+) -> Result<TextClassifier, RecipeError> {
+    let path = dir.join(best_file(epoch));
+    let bytes = std::fs::read(&path).map_err(|e| RecipeError::io(&path, e))?;
+    let fail = |source: CheckpointError| RecipeError::Checkpoint {
+        path: path.clone(),
+        source,
+    };
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(|e| fail(e.into()))?;
+    config
+        .try_init(device)
+        .map_err(|e| fail(e.into()))?
+        .try_load_record(record)
+        .map_err(|e| fail(e.into()))
+}

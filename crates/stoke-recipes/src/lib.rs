@@ -9,6 +9,7 @@
 pub mod autotune;
 mod checkpoint;
 pub mod data;
+pub mod early_stopping;
 pub mod environment;
 pub mod error;
 pub mod metrics;

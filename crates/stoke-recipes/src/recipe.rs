@@ -153,6 +153,11 @@ pub struct Settings {
     /// reaches the weights and the next loss stops the run, naming epoch and iteration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inject_nonfinite: Vec<Injection>,
+    /// Stop when the validation score stops improving and keep the best epoch's weights
+    /// (`early_stopping = { patience = 2, monitor = "valid_loss" }`; absent: run every epoch
+    /// and keep the last, as the course's recipes do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<crate::early_stopping::EarlyStopping>,
 }
 
 /// One step of [`Settings::inject_nonfinite`]: the `iteration`-th batch (1-based) of `epoch`.
@@ -230,6 +235,16 @@ impl Settings {
                     "must be at least 1",
                 ));
             }
+        }
+        if let Some(es) = &self.early_stopping
+            && es.patience == 0
+        {
+            return Err(RecipeError::invalid(
+                "settings",
+                "early_stopping.patience",
+                0,
+                "must be at least 1",
+            ));
         }
         self.bundled()?;
         self.optimizer.validate()?;

@@ -22,7 +22,8 @@ use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, iterations_per_ep
 use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
 use crate::checkpoint::{
-    CheckpointState, STATE, load_optimizers, load_weights, read_checkpoint, write_checkpoint,
+    CheckpointState, STATE, load_best, load_optimizers, load_weights, read_checkpoint,
+    remove_other_bests, write_best, write_checkpoint,
 };
 use crate::data::Prepared;
 use crate::error::{CheckpointError, RecipeError};
@@ -62,6 +63,9 @@ pub struct RunResult {
     pub parameters: usize,
     /// Texts in the training split.
     pub train_examples: usize,
+    /// With early stopping: the epoch whose weights the run kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<usize>,
 }
 
 /// Called as a run makes progress; every method has an empty default.
@@ -94,6 +98,8 @@ pub struct TrainOptions<'a> {
 
 /// The trained model of a finished run, with its configuration.
 pub struct Trained {
+    /// The weights the run evaluates: the last epoch's (their moving average with `ema`), or
+    /// the best epoch's with early stopping.
     pub model: TextClassifier,
     pub config: TextClassifierConfig,
     pub result: RunResult,
@@ -105,6 +111,20 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     let mut x = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 31;
     x.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+}
+
+/// A copy of `model` that shares nothing with it. A module's `clone` shares BatchNorm's running
+/// statistics (Burn's `RunningState` is one value behind every clone), so training on would
+/// move a kept copy's statistics too.
+fn snapshot(
+    model: &TextClassifier,
+    config: &TextClassifierConfig,
+    device: &Device,
+) -> Result<TextClassifier, RecipeError> {
+    let fresh = config
+        .try_init(device)
+        .map_err(|e| RecipeError::setting("early_stopping", "model", e))?;
+    Ok(fresh.load_record(model.clone().into_record()))
 }
 
 /// Mean loss and accuracy of `model` (in eval mode) over `items`.
@@ -163,6 +183,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         .map_err(|e| RecipeError::setting(&id, "model", e))?;
     let mut stepper = Stepper::new(&s.optimizer, s.l2, s.embedding)?;
     let parameters = model.num_params();
+    // With early stopping: the best epoch so far and its (evaluation) weights.
+    let mut best: Option<(usize, TextClassifier)> = None;
 
     let record =
         |epoch: usize, iteration: usize, split: Split, metric: Metric, value: f64| Record {
@@ -203,6 +225,19 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 .map_err(|e| fail(CheckpointError::Schedule(e)))?;
         }
         lr = state.lr.unwrap_or(lr);
+        if let Some(b) = s
+            .early_stopping
+            .and_then(|es| es.best_epoch(&state.records, &id))
+        {
+            best = Some((
+                b,
+                if b == state.epoch {
+                    snapshot(&stepper.for_evaluation(&model)?, &config, &train_device)?
+                } else {
+                    load_best(dir, b, &config, &train_device)?
+                },
+            ));
+        }
         (start_epoch, iteration, wall_time, records) =
             (state.epoch, state.iteration, state.wall_time, state.records);
     }
@@ -331,6 +366,17 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             ));
         }
         opts.progress.epoch(spec, epoch, &records[first..]);
+        let mut stop_early = false;
+        let mut new_best = false;
+        if let Some(es) = &s.early_stopping {
+            let b = es.best_epoch(&records, &id);
+            if b == Some(epoch) {
+                let kept = snapshot(&stepper.for_evaluation(&model)?, &config, &train_device)?;
+                best = Some((epoch, kept));
+                new_best = true;
+            }
+            stop_early = es.stops_after(epoch, b);
+        }
         if let Some(dir) = &opts.checkpoint_dir {
             let schedule =
                 scheduler
@@ -349,23 +395,32 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 lr: Some(lr),
                 schedule: Some(schedule.to_vec()),
             };
+            if let (true, Some((e, m))) = (new_best, &best) {
+                write_best(dir, *e, m)?;
+            }
             write_checkpoint(dir, &model, &stepper, &state)?;
+            if let Some((e, _)) = &best {
+                remove_other_bests(dir, *e);
+            }
+        }
+        if stop_early {
+            break;
         }
         if opts.stop_after_epoch == Some(epoch) && epoch < s.epochs {
             status = RunStatus::Interrupted { epoch };
             break;
         }
     }
+    let best_epoch = best.as_ref().map(|(e, _)| *e);
+    let model = match best {
+        Some((_, m)) => m,
+        None => stepper.for_evaluation(&model)?,
+    };
     if status == RunStatus::Completed {
-        let (tl, ta) = evaluate(&stepper.for_evaluation(&model)?, &data.test, &device);
-        records.push(record(s.epochs, iteration, Split::Test, Metric::Loss, tl));
-        records.push(record(
-            s.epochs,
-            iteration,
-            Split::Test,
-            Metric::Accuracy,
-            ta,
-        ));
+        let last = records.iter().map(|r| r.epoch).max().unwrap_or(s.epochs);
+        let (tl, ta) = evaluate(&model, &data.test, &device);
+        records.push(record(last, iteration, Split::Test, Metric::Loss, tl));
+        records.push(record(last, iteration, Split::Test, Metric::Accuracy, ta));
     }
     let result = RunResult {
         spec: spec.clone(),
@@ -374,6 +429,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         iterations_per_epoch: per_epoch,
         parameters,
         train_examples: n,
+        best_epoch,
     };
     Ok(Trained {
         model,

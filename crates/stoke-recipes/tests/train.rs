@@ -38,6 +38,7 @@ fn spec(optimizer: OptimizerSpec, epochs: usize) -> RunSpec {
             record_iterations: false,
             embedding: Default::default(),
             inject_nonfinite: Vec::new(),
+            early_stopping: None,
         },
     }
 }
@@ -320,4 +321,52 @@ fn injected_nonfinite_gradients_are_skipped_and_counted_or_stop_the_run() {
         e.contains("inject_nonfinite.iteration = 11") && e.contains("10 iterations"),
         "{e}"
     );
+}
+
+#[test]
+fn early_stopping_keeps_the_best_epoch_and_resumes_to_the_same_end() {
+    use stoke_recipes::early_stopping::{EarlyStopping, Monitor};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Adam at η 0.05 on 160 texts overfits within a few epochs: the validation loss turns up.
+    let mut s = spec(OptimizerSpec::named("adam", 0.05).unwrap(), 12);
+    s.settings.early_stopping = Some(EarlyStopping {
+        patience: 2,
+        monitor: Monitor::ValidLoss,
+    });
+    let data = prepare(&s.settings).unwrap();
+    let straight = train(&s, &data, &options(None, false, None)).unwrap();
+    let valid_loss: Vec<(usize, f64)> = straight
+        .result
+        .records
+        .iter()
+        .filter(|r| r.split == Split::Valid && r.metric == Metric::Loss && r.epoch >= 1)
+        .map(|r| (r.epoch, r.value))
+        .collect();
+    // The best epoch by hand: the lowest validation loss; the run stops `patience` epochs later.
+    let &(best, best_loss) = valid_loss
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    let last = valid_loss.last().unwrap().0;
+    assert!(last < 12, "never stopped: {valid_loss:?}");
+    assert_eq!(straight.result.best_epoch, Some(best), "{valid_loss:?}");
+    assert_eq!(last, best + 2, "{valid_loss:?}");
+    // The kept model is the best epoch's: evaluated again, it gives that epoch's recorded loss.
+    let (again, _) = stoke_recipes::train::evaluate(&straight.model, &data.valid, &cpu());
+    assert_eq!(again.to_bits(), best_loss.to_bits());
+    // Interrupted after the best epoch (so the best weights come from the checkpoint) and
+    // resumed: the same end, bit for bit.
+    let ck = dir("early-stop");
+    let first = train(&s, &data, &options(Some(ck.clone()), false, Some(best + 1))).unwrap();
+    assert_eq!(first.result.status, RunStatus::Interrupted { epoch: best + 1 });
+    let resumed = train(&s, &data, &options(Some(ck.clone()), true, None)).unwrap();
+    assert_eq!(resumed.result.best_epoch, Some(best));
+    assert_eq!(weights(&resumed.model), weights(&straight.model));
+    let bests: Vec<String> = std::fs::read_dir(&ck)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("best-"))
+        .collect();
+    assert_eq!(bests, [format!("best-{best}.bpk")]);
+    std::fs::remove_dir_all(&ck).ok();
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use stoke_recipes::metrics::{Metric, Split};
 use stoke_recipes::recipe::{BatchSize, FullBatch, parse_section};
 use stoke_recipes::autotune::{Tuned, autotune};
+use stoke_recipes::early_stopping::{EarlyStopping, Monitor};
 use stoke_recipes::runner::DataCache;
 use stoke_recipes::train::{RunStatus, Silent, TrainOptions, train};
 use stoke_recipes::{RunSpec, Settings};
@@ -57,8 +58,16 @@ pub struct TrainArgs {
     /// needs `--embedding dense`).
     #[arg(long, value_name = "DECAY")]
     ema: Option<f64>,
+    /// Passes over the training rows at most (early stopping may end sooner).
     #[arg(long, default_value_t = 5)]
     epochs: usize,
+    /// Stop after this many epochs without a better validation score and keep the best epoch's
+    /// weights; 0: run every epoch and keep the last.
+    #[arg(long, default_value_t = 2, value_name = "EPOCHS")]
+    patience: usize,
+    /// The validation score early stopping watches.
+    #[arg(long, value_enum, default_value_t = MonitorArg::ValidLoss)]
+    monitor: MonitorArg,
     /// Texts per step, or `full`.
     #[arg(long, default_value = "32")]
     batch_size: String,
@@ -86,11 +95,21 @@ pub struct TrainArgs {
     common: Common,
 }
 
+/// `--monitor`: the score early stopping watches.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum MonitorArg {
+    ValidLoss,
+    ValidAccuracy,
+}
+
 /// What `stoke train --json` prints.
 #[derive(Serialize)]
 struct Trained<'a> {
     classes: &'a [String],
     model: &'a PathBuf,
+    /// Epochs trained, and the one whose weights were kept (early stopping's best).
+    epochs: usize,
+    kept_epoch: usize,
     test_accuracy: f64,
     train_loss: f64,
     valid_accuracy: f64,
@@ -148,6 +167,13 @@ impl TrainArgs {
             record_iterations: false,
             embedding: self.embedding.parse()?,
             inject_nonfinite: Vec::new(),
+            early_stopping: (self.patience > 0).then(|| EarlyStopping {
+                patience: self.patience,
+                monitor: match self.monitor {
+                    MonitorArg::ValidLoss => Monitor::ValidLoss,
+                    MonitorArg::ValidAccuracy => Monitor::ValidAccuracy,
+                },
+            }),
         };
         settings.validate()?;
         Ok(RunSpec {
@@ -255,19 +281,27 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let RunStatus::Diverged { message, .. } = &trained.result.status {
         bail!("{message}");
     }
+    // The epoch whose weights were kept: the best with early stopping, else the last.
+    let records = &trained.result.records;
+    let trained_epochs = records.iter().map(|r| r.epoch).max().unwrap_or(0);
+    let best_epoch = trained.result.best_epoch;
+    let kept = best_epoch.unwrap_or(trained_epochs);
     let last = |split: Split, metric: Metric| {
-        trained
-            .result
-            .records
+        records
             .iter()
             .rev()
-            .find(|r| r.split == split && r.metric == metric)
+            .find(|r| r.split == split && r.metric == metric && r.epoch <= kept)
             .map_or(f64::NAN, |r| r.value)
     };
     let result = Trained {
         classes: &data.classes,
         model: &model_dir,
-        test_accuracy: last(Split::Test, Metric::Accuracy),
+        epochs: trained_epochs,
+        kept_epoch: kept,
+        test_accuracy: records
+            .iter()
+            .find(|r| r.split == Split::Test && r.metric == Metric::Accuracy)
+            .map_or(f64::NAN, |r| r.value),
         train_loss: last(Split::Train, Metric::Loss),
         valid_accuracy: last(Split::Valid, Metric::Accuracy),
         temperature: saved.temperature.0,
@@ -278,9 +312,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         return output::json(&result);
     }
     output::line(&format!(
-        "trained {} epochs: train loss {:.4}, valid accuracy {:.3}, test accuracy {:.3}\n\
+        "trained {} epochs{}: train loss {:.4}, valid accuracy {:.3}, test accuracy {:.3}\n\
          calibration: temperature {:.3}, validation ECE {:.3} -> {:.3}\nmodel: {}",
-        spec.settings.epochs,
+        trained_epochs,
+        best_epoch.map_or(String::new(), |e| format!(" (kept epoch {e})")),
         result.train_loss,
         result.valid_accuracy,
         result.test_accuracy,
