@@ -34,15 +34,8 @@ pub enum CourseError {
         message: String,
     },
     /// The page would exceed its size budget.
-    #[error("{}: the page would be {bytes} bytes, over the {max}-byte budget", path.display())]
-    TooLarge {
-        /// The page's file.
-        path: PathBuf,
-        /// Its size.
-        bytes: usize,
-        /// The budget.
-        max: usize,
-    },
+    #[error("the course page would be {0} bytes, over the 5 MB budget")]
+    TooLarge(usize),
     /// Writing the page failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -97,11 +97,7 @@ pub fn write_course(opts: &CourseOptions) -> Result<CourseSummary, CourseError> 
     let html = render(opts.lang, &data);
     let path = opts.out.join("course.html");
     if html.len() > MAX_COURSE_BYTES {
-        return Err(CourseError::TooLarge {
-            path,
-            bytes: html.len(),
-            max: MAX_COURSE_BYTES,
-        });
+        return Err(CourseError::TooLarge(html.len()));
     }
     write_atomically(&path, html.as_bytes())?;
     Ok(CourseSummary {
@@ -136,6 +132,30 @@ mod tests {
             assert!(!html.contains("{{"), "{lang}: an unfilled placeholder");
             assert!(html.contains(&format!("<html lang=\"{}\">", lang.tag())));
             assert!(!html.contains("__COURSE_DATA__") && !html.contains("__LANG__"));
+        }
+    }
+
+    /// Every control is a form element with a label naming it (or a button with its text), so
+    /// it is reachable with Tab and announced.
+    #[test]
+    fn every_control_is_labelled() {
+        let mut controls = 0;
+        for tag in ["<input id=\"", "<select id=\""] {
+            for (i, _) in TEMPLATE.match_indices(tag) {
+                let id = &TEMPLATE[i + tag.len()..];
+                let id = &id[..id.find('"').unwrap()];
+                assert!(
+                    TEMPLATE.contains(&format!("<label for=\"{id}\">")),
+                    "no label for #{id}"
+                );
+                controls += 1;
+            }
+        }
+        assert_eq!(controls, 6, "preset, scrub, racer, rows, batch, rate");
+        for (i, _) in TEMPLATE.match_indices("<button id=") {
+            let rest = &TEMPLATE[i..];
+            let text = &rest[rest.find('>').unwrap() + 1..rest.find("</button>").unwrap()];
+            assert!(text.starts_with("{{"), "a button without text: {text}");
         }
     }
 }

@@ -66,11 +66,15 @@ fn visit(bin: &Path, page: &Path, hash: &str, shot: Option<&Path>) -> Visit {
         Some(i) => {
             let rest = &dom[i..];
             let (a, b) = (rest.find('>').unwrap() + 1, rest.find("</pre>").unwrap());
-            let text = rest[a..b]
-                .replace("&quot;", "\"")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&amp;", "&");
+            let mut text = rest[a..b].to_string();
+            for (entity, c) in [
+                ("&quot;", "\""),
+                ("&lt;", "<"),
+                ("&gt;", ">"),
+                ("&amp;", "&"),
+            ] {
+                text = text.replace(entity, c);
+            }
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("test state ({e}): {text}"))
         }
         None if shot.is_some() => Value::Null,
@@ -123,6 +127,23 @@ fn the_course_page_works_in_a_browser_in_both_languages() {
     let v = visit(&bin, page, "#preset=momentum-rmsprop&do=play", None).state;
     assert!(f(&v["after"]) > f(&v["before"]), "play: {v}");
     assert_ne!(v["checksum_after"], v["checksum_before"], "{v}");
+
+    // Every preset loads its setting (all its racers drawn at its last step), and the keys
+    // work: → → → ← is iteration 2, space plays, r resets.
+    let v = visit(&bin, page, "#do=tour", None).state;
+    let tour = v["tour"].as_array().unwrap();
+    let presets = race::presets();
+    assert_eq!(tour.len(), presets.len(), "{v}");
+    for (t, p) in tour.iter().zip(&presets) {
+        assert_eq!(t["name"], p.name.as_str(), "{t}");
+        assert_eq!(t["title"], p.title.as_str(), "{t}");
+        assert_eq!(f(&t["iteration"]), p.steps as f64, "{t}");
+        assert_eq!(f(&t["racers"]), p.racers.len() as f64, "{t}");
+        assert_eq!(t["paths_drawn"], t["racers"], "{t}");
+    }
+    assert_eq!(f(&v["keys"]["after_right3_left1"]), 2.0, "{v}");
+    assert_eq!(v["keys"]["playing_after_space"], true, "{v}");
+    assert_eq!(f(&v["keys"]["after_r"]), 0.0, "{v}");
 
     // A race of three optimizers draws three paths in three colours.
     let v = visit(&bin, page, "#preset=step-size&at=30", None).state;

@@ -283,11 +283,7 @@ pub fn write_page(path: &Path, grid: &PageGrid) -> Result<PageSummary, SurfacesE
     let walks: Vec<Walk> = grid
         .surfaces
         .iter()
-        .map(|&s| Walk {
-            surface: s,
-            start: s.start(),
-            seed: grid.seed,
-        })
+        .map(|&s| Walk::at(s, s.start(), grid.seed))
         .collect();
 
     // runs[surface][optimizer] = [[code, status, final gap or f], ...] over α × second

@@ -34,6 +34,17 @@ pub(crate) struct Walk {
     pub seed: u64,
 }
 
+impl Walk {
+    /// A walk on `surface` from `start` with noise seed `seed`.
+    pub fn at(surface: Surface, start: [f64; 2], seed: u64) -> Self {
+        Self {
+            surface,
+            start,
+            seed,
+        }
+    }
+}
+
 /// Runs every walk for `steps` steps with one
 /// [`ModuleOptimizer`](burn::optim::ModuleOptimizer) stepping one Burn parameter that holds all
 /// walks' `(x, y)` pairs. Every stoke optimizer is element-wise (each number's update reads only
@@ -255,13 +266,9 @@ pub fn trace_from(
     seed: u64,
     device: &Device,
 ) -> Result<(Vec<[f64; 2]>, Vec<StepTrace>), SurfacesError> {
-    let walk = Walk {
-        surface,
-        start,
-        seed,
-    };
     let mut trace = Vec::new();
-    let points = walk_traced(racer, &[walk], steps, device, Some(&mut trace))?.remove(0);
+    let walks = [Walk::at(surface, start, seed)];
+    let points = walk_traced(racer, &walks, steps, device, Some(&mut trace))?.remove(0);
     trace.truncate(points.len().saturating_sub(1));
     Ok((points, trace))
 }
@@ -275,10 +282,6 @@ pub fn trajectory_from(
     seed: u64,
     device: &Device,
 ) -> Result<Vec<[f64; 2]>, SurfacesError> {
-    let walk = Walk {
-        surface,
-        start,
-        seed,
-    };
-    Ok(run_walks(racer, &[walk], steps, device)?.remove(0))
+    let walks = [Walk::at(surface, start, seed)];
+    Ok(run_walks(racer, &walks, steps, device)?.remove(0))
 }
