@@ -65,8 +65,10 @@ pub enum SaveError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A JSON file is not valid, or does not hold what it should.
-    #[error("{path}: {source}")]
+    /// A JSON file is not valid, or does not hold what it should. The parser's message can
+    /// quote the file (a field name, a value); its control characters are escaped, so the
+    /// message stays one line.
+    #[error("{path}: {}", one_line(source))]
     Json {
         /// The file.
         path: PathBuf,
@@ -117,6 +119,17 @@ pub enum SaveError {
         /// What does not fit.
         message: String,
     },
+}
+
+/// `e`'s message with control characters (a newline in a quoted field name) escaped.
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
 }
 
 /// One prediction.

@@ -285,8 +285,10 @@ fn hostile_saved_classifiers_get_one_line_errors_naming_the_file() {
         loaded.predict(&["good film"]),
         saved.predict(&["good film"])
     );
+    let made = std::cell::RefCell::new(vec![dir.clone()]);
     let fresh = |tag: &str| {
         let (dir, _) = saved_classifier(tag, 8);
+        made.borrow_mut().push(dir.clone());
         dir
     };
     let unhashed = |tag: &str| {
@@ -343,6 +345,7 @@ fn hostile_saved_classifiers_get_one_line_errors_naming_the_file() {
     expect(&dir, "model.bpk", "Record I/O error");
     // Another model size's weights (embed_dim 16 instead of 8).
     let (other, _) = saved_classifier("other-size", 16);
+    made.borrow_mut().push(other.clone());
     let dir = unhashed("model-size");
     std::fs::copy(other.join("model.bpk"), dir.join("model.bpk")).unwrap();
     expect(&dir, "model.bpk", "(weights of another model size?)");
@@ -421,6 +424,15 @@ fn hostile_saved_classifiers_get_one_line_errors_naming_the_file() {
         v["config"]["features"] = serde_json::json!({"kind": "hashing", "buckets": 4})
     });
     expect(&dir, "tokenizer.json", "must be empty in hashing mode");
+    // A field name with a newline in it: the parser quotes it, the message stays one line.
+    let dir = unhashed("tokenizer-newline");
+    edit(&dir, "tokenizer.json", |b| {
+        String::from_utf8(b)
+            .unwrap()
+            .replacen("\"max_chars\"", "\"max\\nchars\"", 1)
+            .into_bytes()
+    });
+    expect(&dir, "tokenizer.json", "unknown field `max\\nchars`");
     let dir = unhashed("tokenizer-cut");
     edit(&dir, "tokenizer.json", |b| b[..b.len() - 2].to_vec());
     expect(&dir, "tokenizer.json", "EOF while parsing");
@@ -441,4 +453,7 @@ fn hostile_saved_classifiers_get_one_line_errors_naming_the_file() {
         println!("{m}");
     }
     println!("{} hostile saved classifiers refused", messages.len());
+    for dir in made.into_inner() {
+        std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    }
 }
