@@ -242,6 +242,7 @@ fn the_data_loader_never_panics_and_names_file_and_line() {
                     msg.starts_with(&path.display().to_string()),
                     "does not name the file: {msg}"
                 );
+                prop_assert!(!msg.contains('\n'), "not one line: {msg}");
                 if let Some(line) = e.line() {
                     prop_assert!(line >= 1 && line <= lines, "line {line} of {lines}: {msg}");
                     prop_assert!(msg.contains(&format!("line {line}")), "{msg}");

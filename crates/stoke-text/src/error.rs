@@ -38,3 +38,15 @@ pub(crate) fn require(
         Err(InvalidSetting::new(field, value, rule))
     }
 }
+
+/// `text` with its control characters escaped (`\n` for a newline), so that a message quoting
+/// user input (a column name, a label, a parser's quote of a file) stays one line.
+pub(crate) fn one_line(text: &impl std::fmt::Display) -> String {
+    text.to_string()
+        .chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
+}

@@ -27,6 +27,7 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::InvalidSetting;
+use crate::error::one_line;
 use crate::batch::{TextBatcher, TextItem};
 use crate::calibration::Temperature;
 use crate::model::{TextClassifier, TextClassifierConfig};
@@ -119,17 +120,6 @@ pub enum SaveError {
         /// What does not fit.
         message: String,
     },
-}
-
-/// `e`'s message with control characters (a newline in a quoted field name) escaped.
-fn one_line(e: &impl std::fmt::Display) -> String {
-    e.to_string()
-        .chars()
-        .flat_map(|c| match c.is_control() {
-            true => c.escape_default().collect::<Vec<_>>(),
-            false => vec![c],
-        })
-        .collect()
 }
 
 /// One prediction.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{DataError, Example, LabelledTexts, RowError};
+use crate::error::one_line;
 
 /// How many skipped line numbers [`SkipReport`] keeps.
 pub const SKIP_REPORT_LINES: usize = 10;
@@ -294,7 +295,7 @@ fn read_delimited(
                     path: p(),
                     line,
                     field: field.to_string(),
-                    columns: names.join(", "),
+                    columns: one_line(&names.join(", ")),
                 })
         };
         width = Some(names.len());
@@ -591,8 +592,8 @@ fn finish(path: &Path, opts: &LoadOptions, mut sink: Sink) -> Result<Loaded, Dat
                 path: path.to_path_buf(),
                 line: row.line,
                 field: opts.label_field.clone(),
-                label: name,
-                known: classes.join(", "),
+                label: one_line(&name),
+                known: one_line(&classes.join(", ")),
             })?,
         }
     }
