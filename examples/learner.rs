@@ -13,7 +13,7 @@ use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{
     ClassificationOutput, InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep,
 };
-use stoke_examples::{Mlp, spirals};
+use stoke_examples::{Mlp, accuracy, spiral_tensors, spirals};
 use stoke_optim::{AdamConfig, Backend};
 
 #[derive(Clone, Debug)]
@@ -100,7 +100,7 @@ fn main() {
         .with_application_logger(None)
         .num_epochs(20);
     let model = Classifier {
-        mlp: Mlp::new(32, &device),
+        mlp: Mlp::new(32, &device.clone().autodiff()),
     };
     let learner = Learner::new(model, AdamConfig::new().init(), 0.01);
     let result = training.launch(learner);
@@ -108,8 +108,11 @@ fn main() {
         eprintln!("training failed: {error}");
         std::process::exit(1);
     }
+    let (x, y) = spiral_tensors(200, &device);
+    let acc = accuracy(result.model.mlp.forward(x), y);
     println!(
-        "trained with stoke's Adam inside Burn's Learner; logs in {}",
+        "trained with stoke's Adam inside Burn's Learner: train accuracy {:.1}%; logs in {}",
+        100.0 * acc,
         dir.display()
     );
 }
