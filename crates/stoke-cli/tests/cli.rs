@@ -85,6 +85,8 @@ fn list_names_recipes_datasets_and_backends() {
         "dropout",
         "l2",
         "overfitting",
+        "schedules",
+        "clipping",
     ] {
         assert!(names.contains(&r), "{r} missing from {names:?}");
     }
@@ -203,6 +205,19 @@ fn run_tiny(recipe: &str, extra: &[&str]) -> PathBuf {
         report.contains(summary["finding"].as_str().unwrap()),
         "{recipe}: the finding is in the report"
     );
+    // Every built-in kind has a verdict on its claim, stated in the report beside the claim.
+    let evidence = summary["verdict"]["evidence"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{recipe}: a verdict in summary.json"));
+    assert!(
+        ["yes", "partly", "no"].contains(&summary["verdict"]["holds"].as_str().unwrap()),
+        "{recipe}: {}",
+        summary["verdict"]
+    );
+    assert!(
+        report.contains(&format!("**Does the claim hold?** It {evidence}")),
+        "{recipe}: the verdict is in the report"
+    );
     // The report's final validation accuracies equal the mean of the last epoch in metrics.csv.
     let mut last: BTreeMap<String, (usize, f64)> = BTreeMap::new();
     for r in records
@@ -316,6 +331,42 @@ fn recipe_l2_runs() {
 #[test]
 fn recipe_overfitting_runs() {
     run_tiny("overfitting", &[]);
+}
+
+#[test]
+fn recipe_schedules_runs() {
+    run_tiny("schedules", &[]);
+}
+
+/// The injected NaN gradient (epoch 2, iteration 2) is skipped and counted with
+/// `skip_nonfinite`, and stops the run that has no skip, naming the next step.
+#[test]
+fn recipe_clipping_skips_or_stops_at_the_injected_nan() {
+    let out = run_tiny("clipping", &[]);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let config = |needle: &str| {
+        summary["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["label"].as_str().unwrap().ends_with(needle))
+            .unwrap()
+            .clone()
+    };
+    let stopped = config("not skipped");
+    let msg = stopped["diverged"][0]
+        .as_str()
+        .expect("the unskipped run stops");
+    assert!(msg.contains("epoch 2, iteration 3"), "{msg}");
+    assert_eq!(config(", skipped")["diverged"].as_array().unwrap().len(), 0);
+    let skipped: Vec<(usize, f64)> = read_csv(&out.join("metrics.csv"))
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.metric == Metric::SkippedSteps)
+        .map(|r| (r.epoch, r.value))
+        .collect();
+    assert_eq!(skipped, vec![(1, 0.0), (2, 1.0)]);
 }
 
 fn comparable(out: &Path) -> Vec<String> {

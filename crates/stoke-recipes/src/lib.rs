@@ -19,6 +19,7 @@ pub mod runner;
 pub mod step;
 pub mod summary;
 pub mod train;
+pub mod verdict;
 
 pub use error::RecipeError;
 pub use recipe::{Overrides, Recipe, RunSpec, Settings};

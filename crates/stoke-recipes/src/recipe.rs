@@ -47,6 +47,8 @@ pub enum RecipeKind {
     Dropout,
     L2,
     Overfitting,
+    Schedules,
+    Clipping,
     #[default]
     Custom,
 }
@@ -337,7 +339,7 @@ pub struct Overrides {
     pub dataset: Option<String>,
 }
 
-const BUILTINS: [(&str, &str); 8] = [
+const BUILTINS: [(&str, &str); 10] = [
     ("optimizers", include_str!("../recipes/optimizers.toml")),
     (
         "learning-rate",
@@ -349,6 +351,8 @@ const BUILTINS: [(&str, &str); 8] = [
     ("dropout", include_str!("../recipes/dropout.toml")),
     ("l2", include_str!("../recipes/l2.toml")),
     ("overfitting", include_str!("../recipes/overfitting.toml")),
+    ("schedules", include_str!("../recipes/schedules.toml")),
+    ("clipping", include_str!("../recipes/clipping.toml")),
 ];
 
 /// The names of the built-in recipes.

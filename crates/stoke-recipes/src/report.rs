@@ -484,6 +484,14 @@ pub fn markdown(
         "**What the numbers show.** {}\n\n",
         summary.finding
     ));
+    if let Some(v) = &summary.verdict {
+        s.push_str(&format!(
+            "**Does the claim hold?** It {}
+
+",
+            v.evidence
+        ));
+    }
     s.push_str("## Results\n\nMean ± sample standard deviation over seeds; final values are at the last epoch.\n\n");
     s.push_str("| configuration | optimizer | batch | iterations/epoch | final train loss | final train accuracy | final valid loss | final valid accuracy | best valid accuracy | test accuracy | training time (s) | diverged |\n");
     s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");

@@ -12,7 +12,7 @@
 //! `2β·w` to the gradient of each used row (the gradient of `β Σ w²` over those rows), so rows
 //! decay when they are used. Nothing per step is as large as the table.
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -176,7 +176,7 @@ impl Stepper {
     }
 
     /// A test seam (recipes' `inject_nonfinite`): the next [`step`](Self::step) makes the
-    /// gradient of one parameter (the first the model visits) NaN after backward, as an overflow
+    /// gradient of one parameter (the output layer's) NaN after backward, as an overflow
     /// would, so that skipping (or its absence) can be seen in a real run.
     pub fn inject_nonfinite(&mut self) {
         self.poison = true;
@@ -205,7 +205,7 @@ impl Stepper {
         }
         let mut grads = loss.backward();
         if std::mem::take(&mut self.poison) {
-            poison_first(&model, &mut grads);
+            poison_last(&model, &mut grads);
         }
         let (outcome, model) = match (&mut self.rows, gathered) {
             (Some(table_optim), Some(rows)) => {
@@ -261,23 +261,36 @@ impl Stepper {
     }
 }
 
-/// Makes the gradient of the first parameter of `model` that has one NaN.
-fn poison_first(model: &TextClassifier, grads: &mut burn::tensor::Gradients) {
-    struct First<'a> {
-        grads: &'a mut burn::tensor::Gradients,
-        done: bool,
+/// Makes the gradient of the last parameter of `model` that has one (the output layer's, so
+/// the next loss is NaN whatever the activations do with a NaN) NaN.
+fn poison_last(model: &TextClassifier, grads: &mut burn::tensor::Gradients) {
+    struct Last<'a> {
+        grads: &'a burn::tensor::Gradients,
+        id: Option<ParamId>,
     }
-    impl ModuleVisitor for First<'_> {
+    impl ModuleVisitor for Last<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if self.done {
-                return;
-            }
-            if let Some(g) = param.val().grad_remove(self.grads) {
-                let nan = g.add_scalar(f32::NAN);
-                param.val().grad_replace(self.grads, nan);
-                self.done = true;
+            if param.val().grad(self.grads).is_some() {
+                self.id = Some(param.id);
             }
         }
     }
-    model.visit(&mut First { grads, done: false });
+    struct Poison<'a> {
+        grads: &'a mut burn::tensor::Gradients,
+        id: ParamId,
+    }
+    impl ModuleVisitor for Poison<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if param.id == self.id
+                && let Some(g) = param.val().grad_remove(self.grads)
+            {
+                param.val().grad_replace(self.grads, g.add_scalar(f32::NAN));
+            }
+        }
+    }
+    let mut last = Last { grads, id: None };
+    model.visit(&mut last);
+    if let Some(id) = last.id {
+        model.visit(&mut Poison { grads, id });
+    }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::{MeanStd, Metric, Record, Split};
 use crate::recipe::{Recipe, RecipeKind};
 use crate::train::{RunResult, RunStatus};
+use crate::verdict::Verdict;
 
 /// One configuration's results over its seeds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +40,9 @@ pub struct Summary {
     pub configs: Vec<ConfigSummary>,
     /// What the measured numbers show, in one sentence.
     pub finding: String,
+    /// Whether the claim held, from the same numbers (none for a custom recipe).
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
 }
 
 /// One value per run (in run order) from its `split`/`metric` records after epoch 0, as `pick`
@@ -161,6 +165,7 @@ impl Summary {
             kind: recipe.kind,
             configs,
             finding,
+            verdict: crate::verdict::verdict(recipe.kind, results),
         }
     }
 }
@@ -295,5 +300,73 @@ pub fn finding(kind: RecipeKind, configs: &[ConfigSummary]) -> String {
             show(&worst.final_valid_accuracy),
             show(&worst.final_train_loss),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration that finished with `valid` validation and `train` training accuracy.
+    fn config(label: &str, valid: f64, train: f64) -> ConfigSummary {
+        let m = |mean| {
+            Some(MeanStd {
+                mean,
+                std: 0.0,
+                n: 1,
+            })
+        };
+        ConfigSummary {
+            label: label.into(),
+            optimizer: "sgd(lr=0.1)".into(),
+            batch_size: "32".into(),
+            runs: 1,
+            diverged: Vec::new(),
+            iterations_per_epoch: 10,
+            epochs: 3,
+            final_train_loss: m(1.0 - train),
+            final_train_accuracy: m(train),
+            final_valid_loss: m(1.0 - valid),
+            final_valid_accuracy: m(valid),
+            best_valid_accuracy: m(valid),
+            best_valid_loss_epoch: Some(3),
+            test_accuracy: m(valid),
+            wall_time: m(1.0),
+            examples_per_sec: m(100.0),
+        }
+    }
+
+    /// The best configuration is in the middle and the worst last, so a finding that reads the
+    /// first (or last) configuration instead of ranking them names the wrong ones.
+    #[test]
+    fn the_finding_names_the_really_best_and_worst_configurations() {
+        let configs = [
+            config("middling", 0.70, 0.8),
+            config("best", 0.90, 0.9),
+            config("worst", 0.55, 0.6),
+            config("good", 0.80, 0.85),
+        ];
+        let f = finding(RecipeKind::Optimizers, &configs);
+        assert!(
+            f.contains("best reached the highest validation accuracy (0.900")
+                && f.contains("and worst the lowest (0.550"),
+            "{f}"
+        );
+        let f = finding(RecipeKind::LearningRate, &configs);
+        assert!(f.ends_with("is 0.900 with best."), "{f}");
+        // Dropout's gaps (train − valid): middling 0.10, best 0.00, worst 0.05, good 0.05.
+        let f = finding(RecipeKind::Dropout, &configs);
+        assert!(
+            f.starts_with("middling overfits most") && f.contains("best the least"),
+            "{f}"
+        );
+        // A configuration that diverged in every run is ranked out, and named as diverged.
+        let mut gone = configs.clone();
+        gone[1].diverged = vec!["best-seed1: loss became NaN".into()];
+        let f = finding(RecipeKind::Optimizers, &gone);
+        assert!(
+            f.contains("good reached the highest") && f.contains("best diverged in 1 of 1 runs"),
+            "{f}"
+        );
     }
 }
