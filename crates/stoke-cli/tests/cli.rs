@@ -452,7 +452,11 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
         serde_json::from_slice(&std::fs::read(out.join("result.json")).unwrap()).unwrap();
     let settings = &result["spec"]["settings"];
     assert_eq!(settings["dataset"], csv.to_str().unwrap(), "{settings}");
-    assert_eq!(settings["data"]["path"], csv.to_str().unwrap(), "{settings}");
+    assert_eq!(
+        settings["data"]["path"],
+        csv.to_str().unwrap(),
+        "{settings}"
+    );
     let o = stoke(&[
         "predict",
         "--model",
@@ -531,7 +535,13 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
     }
     // The text report: the classification report's rows and the matrix.
     let t = text(&eval(&[]).stdout);
-    for want in ["precision", "weighted avg", "macro avg", "log loss", "confusion matrix"] {
+    for want in [
+        "precision",
+        "weighted avg",
+        "macro avg",
+        "log loss",
+        "confusion matrix",
+    ] {
         assert!(t.contains(want), "{want} missing from:\n{t}");
     }
 }
@@ -539,15 +549,28 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
 #[test]
 fn data_is_given_the_same_way_to_every_command() {
     // `--data` and the positional alias name the same file; both at once is an error.
-    fails_clearly(&["data-summary", "--data", "/no/such/file.csv"], "/no/such/file.csv");
+    fails_clearly(
+        &["data-summary", "--data", "/no/such/file.csv"],
+        "/no/such/file.csv",
+    );
     fails_clearly(&["data-summary", "/no/such/file.csv"], "/no/such/file.csv");
     fails_clearly(
-        &["eval", "--model", "/no/such/model", "--data", "/no/such/file.csv"],
+        &[
+            "eval",
+            "--model",
+            "/no/such/model",
+            "--data",
+            "/no/such/file.csv",
+        ],
         "/no/such/",
     );
     let o = stoke(&["data-summary", "--data", "a.csv", "b.csv"]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("cannot be used with"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("cannot be used with"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
@@ -756,7 +779,9 @@ fn split_writes_the_parts_train_uses_without_losing_a_row() {
     let csv = dir.join("reviews.csv");
     let mut rows = String::from("review,sentiment\n");
     for i in 0..60 {
-        rows.push_str(&format!("\"good {i}\",pos\n\"bad, \"\"really\"\" {i}\",neg\n"));
+        rows.push_str(&format!(
+            "\"good {i}\",pos\n\"bad, \"\"really\"\" {i}\",neg\n"
+        ));
     }
     std::fs::write(&csv, rows).unwrap();
     let out = dir.join("parts");
@@ -777,13 +802,19 @@ fn split_writes_the_parts_train_uses_without_losing_a_row() {
     let mut seen = Vec::new();
     for (part, per_class) in [("train", 48), ("valid", 6), ("test", 6)] {
         let body = std::fs::read_to_string(out.join(format!("{part}.jsonl"))).unwrap();
-        let lines: Vec<serde_json::Value> =
-            body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         for class in ["pos", "neg"] {
             let n = lines.iter().filter(|v| v["label"] == class).count();
             assert_eq!(n, per_class, "{part} {class}");
         }
-        seen.extend(lines.iter().map(|v| v["text"].as_str().unwrap().to_string()));
+        seen.extend(
+            lines
+                .iter()
+                .map(|v| v["text"].as_str().unwrap().to_string()),
+        );
     }
     seen.sort();
     let mut want: Vec<String> = (0..60)

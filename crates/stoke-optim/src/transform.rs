@@ -208,21 +208,43 @@ impl Chain {
         self.micro
     }
 
-    /// Takes one micro-batch's gradients `grads` of `module`'s parameters, plus gradients kept
-    /// outside `grads` (`extra`: an embedding table's used rows, scaled in place; only without
-    /// accumulation, since the rows differ from batch to batch). Returns the gradients to step
-    /// with, when it is time to step.
+    /// Takes one micro-batch's gradients `grads` of `module`'s parameters. Returns the gradients
+    /// to step with, when it is time to step.
     pub fn prepare<M: Module>(
+        &mut self,
+        module: &M,
+        grads: GradientsParams,
+    ) -> (Outcome, Option<GradientsParams>) {
+        self.prepare_with(module, grads, None)
+    }
+
+    /// [`prepare`](Self::prepare) with gradients kept outside `grads` as well: an embedding
+    /// table's used rows `rows`, counted in the norm and scaled in place when no fused optimizer
+    /// applies the scale. Only without accumulation (the rows differ from batch to batch):
+    /// with `accumulate > 1` it is an error and nothing changes.
+    pub fn prepare_rows<M: Module>(
+        &mut self,
+        module: &M,
+        grads: GradientsParams,
+        rows: &mut Tensor<2>,
+    ) -> Result<(Outcome, Option<GradientsParams>), ConfigError> {
+        let n = self.transforms.accumulate;
+        Rules::new("Transforms").require(
+            n == 1,
+            "accumulate",
+            n,
+            "must be 1 when row gradients outside the module's are given",
+        )?;
+        Ok(self.prepare_with(module, grads, Some(rows)))
+    }
+
+    fn prepare_with<M: Module>(
         &mut self,
         module: &M,
         grads: GradientsParams,
         extra: Option<&mut Tensor<2>>,
     ) -> (Outcome, Option<GradientsParams>) {
         let n = self.transforms.accumulate;
-        assert!(
-            extra.is_none() || n == 1,
-            "row gradients outside the module's cannot be accumulated"
-        );
         // ‖g‖ of this micro-batch, when a transform needs it
         let alone = (self.transforms.skip_nonfinite
             || (n == 1 && self.transforms.clip_norm.is_some()))
@@ -310,7 +332,7 @@ impl Chain {
         module: M,
         grads: GradientsParams,
     ) -> (M, Outcome) {
-        match self.prepare(&module, grads, None) {
+        match self.prepare(&module, grads) {
             (outcome, Some(grads)) => (optim.step(lr, module, grads), outcome),
             (outcome, None) => (module, outcome),
         }

@@ -148,7 +148,7 @@ fn global_norm_and_clipped_gradients_match_clip_grad_norm() {
             close(&[norm], &[case.total_norm], 1e-6, &format!("{what}: norm"));
             // Around any optimizer: the gradients come back scaled.
             let mut chain = Chain::new(clip(case.max_norm)).unwrap();
-            let (outcome, grads) = chain.prepare(&m, m.grads(&case.grads), None);
+            let (outcome, grads) = chain.prepare(&m, m.grads(&case.grads));
             let grads = grads.expect("a step");
             assert!(matches!(outcome, Outcome::Applied { .. }), "{what}");
             let got = [
@@ -473,6 +473,41 @@ fn the_scale_inside_the_fused_pass_gives_the_tensor_paths_bits() {
             "{backend}: the scale is applied"
         );
     }
+}
+
+/// Row gradients outside the module's cannot be accumulated (the rows differ from batch to
+/// batch): an error naming `accumulate`, not a panic, and the chain is left as it was.
+#[test]
+fn row_gradients_with_accumulation_are_an_error() {
+    let device = devices()[0].1.clone();
+    let m = Two {
+        a: Param::from_tensor(t1(&[0.0; 3], &device.clone().autodiff())),
+        b: Param::from_tensor(t1(&[0.0; 2], &device.clone().autodiff())),
+    };
+    let grads = || {
+        let mut g = GradientsParams::new();
+        g.register(m.a.id, t1(&[2.0, 1.0, 2.0], &device));
+        g
+    };
+    let mut rows: Tensor<2> = t1(&[1.0, 2.0], &device).reshape([1, 2]);
+    let mut chain = Chain::new(Transforms {
+        accumulate: 2,
+        ..Transforms::default()
+    })
+    .unwrap();
+    let e = chain.prepare_rows(&m, grads(), &mut rows).unwrap_err();
+    assert!(e.to_string().contains("accumulate = 2"), "{e}");
+    assert_eq!(chain.pending(), 0);
+    let mut chain = Chain::new(clip(1.0)).unwrap();
+    let (outcome, _) = chain.prepare_rows(&m, grads(), &mut rows).unwrap();
+    // ‖(2, 1, 2, 1, 2)‖ = √14: the rows count in the global norm.
+    let Outcome::Applied {
+        norm: Some(norm), ..
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert!((norm - 14f64.sqrt()).abs() < 1e-6, "{norm}");
 }
 
 #[test]

@@ -218,7 +218,12 @@ impl Stepper {
                     g = g.add(rows.inner().mul_scalar(2.0 * self.beta));
                 }
                 let params = GradientsParams::from_grads(grads, &model);
-                match self.chain.prepare(&model, params, Some(&mut g)) {
+                // Internal invariant: `new` refuses a row-sparse update with accumulate > 1.
+                let prepared = self
+                    .chain
+                    .prepare_rows(&model, params, &mut g)
+                    .expect("no accumulation with a row-sparse update");
+                match prepared {
                     (outcome, Some(params)) => {
                         let model = self.optim.step(lr, model, params);
                         // Internal invariant: a batch's rows are its distinct ids, sorted,
@@ -236,7 +241,7 @@ impl Stepper {
             }
             _ => {
                 let params = GradientsParams::from_grads(grads, &model);
-                match self.chain.prepare(&model, params, None) {
+                match self.chain.prepare(&model, params) {
                     (outcome, Some(params)) => (outcome, self.optim.step(lr, model, params)),
                     (outcome, None) => (outcome, model),
                 }

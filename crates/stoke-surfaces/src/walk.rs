@@ -149,7 +149,7 @@ fn walk_traced(
             model.w.id,
             Tensor::from_data(TensorData::new(grad.clone(), [2 * n]), &plain),
         );
-        match chain.prepare(&model, grads, None) {
+        match chain.prepare(&model, grads) {
             (Outcome::Applied { clip, .. }, Some(grads)) => {
                 let lr = scheduler.step();
                 model = optim.step(lr, model, grads);
