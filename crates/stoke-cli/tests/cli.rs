@@ -481,18 +481,37 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
     let t: f64 = v["temperature"].as_f64().unwrap();
     assert!(t > 0.0 && t.is_finite(), "{v}");
     let calibration = out.join("model").join("calibration.json");
-    let saved: f64 = std::fs::read_to_string(&calibration).unwrap().trim().parse().unwrap();
+    let saved: f64 = std::fs::read_to_string(&calibration)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(saved, t);
     std::fs::write(&calibration, "1000.0").unwrap();
     // checksums.json catches the edit; without it (a directory saved before it existed) the
     // edited temperature is used.
-    fails_clearly(&["predict", "--model", out.to_str().unwrap(), "x"], "calibration.json");
+    fails_clearly(
+        &["predict", "--model", out.to_str().unwrap(), "x"],
+        "calibration.json",
+    );
     std::fs::remove_file(out.join("model").join("checksums.json")).unwrap();
-    let o = stoke(&["predict", "--model", out.to_str().unwrap(), "--json", "a wonderful lovely film"]);
+    let o = stoke(&[
+        "predict",
+        "--model",
+        out.to_str().unwrap(),
+        "--json",
+        "a wonderful lovely film",
+    ]);
     let p: serde_json::Value = serde_json::from_str(text(&o.stdout).trim()).unwrap();
-    assert!((p["probabilities"]["pos"].as_f64().unwrap() - 0.5).abs() < 0.01, "{p}");
+    assert!(
+        (p["probabilities"]["pos"].as_f64().unwrap() - 0.5).abs() < 0.01,
+        "{p}"
+    );
     std::fs::write(&calibration, "-1.0").unwrap();
-    fails_clearly(&["predict", "--model", out.to_str().unwrap(), "x"], "calibration.json");
+    fails_clearly(
+        &["predict", "--model", out.to_str().unwrap(), "x"],
+        "calibration.json",
+    );
     std::fs::write(&calibration, t.to_string()).unwrap();
     let report = dir.join("eval");
     let eval = |extra: &[&str]| {
@@ -857,7 +876,10 @@ fn autotune_reports_its_trials_and_its_winner_reproduces() {
     assert!(trials >= 2, "{err}");
     let winner = err
         .lines()
-        .find_map(|l| l.split_once("autotune: best of ").map(|(_, w)| w.to_string()))
+        .find_map(|l| {
+            l.split_once("autotune: best of ")
+                .map(|(_, w)| w.to_string())
+        })
         .unwrap_or_else(|| panic!("no winner in: {err}"));
     assert!(winner.starts_with(&format!("{trials} trials")), "{winner}");
     let tuned: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -872,5 +894,8 @@ fn autotune_reports_its_trials_and_its_winner_reproduces() {
     let plain: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plain["valid_accuracy"], tuned["valid_accuracy"], "{flags}");
     assert_eq!(plain["train_loss"], tuned["train_loss"], "{flags}");
-    fails_clearly(&["train", "--data", "x.csv", "--autotune=0"], "--autotune 0");
+    fails_clearly(
+        &["train", "--data", "x.csv", "--autotune=0"],
+        "--autotune 0",
+    );
 }

@@ -25,7 +25,12 @@ impl ConfusionFigure {
     }
 
     fn margin(&self) -> i32 {
-        let longest = self.classes.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+        let longest = self
+            .classes
+            .iter()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(1);
         (longest as i32 * 8 + 40).clamp(60, 220)
     }
 }
@@ -66,12 +71,19 @@ impl Figure for ConfusionFigure {
             ))?;
             for (p, &n) in row.iter().enumerate().take(k) {
                 let x = m + p as i32 * cell;
-                let share = if total == 0 { 0.0 } else { n as f64 / total as f64 };
+                let share = if total == 0 {
+                    0.0
+                } else {
+                    n as f64 / total as f64
+                };
                 area.draw(&Rectangle::new(
                     [(x, y), (x + cell, y + cell)],
                     shade(share).filled(),
                 ))?;
-                area.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], BLACK.mix(0.2)))?;
+                area.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    BLACK.mix(0.2),
+                ))?;
                 if k <= MAX_WRITTEN {
                     let ink = if share > 0.55 { WHITE } else { BLACK };
                     area.draw(&Text::new(

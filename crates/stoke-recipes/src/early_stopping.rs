@@ -65,7 +65,10 @@ impl EarlyStopping {
             records
                 .iter()
                 .find(|r| {
-                    r.run == run && r.epoch == epoch && r.split == Split::Valid && r.metric == metric
+                    r.run == run
+                        && r.epoch == epoch
+                        && r.split == Split::Valid
+                        && r.metric == metric
                 })
                 .map(|r| r.value)
         };
@@ -128,7 +131,13 @@ mod tests {
     #[test]
     fn the_best_epoch_and_the_stop_follow_the_monitor() {
         // epoch:        0 (untrained)  1          2          3          4
-        let r = records(&[(0.2, 0.9), (0.60, 0.70), (0.50, 0.80), (0.55, 0.80), (0.58, 0.82)]);
+        let r = records(&[
+            (0.2, 0.9),
+            (0.60, 0.70),
+            (0.50, 0.80),
+            (0.55, 0.80),
+            (0.58, 0.82),
+        ]);
         let loss = EarlyStopping {
             patience: 2,
             monitor: Monitor::ValidLoss,

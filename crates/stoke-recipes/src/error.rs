@@ -100,6 +100,32 @@ pub enum CheckpointError {
     /// The learning-rate schedule's saved state does not fit this run's schedule.
     #[error(transparent)]
     Schedule(stoke_optim::schedule::ScheduleStateError),
+    /// A file whose bytes are not those written (its hash is not the one recorded).
+    #[error(
+        "changed or damaged since it was written (its FNV-1a hash is {got:016x}, the checkpoint recorded {want:016x})"
+    )]
+    Damaged { got: u64, want: u64 },
+    /// A weight or optimizer file that `state.json` does not list.
+    #[error("is not one of the files state.json lists (a file from another checkpoint?)")]
+    Unlisted,
+    /// An optimizer state that does not fit this run's optimizer and model.
+    #[error(transparent)]
+    Optimizer(#[from] stoke_optim::state::StateError),
+    /// A row-optimizer buffer not shaped like the embedding table.
+    #[error(
+        "the table state's `{entry}` is {got:?}, but this model's table is {want:?} (a checkpoint of another model size?)"
+    )]
+    Table {
+        entry: String,
+        got: Vec<usize>,
+        want: Vec<usize>,
+    },
+    /// A burnpack file that does not parse.
+    #[error("not a valid burnpack file: {0}")]
+    Pack(#[from] burn::store::burn_pack::Error),
+    /// `state.json` names an epoch the run does not have.
+    #[error("names epoch {epoch}, but the run has epochs 1..={epochs}")]
+    Epoch { epoch: usize, epochs: usize },
     /// The checkpoint belongs to a run with other settings.
     #[error("was written by a run with other settings; remove it or drop --resume")]
     OtherRun,
@@ -169,11 +195,16 @@ impl RecipeError {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
+/// A write that fails leaves `path` as it was and no temporary file.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), RecipeError> {
     let tmp = path.with_extension(format!(
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    std::fs::write(&tmp, bytes).map_err(|e| RecipeError::io(&tmp, e))?;
+    if let Err(e) = std::fs::write(&tmp, bytes) {
+        // A full disk leaves a partial file: remove it, so it takes no space.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(RecipeError::io(&tmp, e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| RecipeError::io(path, e))
 }

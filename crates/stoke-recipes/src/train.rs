@@ -23,7 +23,7 @@ use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
 use crate::checkpoint::{
     CheckpointState, STATE, load_best, load_optimizers, load_weights, read_checkpoint,
-    remove_other_bests, write_best, write_checkpoint,
+    remove_other_bests, remove_stale, write_best, write_checkpoint,
 };
 use crate::data::Prepared;
 use crate::error::{CheckpointError, RecipeError};
@@ -209,8 +209,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 source: CheckpointError::OtherRun,
             });
         }
-        model = load_weights(dir, state.epoch, &config, &train_device)?;
-        load_optimizers(dir, state.epoch, &mut stepper, &train_device)?;
+        model = load_weights(dir, &state, &config, &train_device)?;
+        load_optimizers(dir, &state, &mut stepper, &model, &config, &train_device)?;
         if let Some(bytes) = &state.schedule {
             let fail = |source: CheckpointError| RecipeError::Checkpoint {
                 path: dir.join(STATE),
@@ -238,6 +238,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 },
             ));
         }
+        // A kill after the last checkpoint's state.json can leave older files behind.
+        remove_stale(dir, state.epoch);
         (start_epoch, iteration, wall_time, records) =
             (state.epoch, state.iteration, state.wall_time, state.records);
     }
@@ -394,11 +396,13 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 records: records.clone(),
                 lr: Some(lr),
                 schedule: Some(schedule.to_vec()),
+                files: Default::default(),
+                checksum: None,
             };
             if let (true, Some((e, m))) = (new_best, &best) {
                 write_best(dir, *e, m)?;
             }
-            write_checkpoint(dir, &model, &stepper, &state)?;
+            write_checkpoint(dir, &model, &stepper, state)?;
             if let Some((e, _)) = &best {
                 remove_other_bests(dir, *e);
             }

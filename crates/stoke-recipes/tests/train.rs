@@ -258,11 +258,71 @@ fn divergence_stops_with_epoch_and_iteration_and_keeps_the_last_good_checkpoint(
             epoch - 1,
             "last good checkpoint kept"
         );
+    } else {
+        assert!(
+            !ck.join("state.json").exists(),
+            "no epoch ended: no checkpoint"
+        );
     }
     assert!(
         r.result.records.iter().all(|x| x.split != Split::Test),
         "no test score for a diverged run"
     );
+}
+
+/// The README's promise for a run that diverges after some good epochs: the checkpoint of the
+/// last good epoch is kept, not replaced by the diverged one, and loads. Epoch 3's 2nd gradient
+/// is made NaN (`inject_nonfinite`), so its 3rd loss is the first non-finite value.
+#[test]
+fn a_run_diverging_in_a_later_epoch_keeps_the_last_good_checkpoint() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = spec(OptimizerSpec::named("adam", 0.01).unwrap(), 5);
+    s.settings.inject_nonfinite = vec![Injection {
+        epoch: 3,
+        iteration: 2,
+    }];
+    let data = prepare(&s.settings).unwrap();
+    let ck = dir("diverge-later");
+    let r = train(&s, &data, &options(Some(ck.clone()), false, None)).unwrap();
+    let same_stop = |status: &RunStatus| match status {
+        RunStatus::Diverged {
+            epoch, iteration, ..
+        } => (*epoch, *iteration) == (3, 3),
+        _ => false,
+    };
+    assert!(
+        same_stop(&r.result.status),
+        "{:?}, expected epoch 3, iteration 3",
+        r.result.status
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ck.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["epoch"], 2, "last good checkpoint kept");
+    // Its weights are those of the run stopped after epoch 2.
+    let good = train(&s, &data, &options(None, false, Some(2))).unwrap();
+    let record = burn::store::ModuleRecord::load(ck.join("model-2.bpk")).unwrap();
+    let kept = good.config.try_init(&cpu()).unwrap().load_record(record);
+    assert_eq!(
+        weights(&kept),
+        weights(&good.model),
+        "model-2.bpk is epoch 2's"
+    );
+    // And it loads where it matters: a resume continues from epoch 2, with its records, and
+    // meets the same NaN at the same step.
+    let resumed = train(&s, &data, &options(Some(ck.clone()), true, None)).unwrap();
+    assert!(
+        same_stop(&resumed.result.status),
+        "{:?}",
+        resumed.result.status
+    );
+    let bits = |r: &stoke_recipes::train::RunResult| -> Vec<(usize, u64)> {
+        r.records
+            .iter()
+            .filter(|x| x.metric != Metric::WallTime && x.metric != Metric::ExamplesPerSec)
+            .map(|x| (x.epoch, x.value.to_bits()))
+            .collect()
+    };
+    assert_eq!(bits(&resumed.result), bits(&r.result));
 }
 
 /// `inject_nonfinite` makes one gradient NaN at the 3rd batch of epoch 2 (160 texts in batches
@@ -358,7 +418,10 @@ fn early_stopping_keeps_the_best_epoch_and_resumes_to_the_same_end() {
     // resumed: the same end, bit for bit.
     let ck = dir("early-stop");
     let first = train(&s, &data, &options(Some(ck.clone()), false, Some(best + 1))).unwrap();
-    assert_eq!(first.result.status, RunStatus::Interrupted { epoch: best + 1 });
+    assert_eq!(
+        first.result.status,
+        RunStatus::Interrupted { epoch: best + 1 }
+    );
     let resumed = train(&s, &data, &options(Some(ck.clone()), true, None)).unwrap();
     assert_eq!(resumed.result.best_epoch, Some(best));
     assert_eq!(weights(&resumed.model), weights(&straight.model));

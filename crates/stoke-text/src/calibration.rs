@@ -129,7 +129,10 @@ mod tests {
         let t = Temperature::fit(&logits, &labels);
         let best = t.log_loss(&logits, &labels);
         for f in [0.9, 0.99, 1.01, 1.1] {
-            assert!(Temperature(t.0 * f).log_loss(&logits, &labels) > best, "{f}");
+            assert!(
+                Temperature(t.0 * f).log_loss(&logits, &labels) > best,
+                "{f}"
+            );
         }
     }
 

@@ -305,10 +305,10 @@ mod tests {
     fn six() -> (Vec<usize>, Vec<Vec<f64>>) {
         let truth = vec![0, 0, 0, 1, 1, 2];
         let p = vec![
-            vec![0.7, 0.2, 0.1],  // → 0 ✓ conf 0.7
-            vec![0.5, 0.3, 0.2],  // → 0 ✓ conf 0.5
-            vec![0.3, 0.6, 0.1],  // → 1 ✗ conf 0.6
-            vec![0.1, 0.8, 0.1],  // → 1 ✓ conf 0.8
+            vec![0.7, 0.2, 0.1],   // → 0 ✓ conf 0.7
+            vec![0.5, 0.3, 0.2],   // → 0 ✓ conf 0.5
+            vec![0.3, 0.6, 0.1],   // → 1 ✗ conf 0.6
+            vec![0.1, 0.8, 0.1],   // → 1 ✓ conf 0.8
             vec![0.2, 0.35, 0.45], // → 2 ✗ conf 0.45
             vec![0.05, 0.05, 0.9], // → 2 ✓ conf 0.9
         ];
@@ -336,7 +336,13 @@ mod tests {
         assert!(close(e.log_loss, 0.605354), "{}", e.log_loss);
         // top_k_accuracy_score(truth, p, k=2) = 1.0: the two misses (rows 2 and 4) have the true
         // class second.
-        assert_eq!(e.top_k, Some(TopK { k: 2, accuracy: 1.0 }));
+        assert_eq!(
+            e.top_k,
+            Some(TopK {
+                k: 2,
+                accuracy: 1.0
+            })
+        );
         // ECE by hand, bins of width 1/15: 0.45 → bin 7 (0.4, 0.4667], 0.5 → bin 8
         // (0.4667, 0.5333], 0.6 → bin 9, 0.7 → bin 11 (0.6667, 0.7333], 0.8 → bin 12,
         // 0.9 → bin 14 (0.8667, 0.9333]: one row per bin, so

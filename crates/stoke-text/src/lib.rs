@@ -63,8 +63,8 @@
 pub mod batch;
 pub mod calibration;
 pub mod data;
-pub mod evaluation;
 mod error;
+pub mod evaluation;
 pub mod metrics;
 pub mod model;
 mod rng;

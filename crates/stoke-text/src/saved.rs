@@ -27,9 +27,9 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::InvalidSetting;
-use crate::error::one_line;
 use crate::batch::{TextBatcher, TextItem};
 use crate::calibration::Temperature;
+use crate::error::one_line;
 use crate::model::{TextClassifier, TextClassifierConfig};
 use crate::tokenizer::Tokenizer;
 
@@ -472,7 +472,11 @@ impl SavedClassifier {
         let mut out = Vec::with_capacity(items.len());
         for chunk in items.chunks(256) {
             let batch = TextBatcher.batch(chunk.to_vec(), &device);
-            let values: Vec<f32> = model.forward_batch(&batch).into_data().iter::<f32>().collect();
+            let values: Vec<f32> = model
+                .forward_batch(&batch)
+                .into_data()
+                .iter::<f32>()
+                .collect();
             out.extend(
                 values
                     .chunks(k)

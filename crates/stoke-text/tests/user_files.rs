@@ -115,7 +115,10 @@ fn every_bad_input_names_file_line_and_field() {
     // A quoted column name with a newline: escaped in the message, which stays one line.
     let p = write("n.csv", b"\"bo\ndy\",label\nx,a\n");
     let (_, m) = err(&p, &o);
-    assert!(!m.contains('\n') && m.contains("columns: bo\\ndy, label"), "{m}");
+    assert!(
+        !m.contains('\n') && m.contains("columns: bo\\ndy, label"),
+        "{m}"
+    );
     // Missing key in JSONL.
     let p = write(
         "k.jsonl",

@@ -87,11 +87,13 @@ fn write_outputs(dir: &std::path::Path, e: &Evaluation, classes: &[String]) -> R
 
 /// The text report: the classification report's table, the probability scores, the matrix.
 fn report(e: &Evaluation, classes: &[String]) -> String {
-    let w = classes.iter().map(|c| c.chars().count()).max().unwrap_or(0).max(12);
-    let mut s = format!(
-        "{:>w$}  precision     recall   f1-score    support\n",
-        ""
-    );
+    let w = classes
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    let mut s = format!("{:>w$}  precision     recall   f1-score    support\n", "");
     for r in &e.per_class {
         let c = &r.scores;
         s += &format!(
@@ -103,7 +105,10 @@ fn report(e: &Evaluation, classes: &[String]) -> String {
         "\n{:>w$}  {:>9}  {:>9}  {:>9.4}  {:>9}\n",
         "accuracy", "", "", e.accuracy, e.rows
     );
-    for (name, avg) in [("macro avg", &e.macro_avg), ("weighted avg", &e.weighted_avg)] {
+    for (name, avg) in [
+        ("macro avg", &e.macro_avg),
+        ("weighted avg", &e.weighted_avg),
+    ] {
         s += &format!(
             "{:>w$}  {:>9.4}  {:>9.4}  {:>9.4}  {:>9}\n",
             name, avg.precision, avg.recall, avg.f1, e.rows
@@ -120,7 +125,13 @@ fn report(e: &Evaluation, classes: &[String]) -> String {
     let cw = classes
         .iter()
         .map(|c| c.chars().count())
-        .chain(e.confusion.counts.iter().flatten().map(|n| n.to_string().len()))
+        .chain(
+            e.confusion
+                .counts
+                .iter()
+                .flatten()
+                .map(|n| n.to_string().len()),
+        )
         .max()
         .unwrap_or(1);
     s += &format!("{:>w$}", "");

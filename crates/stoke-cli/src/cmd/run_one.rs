@@ -26,6 +26,7 @@ pub struct RunOneArgs {
 }
 
 pub fn run(a: RunOneArgs) -> Result<()> {
+    end_with_parent();
     let backend = a.common.backend()?;
     let text = std::fs::read_to_string(&a.spec).with_context(|| a.spec.display().to_string())?;
     let spec: RunSpec =
@@ -33,4 +34,25 @@ pub fn run(a: RunOneArgs) -> Result<()> {
     let mut cache = DataCache::default();
     run_one(&spec, &a.out, backend, a.resume, &mut cache, &Emitter)?;
     Ok(())
+}
+
+/// Makes the kernel end this process when the `stoke run` that started it ends, however it
+/// ends: a parent killed with SIGKILL cannot stop its children, and a child left running
+/// would go on writing checkpoints into the directory a `--resume` is then writing into.
+/// Linux only (`PR_SET_PDEATHSIG`); the signal follows the parent *thread*, and each of the
+/// parent's pool threads waits for its child before it takes the next run or ends.
+fn end_with_parent() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: getppid and prctl(PR_SET_PDEATHSIG) read and set this process's own
+        // attributes only; no memory is passed.
+        let orphaned = unsafe {
+            let parent = libc::getppid();
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 && libc::getppid() != parent
+        };
+        if orphaned {
+            // The parent ended before the request took effect.
+            std::process::exit(1);
+        }
+    }
 }
