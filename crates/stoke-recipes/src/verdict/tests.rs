@@ -63,6 +63,7 @@ impl Fake {
             iterations_per_epoch: 10,
             parameters: 1,
             train_examples: 10,
+            best_epoch: None,
         }
     }
 }
