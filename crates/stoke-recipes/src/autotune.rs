@@ -219,6 +219,8 @@ pub fn autotune(
             cache = DataCache::default();
         }
     }
+    // Internal invariant: the loop runs the first trial unconditionally (`trials.is_empty()`;
+    // the caller's settings were validated when built), and it sets `best`.
     let (best, spec, trained) = best.expect("the first trial always runs");
     Ok(Tuned {
         trials,
