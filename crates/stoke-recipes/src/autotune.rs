@@ -160,6 +160,7 @@ pub fn autotune(
     opts: &TrainOptions,
     mut each: impl FnMut(&Trial),
 ) -> Result<Tuned, RecipeError> {
+    spec.settings.validate()?;
     let start = Instant::now();
     let base = Candidate::of(&spec.settings);
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0xa070_70e0);
@@ -220,7 +221,7 @@ pub fn autotune(
         }
     }
     // Internal invariant: the loop runs the first trial unconditionally (`trials.is_empty()`;
-    // the caller's settings were validated when built), and it sets `best`.
+    // its settings, the caller's, passed `validate` above), and that sets `best`.
     let (best, spec, trained) = best.expect("the first trial always runs");
     Ok(Tuned {
         trials,
