@@ -21,7 +21,7 @@ pub struct SurfacesArgs {
     pub preset: Option<String>,
     /// Optimizers to compare, e.g. `sgd:lr=0.003 momentum:lr=0.003,momentum=0.9 rmsprop:lr=0.01`;
     /// with a schedule and clipping: `sgd:lr=0.021,clip_norm=1`,
-    /// `sgd:lr=0.021,schedule=step,schedule.step_size=40,schedule.gamma=0.9`.
+    /// `sgd:lr=0.021,schedule=step,schedule.step_size=20,schedule.gamma=0.9`.
     #[arg(long, num_args = 1..)]
     pub optimizers: Vec<String>,
     /// Steps per optimizer.
