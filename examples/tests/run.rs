@@ -23,13 +23,17 @@ fn example(name: &str) -> String {
 
 /// The first number after `key` in `text`.
 fn number_after(text: &str, key: &str) -> f64 {
-    let rest = &text[text.find(key).unwrap_or_else(|| panic!("no '{key}' in:\n{text}")) + key.len()..];
+    let rest = &text[text
+        .find(key)
+        .unwrap_or_else(|| panic!("no '{key}' in:\n{text}"))
+        + key.len()..];
     let num: String = rest
         .trim_start()
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.')
         .collect();
-    num.parse().unwrap_or_else(|_| panic!("no number after '{key}' in:\n{text}"))
+    num.parse()
+        .unwrap_or_else(|_| panic!("no number after '{key}' in:\n{text}"))
 }
 
 #[test]

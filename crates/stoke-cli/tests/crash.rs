@@ -12,7 +12,8 @@ use stoke_recipes::metrics::{Metric, read_csv};
 /// A small recipe that still exercises every kind of saved state: a dense run with a one-cycle
 /// schedule (its position), clipping and dropout (the reseeded device RNG), and a sparse run
 /// whose row optimizer keeps its own state file (`table-optim-E.bpk`) under a plateau schedule
-/// (its counters, fed the validation loss).
+/// (its counters, fed the validation loss) and early stopping (its best epoch's weights,
+/// `best-E.bpk`).
 const RECIPE: &str = r#"
 name = "crash"
 title = "Crash safety"
@@ -35,6 +36,7 @@ optimizer = { name = "adam", lr = 0.02, schedule = "one-cycle", clip_norm = 0.5 
 label = "momentum plateau sparse"
 embedding = "sparse"
 optimizer = { name = "momentum", lr = 0.2, schedule = "plateau", "schedule.patience" = 0 }
+early_stopping = { patience = 3, monitor = "valid_accuracy" }
 "#;
 
 /// Runs in the recipe × its epochs: the checkpoints an uninterrupted run writes.
@@ -241,7 +243,8 @@ fn killed_and_resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
     let wall = t.elapsed();
     let expected = outcome(&straight);
     assert!(
-        expected.keys().any(|k| k.ends_with("table-optim-4.bpk")),
+        expected.keys().any(|k| k.ends_with("table-optim-4.bpk"))
+            && expected.keys().any(|k| k.contains("/best-")),
         "{:?}",
         expected.keys()
     );
@@ -492,6 +495,13 @@ fn hostile_checkpoint_files_get_one_line_errors_naming_them() {
                 "changed or damaged since it was written",
             ));
         }
+    }
+    // Early stopping's kept weights: the sparse run's best of its 2 epochs is epoch 1.
+    let best = format!("{sparse}/best-1.bpk");
+    assert!(good.join(&best).exists(), "{best}: the kept epoch moved");
+    for damage in [Damage::Truncate, Damage::FlipBit] {
+        let what = "changed or damaged since it was written";
+        cases.push((best.clone(), vec![(best.clone(), damage)], what));
     }
     let legacy = |target: String, damage: Damage, what| -> Case {
         let unhashed_state = (

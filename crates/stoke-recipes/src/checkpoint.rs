@@ -178,8 +178,8 @@ pub(crate) fn load_optimizers(
 }
 
 /// Writes `model-E.bpk`, `optim-E.bpk` (and `table-optim-E.bpk` for a sparse embedding
-/// update), then `state.json` with their hashes and its own (each through a temp file and a
-/// rename), then removes the previous epochs' files ([`remove_stale`]). `state.json` names
+/// update), then `state.json` with their hashes (and that of early stopping's `best`
+/// weights, `best-E.bpk`) and its own (each through a temp file and a rename), then removes the previous epochs' files ([`remove_stale`]). `state.json` names
 /// the epoch, so a crash at any point leaves the last complete checkpoint in force; a write
 /// that fails (a full disk, a read-only directory) is an error naming the file and leaves the
 /// previous checkpoint as it was.
@@ -188,6 +188,7 @@ pub(crate) fn write_checkpoint(
     model: &TextClassifier,
     stepper: &Stepper,
     mut state: CheckpointState,
+    best: Option<(usize, &TextClassifier)>,
 ) -> Result<(), RecipeError> {
     std::fs::create_dir_all(dir).map_err(|e| RecipeError::io(dir, e))?;
     let epoch = state.epoch;
@@ -219,6 +220,12 @@ pub(crate) fn write_checkpoint(
     for (name, bytes) in files {
         write_atomic(&dir.join(&name), &bytes)?;
         state.files.insert(name, fnv1a64(&bytes));
+    }
+    if let Some((epoch, model)) = best {
+        // Written by `write_best` when it became the best; the same bytes.
+        let bytes = model.clone().into_record().into_bytes();
+        let bytes = bytes.map_err(|e| fail(e.into()))?;
+        state.files.insert(best_file(epoch), fnv1a64(&bytes));
     }
     state.checksum = None;
     state.checksum = Some(fnv1a64(&state_json(&state)));
@@ -265,21 +272,21 @@ pub(crate) fn remove_other_bests(dir: &Path, keep: usize) {
     }
 }
 
-/// Reads early stopping's best weights of epoch `epoch`.
+/// Reads early stopping's best weights of epoch `epoch`, checked against the hash `state` lists.
 pub(crate) fn load_best(
     dir: &Path,
+    state: &CheckpointState,
     epoch: usize,
     config: &TextClassifierConfig,
     device: &Device,
 ) -> Result<TextClassifier, RecipeError> {
     let path = dir.join(best_file(epoch));
-    let bytes = std::fs::read(&path).map_err(|e| RecipeError::io(&path, e))?;
+    let bytes = read_file(dir, &best_file(epoch), state)?;
     let fail = |source: CheckpointError| RecipeError::Checkpoint {
         path: path.clone(),
         source,
     };
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        .map_err(|e| fail(e.into()))?;
+    let record = ModuleRecord::from_bytes(bytes).map_err(|e| fail(e.into()))?;
     config
         .try_init(device)
         .map_err(|e| fail(e.into()))?

@@ -234,7 +234,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 if b == state.epoch {
                     snapshot(&stepper.for_evaluation(&model)?, &config, &train_device)?
                 } else {
-                    load_best(dir, b, &config, &train_device)?
+                    load_best(dir, &state, b, &config, &train_device)?
                 },
             ));
         }
@@ -402,7 +402,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             if let (true, Some((e, m))) = (new_best, &best) {
                 write_best(dir, *e, m)?;
             }
-            write_checkpoint(dir, &model, &stepper, state)?;
+            let kept = best.as_ref().map(|(e, m)| (*e, m));
+            write_checkpoint(dir, &model, &stepper, state, kept)?;
             if let Some((e, _)) = &best {
                 remove_other_bests(dir, *e);
             }
