@@ -522,27 +522,33 @@ fn hostile_checkpoint_files_get_one_line_errors_naming_them() {
         ),
         legacy(file(dense, "model"), Damage::Truncate, "File truncated"),
         legacy(
-            file(dense, "model"),
-            Damage::Replace(from(&other_size, dense, "model")),
-            "shape",
-        ),
-        legacy(
-            file(dense, "optim"),
-            Damage::Replace(from(&other_size, dense, "optim")),
-            "which this model does not have",
-        ),
-        legacy(
-            file(sparse, "optim"),
-            Damage::Replace(from(&good, dense, "optim")),
-            "which this model does not have",
-        ),
-        legacy(
             file(sparse, "table-optim"),
-            Damage::Replace(from(&other_size, sparse, "table-optim")),
-            "this model's table is [2048, 8]",
+            Damage::Truncate,
+            "File truncated",
         ),
-        legacy(file(sparse, "table-optim"), Damage::Truncate, "table-optim"),
     ]);
+    let table = "this model's table is [2048, 8]";
+    for (run, name, source, source_run, what) in [
+        (dense, "model", &other_size, dense, "shape mismatch"),
+        (
+            dense,
+            "optim",
+            &other_size,
+            dense,
+            "which this model does not have",
+        ),
+        (
+            sparse,
+            "optim",
+            &good,
+            dense,
+            "which this model does not have",
+        ),
+        (sparse, "table-optim", &other_size, sparse, table),
+    ] {
+        let swapped = Damage::Replace(from(source, source_run, name));
+        cases.push(legacy(file(run, name), swapped, what));
+    }
 
     let mut messages = Vec::new();
     for (i, (named, damages, what)) in cases.iter().enumerate() {
