@@ -119,7 +119,6 @@ fn racer_json(
         "label": racer.label(),
         "spec": racer.to_string(),
         "optimizer": racer.spec.name(),
-        "fields": Value::Object(racer.spec.optimizer.fields()),
         "points": f32s(points.iter().flatten().copied()),
         "loss": f32s(points.iter().map(|p| surface.value(p[0], p[1]) - surface.min_value().unwrap_or(0.0))),
         "gradient": f32s(trace.iter().flat_map(|t| t.gradient)),
@@ -161,4 +160,30 @@ pub fn races(presets: &[RacePreset]) -> Result<Value, CourseError> {
         }));
     }
     Ok(json!({ "presets": list, "surfaces": surfaces }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After Adam's first step m = (1 − β₁)·g and v = (1 − β₂)·g², so m̂ = m/(1 − β₁¹) = g and
+    /// v̂ = v/(1 − β₂¹) = g². On the quadratic from (−3, 3), g = (x, 100y) = (−3, 300).
+    #[test]
+    fn adams_bias_corrected_moments_after_one_step_are_g_and_g_squared() {
+        let device = stoke_surfaces::cpu_device().unwrap();
+        let racer: Racer = "adam:lr=0.01".parse().unwrap();
+        let (_, trace) =
+            trace_from(Surface::Quadratic, [-3.0, 3.0], &racer, 1, 0, &device).unwrap();
+        let extra = corrected(&racer.spec.optimizer, &trace[0].state);
+        let get = |name: &str| extra.iter().find(|(n, _)| n == name).unwrap().1;
+        let (m_hat, v_hat) = (get("m_hat"), get("v_hat"));
+        for (got, want) in [(m_hat, [-3.0, 300.0]), (v_hat, [9.0, 90_000.0])] {
+            for c in 0..2 {
+                assert!(
+                    (got[c] - want[c]).abs() <= 1e-5 * want[c].abs(),
+                    "{got:?} vs {want:?}"
+                );
+            }
+        }
+    }
 }
