@@ -53,6 +53,8 @@ impl Event {
 
     /// The event as one line of JSON, without the newline.
     pub fn to_line(&self) -> String {
+        // Internal invariant: an event is strings, integers and floats (NaN is written as
+        // null), none of which serde_json can fail on.
         serde_json::to_string(self).expect("events serialise")
     }
 

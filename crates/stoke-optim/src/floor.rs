@@ -8,6 +8,8 @@ use crate::host::{Lanes, for_chunks, simd};
 /// One pass of the floor's loop over `w`, `g` and up to three state buffers (each as long as
 /// `w`): `s ← 0.9·s + g` for each, then `w ← w − 1e-3·Σ s`.
 pub fn pass(w: &mut [f32], g: &[f32], state: &mut [Vec<f32>]) {
+    // Internal invariant: the bench seam's callers (stoke-bench) pass the optimizers' 0 to 3
+    // state buffers; documented above.
     assert!(state.len() <= 3, "at most three state buffers");
     let k = state.len();
     let mut bufs = state.iter_mut().map(|s| s.as_mut_slice());

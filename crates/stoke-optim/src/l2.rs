@@ -192,6 +192,7 @@ impl<L> L2Regularized<L> {
 
     /// Wraps `loss`. Panics with the [`ConfigError`] message on an invalid regularizer.
     pub fn new(loss: L, regularizer: L2Regularizer) -> Self {
+        // Documented panic (the constructor convention); `try_new` is the error path.
         Self::try_new(loss, regularizer).unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -126,6 +126,7 @@ macro_rules! optimizer {
 
             /// The bare optimizer. Panics with the `ConfigError` message on an invalid config.
             pub fn build(&self) -> $optim {
+                // Documented panic (Burn's `init()` convention); `try_build` is the error path.
                 self.try_build().unwrap_or_else(|e| panic!("{e}"))
             }
 

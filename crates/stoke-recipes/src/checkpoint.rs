@@ -58,6 +58,7 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 fn state_json(state: &CheckpointState) -> Vec<u8> {
     // Internal invariant: the state is plain data (numbers, strings, lists), which serde_json
     // always writes.
+    // Internal invariant: strings, numbers and byte arrays only (NaN becomes null).
     serde_json::to_vec(state).expect("state serialises")
 }
 

@@ -93,6 +93,8 @@ pub struct Record {
 pub fn write_csv(path: &Path, records: &[Record]) -> Result<(), RecipeError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in records {
+        // Internal invariant: a record is flat strings and numbers, which the csv writer
+        // cannot fail on while it writes into memory.
         w.serialize(r).expect("records serialise");
     }
     let bytes = w.into_inner().expect("in-memory writer");

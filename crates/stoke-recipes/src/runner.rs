@@ -79,6 +79,7 @@ pub fn run_one(
     };
     let trained = train(spec, data, &opts)?;
     std::fs::create_dir_all(&dir).map_err(|e| RecipeError::io(&dir, e))?;
+    // Internal invariant: results are strings, integers and floats (NaN becomes null).
     let json = serde_json::to_vec_pretty(&trained.result).expect("results serialise");
     write_atomic(&result_path, &json)?;
     Ok(trained.result)
@@ -118,6 +119,7 @@ pub fn finish(
         .collect();
     let metrics_csv = out.join("metrics.csv");
     write_csv(&metrics_csv, &records)?;
+    // Internal invariant: the recipe was read from TOML, so it writes back as TOML.
     let recipe_toml = toml::to_string_pretty(recipe).expect("recipes serialise");
     write_atomic(&out.join("recipe.toml"), recipe_toml.as_bytes())?;
     let env_json = serde_json::to_vec_pretty(env).expect("environment serialises");
@@ -126,6 +128,7 @@ pub fn finish(
     let summary_json = out.join("summary.json");
     write_atomic(
         &summary_json,
+        // Internal invariant: strings and numbers only (NaN becomes null).
         &serde_json::to_vec_pretty(&summary).expect("summary serialises"),
     )?;
     let plots = crate::report::plots(recipe, &records, results, out)?;

@@ -140,6 +140,7 @@ pub fn evaluate(
     let loader = epoch_loader(items.clone(), &LoaderOptions::sequential(512), 0, device);
     let (mut loss, mut correct, mut n) = (0.0f64, 0.0f64, 0usize);
     for batch in loader.iter() {
+        // Internal invariant: the items are in memory; the loader only batches them.
         let batch = batch.expect("in-memory data loads");
         let size = batch.len();
         let (l, logits) = model.loss(&batch);
@@ -264,6 +265,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         let epoch_start = Instant::now();
         let (mut loss_sum, mut correct, mut seen, mut skipped) = (0.0f64, 0.0f64, 0usize, 0usize);
         for (i, batch) in loader.iter().enumerate() {
+            // Internal invariant: the items are in memory; the loader only batches them.
             let batch = batch.expect("in-memory data loads");
             let size = batch.len();
             if s.inject_nonfinite.contains(&Injection {

@@ -48,6 +48,7 @@ pub fn optimizer(name: &str, lr: f64, fields: &toml::Table) -> Result<OptimizerS
 /// itself as a string (`adam`).
 pub fn parse_value(v: &str) -> toml::Value {
     match toml::from_str::<toml::Table>(&format!("v = {v}")) {
+        // Internal invariant: the guard checked that the table holds exactly the key `v`.
         Ok(mut t) if t.len() == 1 => t.remove("v").expect("the one key"),
         _ => v
             .parse::<f64>()
