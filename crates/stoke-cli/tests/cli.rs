@@ -363,6 +363,12 @@ fn recipe_clipping_skips_or_stops_at_the_injected_nan() {
         .expect("the unskipped run stops");
     assert!(msg.contains("epoch 2, iteration 3"), "{msg}");
     assert_eq!(config(", skipped")["diverged"].as_array().unwrap().len(), 0);
+    assert_eq!(config(", skipped")["skipped_steps"], 1);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("NaN injected, skipped (1 over 1 runs)"),
+        "{report}"
+    );
     let skipped: Vec<(usize, f64)> = read_csv(&out.join("metrics.csv"))
         .unwrap()
         .into_iter()

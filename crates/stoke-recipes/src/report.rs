@@ -516,6 +516,18 @@ pub fn markdown(
             },
         ));
     }
+    let skipped: Vec<String> = summary
+        .configs
+        .iter()
+        .filter(|c| c.skipped_steps > 0)
+        .map(|c| format!("{} ({} over {} runs)", c.label, c.skipped_steps, c.runs))
+        .collect();
+    if !skipped.is_empty() {
+        s.push_str(&format!(
+            "\n**Steps skipped for non-finite gradients.** {}\n",
+            skipped.join("; ")
+        ));
+    }
     let diverged: Vec<&String> = summary.configs.iter().flat_map(|c| &c.diverged).collect();
     if !diverged.is_empty() {
         s.push_str("\n**Diverged runs.**\n\n");

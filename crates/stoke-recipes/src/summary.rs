@@ -28,6 +28,9 @@ pub struct ConfigSummary {
     pub test_accuracy: Option<MeanStd>,
     pub wall_time: Option<MeanStd>,
     pub examples_per_sec: Option<MeanStd>,
+    /// Steps skipped for non-finite gradients, over all runs (`skip_nonfinite`).
+    #[serde(default)]
+    pub skipped_steps: usize,
 }
 
 /// A recipe's results.
@@ -154,6 +157,11 @@ impl Summary {
                         Split::Train,
                         Metric::ExamplesPerSec,
                     )),
+                    skipped_steps: recs
+                        .iter()
+                        .filter(|r| r.metric == Metric::SkippedSteps)
+                        .map(|r| r.value as usize)
+                        .sum(),
                 }
             })
             .collect::<Vec<_>>();
@@ -333,6 +341,7 @@ mod tests {
             test_accuracy: m(valid),
             wall_time: m(1.0),
             examples_per_sec: m(100.0),
+            skipped_steps: 0,
         }
     }
 
