@@ -58,8 +58,8 @@ pub struct TrainArgs {
     /// needs `--embedding dense`).
     #[arg(long, value_name = "DECAY")]
     ema: Option<f64>,
-    /// Passes over the training rows at most (early stopping may end sooner).
-    #[arg(long, default_value_t = 5)]
+    /// Passes over the training rows at most (early stopping usually ends sooner).
+    #[arg(long, default_value_t = 10)]
     epochs: usize,
     /// Stop after this many epochs without a better validation score and keep the best epoch's
     /// weights; 0: run every epoch and keep the last.
