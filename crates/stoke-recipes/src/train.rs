@@ -38,7 +38,7 @@ use stoke_optim::Outcome;
 pub enum RunStatus {
     /// All epochs done.
     Completed,
-    /// The loss became NaN or infinite.
+    /// A step's loss, or the validation loss after an epoch, became NaN or infinite.
     Diverged {
         epoch: usize,
         iteration: usize,
@@ -125,6 +125,28 @@ fn snapshot(
         .try_init(device)
         .map_err(|e| RecipeError::setting("early_stopping", "model", e))?;
     Ok(fresh.load_record(model.clone().into_record()))
+}
+
+/// The status of a run stopped because `what` became `value` (NaN or infinite) at `iteration`
+/// of `epoch`, `step` overall: the last good checkpoint is the previous epoch's.
+fn diverged(
+    id: &str,
+    what: &str,
+    value: f64,
+    epoch: usize,
+    iteration: usize,
+    step: usize,
+) -> RunStatus {
+    let message = format!(
+        "{id}: {what} became {value} at epoch {epoch}, iteration {iteration} (step {step} \
+         overall); stopped, last good checkpoint is epoch {}",
+        epoch - 1
+    );
+    RunStatus::Diverged {
+        epoch,
+        iteration,
+        message,
+    }
 }
 
 /// Mean loss and accuracy of `model` (in eval mode) over `items`.
@@ -288,18 +310,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
                 continue;
             }
             if !value.is_finite() {
-                let message = format!(
-                    "{id}: loss became {value} at epoch {epoch}, iteration {} (step {} overall); \
-                     stopped, last good checkpoint is epoch {}",
-                    i + 1,
-                    iteration + 1,
-                    epoch - 1
-                );
-                status = RunStatus::Diverged {
-                    epoch,
-                    iteration: i + 1,
-                    message,
-                };
+                status = diverged(&id, "loss", value, epoch, i + 1, iteration + 1);
                 break 'epochs;
             }
             iteration += 1;
@@ -322,6 +333,12 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         let seconds = epoch_start.elapsed().as_secs_f64();
         wall_time += seconds;
         let (vl, va) = evaluate(&stepper.for_evaluation(&model)?, &data.valid, &device);
+        if !vl.is_finite() && !data.valid.is_empty() {
+            // The epoch's last step made the weights non-finite (its own loss was computed
+            // before it): no checkpoint of these weights.
+            status = diverged(&id, "validation loss", vl, epoch, per_epoch, iteration);
+            break 'epochs;
+        }
         if scheduler.needs_metric() {
             // A plateau schedule reads the epoch's validation loss.
             scheduler.report(vl);

@@ -325,6 +325,42 @@ fn a_run_diverging_in_a_later_epoch_keeps_the_last_good_checkpoint() {
     assert_eq!(bits(&resumed.result), bits(&r.result));
 }
 
+/// A NaN that reaches the weights at an epoch's last step shows first in that epoch's
+/// validation loss (every training loss of the epoch was computed before it): the run stops
+/// there, and epoch 1's checkpoint — not one of NaN weights — is the last good one, and loads.
+#[test]
+fn weights_gone_bad_at_an_epochs_last_step_are_not_checkpointed() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = spec(OptimizerSpec::named("adam", 0.01).unwrap(), 4);
+    // 160 texts in batches of 16: iteration 10 is epoch 2's last.
+    s.settings.inject_nonfinite = vec![Injection {
+        epoch: 2,
+        iteration: 10,
+    }];
+    let data = prepare(&s.settings).unwrap();
+    let ck = dir("diverge-at-epoch-end");
+    let r = train(&s, &data, &options(Some(ck.clone()), false, None)).unwrap();
+    let RunStatus::Diverged { epoch, message, .. } = &r.result.status else {
+        panic!("expected divergence, got {:?}", r.result.status);
+    };
+    assert_eq!(*epoch, 2, "{message}");
+    assert!(
+        message.contains("last good checkpoint is epoch 1"),
+        "{message}"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ck.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["epoch"], 1, "last good checkpoint kept");
+    assert!(
+        r.result
+            .records
+            .iter()
+            .all(|x| x.value.is_finite() || x.epoch == 0)
+    );
+    let resumed = train(&s, &data, &options(Some(ck.clone()), true, None)).unwrap();
+    assert_eq!(resumed.result.status, r.result.status);
+}
+
 /// `inject_nonfinite` makes one gradient NaN at the 3rd batch of epoch 2 (160 texts in batches
 /// of 16: 10 per epoch). With `skip_nonfinite` the run completes, that one step skipped and
 /// counted; without it the NaN reaches the weights, so the next batch's loss (iteration 4) is
