@@ -469,3 +469,23 @@ fn early_stopping_keeps_the_best_epoch_and_resumes_to_the_same_end() {
     assert_eq!(bests, [format!("best-{best}.bpk")]);
     std::fs::remove_dir_all(&ck).ok();
 }
+
+/// NaNs injected before and after the interruption (epochs 2 and 3 of 4; the run stops after
+/// epoch 2) are skipped in the resumed run exactly as in the uninterrupted one: the same weights
+/// and records, the skipped-step counts per epoch included.
+#[test]
+fn a_resumed_run_skips_the_injected_steps_as_an_uninterrupted_one() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = spec("adam:lr=0.01,skip_nonfinite=true".parse().unwrap(), 4);
+    s.settings.inject_nonfinite = vec![
+        Injection {
+            epoch: 2,
+            iteration: 5,
+        },
+        Injection {
+            epoch: 3,
+            iteration: 1,
+        },
+    ];
+    resume_matches(&s, "resume-injected");
+}
