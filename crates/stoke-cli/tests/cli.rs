@@ -905,3 +905,56 @@ fn autotune_reports_its_trials_and_its_winner_reproduces() {
         "--autotune 0",
     );
 }
+
+#[test]
+fn run_all_writes_every_recipe_the_pages_and_an_index_of_verdicts() {
+    let out = tmp("run-all");
+    // At 2 epochs of 64 texts the schedules recipe's 75 warm-up steps do not fit: it fails with
+    // its one-line error, the other recipes still run, and the command says which failed.
+    let o = stoke(&[
+        "run",
+        "all",
+        "--epochs",
+        "2",
+        "--train-subset",
+        "64",
+        "--seed",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("1 of 10 recipes failed: schedules"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let listed = index.matches("<tr data-recipe=").count();
+    assert_eq!(listed, 10, "{index}");
+    assert!(index.contains(r#"data-recipe="schedules" data-holds="failed""#));
+    for recipe in ["optimizers", "learning-rate", "clipping", "l2", "overfitting"] {
+        assert!(
+            out.join(recipe).join("report.md").is_file(),
+            "{recipe}/report.md"
+        );
+        let row = index
+            .split("<tr ")
+            .find(|r| r.starts_with(&format!("data-recipe=\"{recipe}\"")))
+            .unwrap();
+        assert!(row.contains(&format!("href=\"{recipe}/report.md\"")), "{row}");
+        // the verdict shown is the one in the recipe's summary.json
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join(recipe).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let holds = match summary["verdict"]["holds"].as_str().unwrap() {
+            "yes" => "holds",
+            "partly" => "holds partly",
+            _ => "does not hold",
+        };
+        assert!(row.contains(&format!("data-holds=\"{holds}\"")), "{row}");
+    }
+    assert!(out.join("course").join("course.html").is_file());
+    assert!(out.join("surfaces").join("surfaces.html").is_file());
+    assert!(index.contains(r#"href="course/course.html""#));
+}

@@ -7,6 +7,7 @@ mod eval;
 mod list;
 mod predict;
 mod run;
+mod run_all;
 mod run_one;
 mod split;
 mod surfaces;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, ensure};
 use clap::Args;
 use stoke_optim::Backend;
-use stoke_recipes::runner::{DataCache, run_one, run_recipe_with};
+use stoke_recipes::runner::{DataCache, Outputs, run_one, run_recipe_with};
 use stoke_recipes::train::RunResult;
 use stoke_recipes::{Overrides, Recipe, RunSpec};
 
@@ -16,44 +16,73 @@ use crate::output;
 use crate::pool::run_parallel;
 use crate::progress::{Bars, iterations};
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// A built-in recipe name (see `stoke list`) or a path to a recipe .toml file.
-    recipe: String,
-    /// Output directory (default: `out/<recipe name>`).
+    /// A built-in recipe name (see `stoke list`), a path to a recipe .toml file, or `all`: every
+    /// built-in recipe, the surfaces and the course page, with an index.html linking them.
+    pub(super) recipe: String,
+    /// Output directory (default: `out/<recipe name>`; with `all`, `out`).
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub(super) out: Option<PathBuf>,
     /// Use only this seed (instead of the recipe's seeds).
     #[arg(long)]
-    seed: Option<u64>,
+    pub(super) seed: Option<u64>,
     /// Override the number of epochs of every run.
     #[arg(long)]
-    epochs: Option<usize>,
+    pub(super) epochs: Option<usize>,
     /// Use only the first N training texts (quick checks).
     #[arg(long)]
-    train_subset: Option<usize>,
+    pub(super) train_subset: Option<usize>,
     /// Run on another bundled data set.
     #[arg(long)]
-    dataset: Option<String>,
+    pub(super) dataset: Option<String>,
     /// Independent runs trained at the same time, each in its own process.
     #[arg(long, default_value_t = 1)]
-    jobs: usize,
+    pub(super) jobs: usize,
     /// Continue an interrupted recipe from its checkpoints.
     #[arg(long)]
-    resume: bool,
+    pub(super) resume: bool,
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
+    if a.recipe == "all" {
+        return super::run_all::run(&a);
+    }
+    let outputs = match recipe_outputs(&a)? {
+        Some(o) => o,
+        None => return Ok(()),
+    };
+    if a.common.json {
+        return output::json(&outputs.summary);
+    }
+    output::line(&format!("{}\n", outputs.summary.finding));
+    for c in &outputs.summary.configs {
+        output::line(&format!(
+            "  {:<40} valid accuracy {:<15} train loss {}",
+            c.label,
+            c.final_valid_accuracy.map_or("—".into(), |m| m.show(3)),
+            c.final_train_loss.map_or("—".into(), |m| m.show(4)),
+        ));
+    }
+    output::line(&format!("\nreport: {}", outputs.report_md.display()));
+    Ok(())
+}
+
+/// Runs the recipe `a` names into its output directory; `None` for the surfaces recipe, which
+/// writes its own outputs (and prints them).
+pub(super) fn recipe_outputs(a: &RunArgs) -> Result<Option<Outputs>> {
+    let a = a.clone();
     if a.recipe == "surfaces" {
         // The surfaces recipe steps a 2-element parameter instead of training a model.
-        return surfaces::run(SurfacesArgs {
+        surfaces::run(SurfacesArgs {
             seed: a.seed,
             out: a.out,
             common: a.common,
             ..Default::default()
-        });
+        })?;
+        return Ok(None);
     }
     let backend = a.common.backend()?;
     let recipe = Recipe::load(&a.recipe)?;
@@ -71,20 +100,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     let outputs = run_recipe_with(&recipe, &overrides, &out, backend, |specs| {
         train_runs(&recipe, specs, &out, backend, &a)
     })?;
-    if a.common.json {
-        return output::json(&outputs.summary);
-    }
-    output::line(&format!("{}\n", outputs.summary.finding));
-    for c in &outputs.summary.configs {
-        output::line(&format!(
-            "  {:<40} valid accuracy {:<15} train loss {}",
-            c.label,
-            c.final_valid_accuracy.map_or("—".into(), |m| m.show(3)),
-            c.final_train_loss.map_or("—".into(), |m| m.show(4)),
-        ));
-    }
-    output::line(&format!("\nreport: {}", outputs.report_md.display()));
-    Ok(())
+    Ok(Some(outputs))
 }
 
 /// Trains `specs` into `out` as `a` asks (one after another, or in `--jobs` child processes),
