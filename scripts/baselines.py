@@ -167,7 +167,7 @@ def run(args):
 
 
 def table(args):
-    results = json.load(open(args.json))
+    results = {k: v for k, v in json.load(open(args.json)).items() if not k.startswith("_")}
     print("| data set | rows (train/valid/test) | classes | tf-idf + LR (C) | fastText defaults | stoke defaults | stoke --autotune | stoke − LR |")
     print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
