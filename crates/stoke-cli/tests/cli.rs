@@ -422,17 +422,25 @@ fn parallel_jobs_give_the_same_numbers_bit_for_bit() {
     assert_eq!(comparable(&a), comparable(&b));
 }
 
+/// `DIR/reviews.csv`: the `header` line, then `row(i)` (each a line per class) for `i < n`.
+fn two_class_csv(
+    dir: &std::path::Path,
+    header: &str,
+    n: usize,
+    row: impl Fn(usize) -> String,
+) -> std::path::PathBuf {
+    let csv = dir.join("reviews.csv");
+    let body: String = (0..n).map(row).collect();
+    std::fs::write(&csv, format!("{header}\n{body}")).unwrap();
+    csv
+}
+
 #[test]
 fn train_predict_and_eval_round_trip_on_a_user_file() {
     let dir = tmp("train");
-    let csv = dir.join("reviews.csv");
-    let mut rows = String::from("review,sentiment\n");
-    for i in 0..60 {
-        rows.push_str(&format!(
-            "\"great wonderful lovely film {i}\",pos\n\"awful terrible boring film {i}\",neg\n"
-        ));
-    }
-    std::fs::write(&csv, rows).unwrap();
+    let csv = two_class_csv(&dir, "review,sentiment", 60, |i| {
+        format!("\"great wonderful lovely film {i}\",pos\n\"awful terrible boring film {i}\",neg\n")
+    });
     let out = dir.join("run");
     let o = stoke(&[
         "train",
@@ -804,14 +812,9 @@ fn benches_run_on_wgpu() {
 #[test]
 fn split_writes_the_parts_train_uses_without_losing_a_row() {
     let dir = tmp("split");
-    let csv = dir.join("reviews.csv");
-    let mut rows = String::from("review,sentiment\n");
-    for i in 0..60 {
-        rows.push_str(&format!(
-            "\"good {i}\",pos\n\"bad, \"\"really\"\" {i}\",neg\n"
-        ));
-    }
-    std::fs::write(&csv, rows).unwrap();
+    let csv = two_class_csv(&dir, "review,sentiment", 60, |i| {
+        format!("\"good {i}\",pos\n\"bad, \"\"really\"\" {i}\",neg\n")
+    });
     let out = dir.join("parts");
     let o = stoke(&[
         "split",
@@ -855,14 +858,9 @@ fn split_writes_the_parts_train_uses_without_losing_a_row() {
 #[test]
 fn autotune_reports_its_trials_and_its_winner_reproduces() {
     let dir = tmp("autotune");
-    let csv = dir.join("reviews.csv");
-    let mut rows = String::from("text,label\n");
-    for i in 0..40 {
-        rows.push_str(&format!(
-            "\"great lovely film {i}\",pos\n\"awful boring film {i}\",neg\n"
-        ));
-    }
-    std::fs::write(&csv, rows).unwrap();
+    let csv = two_class_csv(&dir, "text,label", 40, |i| {
+        format!("\"great lovely film {i}\",pos\n\"awful boring film {i}\",neg\n")
+    });
     let base = [
         "train",
         "--data",
