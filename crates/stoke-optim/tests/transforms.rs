@@ -342,12 +342,17 @@ fn four_accumulated_batches_of_8_step_as_one_batch_of_32() {
             }
         }
         assert_eq!(steps, 3, "{backend}");
-        close(
-            &weights(&small),
-            &weights(&big),
-            1e-6,
-            &format!("{backend} accumulated"),
-        );
+        // Exact in reals; in f32 the sums of 8 and of 32 terms round differently, at the ulp of
+        // the largest terms, so the error is bounded relative to the weights' scale (‖·‖∞), not
+        // to each (possibly near-zero) weight.
+        let (got, want) = (weights(&small), weights(&big));
+        let scale = want.iter().fold(0f64, |m, w| m.max(w.abs()));
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-6 * scale,
+                "{backend} accumulated[{i}]: {g} vs {w} (scale {scale})"
+            );
+        }
         // Burn's GradientsAccumulator sums: the same 4 batches would step 4× as far, so the
         // weights above must differ from the start by the big batch's step, not 4 times it.
         assert!(

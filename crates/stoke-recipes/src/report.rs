@@ -11,12 +11,15 @@ use crate::error::{PlotError, RecipeError};
 use crate::metrics::{MeanStd, Metric, Record, Split, curves};
 use crate::recipe::{Recipe, RecipeKind};
 use crate::summary::Summary;
-use crate::train::RunResult;
+use crate::train::{RunResult, RunStatus};
 
 /// A line per configuration: `(x, mean, std)` points.
 struct Series {
     label: String,
     points: Vec<(f64, MeanStd)>,
+    /// The run stopped on a non-finite loss after its last point: drawn up to there, with a ✕
+    /// and "(diverged)" in the legend.
+    diverged: bool,
 }
 
 struct Chart<'a> {
@@ -67,13 +70,16 @@ where
         (a.min(*y), b.max(*y))
     });
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+    // A log axis labels only powers of ten: values within a decade would get one tick label
+    // (or none), so they are drawn on a linear axis.
+    let log_y = chart.log_y && y1 >= 10.0 * y0;
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(&chart.title, ("sans-serif", 26))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(72);
-    if chart.log_y {
+    if log_y {
         let (lo, hi) = (y0 * 0.8, y1 * 1.25);
         let mut c = builder
             .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
@@ -138,10 +144,21 @@ where
             c.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))
                 .map_err(PlotError::draw)?;
         }
+        let last = pts.last().copied();
+        let label = if s.diverged {
+            format!("{} (diverged)", s.label)
+        } else {
+            s.label.clone()
+        };
         c.draw_series(LineSeries::new(pts, col.stroke_width(2)))
             .map_err(PlotError::draw)?
-            .label(s.label.clone())
+            .label(label)
             .legend(legend_line(col));
+        if let (true, Some(p)) = (s.diverged, last) {
+            // Where the run's loss was last finite: the next step's was not.
+            c.draw_series(std::iter::once(Cross::new(p, 9, col.stroke_width(3))))
+                .map_err(PlotError::draw)?;
+        }
     }
     draw_legend(c, legend).map_err(PlotError::draw)?;
     Ok(())
@@ -268,9 +285,68 @@ fn ordered(
             map.get(l).map(|p| Series {
                 label: l.to_string(),
                 points: p.clone(),
+                // every run of the configuration stopped on a non-finite loss
+                diverged: recipe_runs
+                    .iter()
+                    .filter(|r| r.spec.config == l)
+                    .all(|r| matches!(r.status, RunStatus::Diverged { .. })),
             })
         })
         .collect()
+}
+
+/// The first seed's loss at every iteration, against epochs (x = iteration / per-epoch): what
+/// "oscillates" and "diverges" look like step by step. A diverged run is drawn up to its last
+/// finite loss, with a ✕.
+fn iteration_loss(
+    recipe: &Recipe,
+    results: &[RunResult],
+    out: &Path,
+) -> Result<Vec<PathBuf>, RecipeError> {
+    let mut series = Vec::new();
+    for r in results
+        .iter()
+        .filter(|r| r.spec.seed == results[0].spec.seed)
+    {
+        let per = r.iterations_per_epoch.max(1) as f64;
+        let points: Vec<(f64, MeanStd)> = r
+            .records
+            .iter()
+            .filter(|x| {
+                x.split == Split::Train
+                    && x.metric == Metric::Loss
+                    && !is_epoch_record(x, &r.records)
+            })
+            .map(|x| {
+                (
+                    x.iteration as f64 / per,
+                    MeanStd {
+                        mean: x.value,
+                        std: 0.0,
+                        n: 1,
+                    },
+                )
+            })
+            .collect();
+        if !points.is_empty() {
+            series.push(Series {
+                label: r.spec.config.clone(),
+                points: thin(points, 600),
+                diverged: matches!(r.status, RunStatus::Diverged { .. }),
+            });
+        }
+    }
+    if series.is_empty() {
+        return Ok(Vec::new());
+    }
+    let chart = Chart {
+        title: format!("{}: loss of each mini-batch", recipe.title),
+        x_label: "epoch",
+        y_label: "mini-batch loss",
+        log_y: true,
+        series,
+    };
+    write_chart(&out.join("iteration_loss"), &chart)
 }
 
 /// Draws the recipe's plots into `out`; returns the files written.
@@ -344,6 +420,9 @@ pub fn plots(
             Err(e) => return Err(e),
         }
     }
+    if matches!(recipe.kind, RecipeKind::BatchSize | RecipeKind::LearningRate) {
+        files.extend(iteration_loss(recipe, results, out)?);
+    }
     if recipe.kind == RecipeKind::BatchSize {
         // Training loss against training wall time: the epoch-level mean loss at each epoch's end.
         let mut series = Vec::new();
@@ -364,6 +443,7 @@ pub fn plots(
             series.push(Series {
                 label: s.label.clone(),
                 points,
+                diverged: s.diverged,
             });
         }
         let chart = Chart {
@@ -374,49 +454,6 @@ pub fn plots(
             series,
         };
         files.extend(write_chart(&out.join("loss_vs_time"), &chart)?);
-        // The first seed's loss at every iteration, against epochs (x = iteration / per-epoch).
-        let mut series = Vec::new();
-        for r in results
-            .iter()
-            .filter(|r| r.spec.seed == results[0].spec.seed)
-        {
-            let per = r.iterations_per_epoch.max(1) as f64;
-            let points: Vec<(f64, MeanStd)> = r
-                .records
-                .iter()
-                .filter(|x| {
-                    x.split == Split::Train
-                        && x.metric == Metric::Loss
-                        && !is_epoch_record(x, &r.records)
-                })
-                .map(|x| {
-                    (
-                        x.iteration as f64 / per,
-                        MeanStd {
-                            mean: x.value,
-                            std: 0.0,
-                            n: 1,
-                        },
-                    )
-                })
-                .collect();
-            if !points.is_empty() {
-                series.push(Series {
-                    label: r.spec.config.clone(),
-                    points: thin(points, 600),
-                });
-            }
-        }
-        if !series.is_empty() {
-            let chart = Chart {
-                title: format!("{}: loss of each mini-batch", recipe.title),
-                x_label: "epoch",
-                y_label: "mini-batch loss",
-                log_y: true,
-                series,
-            };
-            files.extend(write_chart(&out.join("iteration_loss"), &chart)?);
-        }
     }
     let bars: Vec<(String, MeanStd)> = ordered(results, {
         let mut m = std::collections::BTreeMap::new();
@@ -549,4 +586,80 @@ pub fn markdown(
         env.stoke_version, env.burn_version, env.backend, env.os, env.arch, env.cpus
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(label: &str, ys: &[f64], diverged: bool) -> Series {
+        Series {
+            label: label.into(),
+            points: ys
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| {
+                    (
+                        i as f64,
+                        MeanStd {
+                            mean: y,
+                            std: 0.0,
+                            n: 1,
+                        },
+                    )
+                })
+                .collect(),
+            diverged,
+        }
+    }
+
+    /// The SVG's text elements (plotters writes each on a line of its own).
+    fn texts(chart: &Chart, name: &str) -> Vec<String> {
+        let dir = std::env::temp_dir().join(format!("stoke-report-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = write_chart(&dir.join(name), chart).unwrap();
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        let lines: Vec<&str> = svg.lines().collect();
+        lines
+            .windows(2)
+            .filter(|w| w[0].starts_with("<text"))
+            .map(|w| w[1].trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_loss_within_one_decade_gets_several_tick_labels() {
+        // 0.45 … 0.95 on a log axis would be labelled only at powers of ten: none inside.
+        let chart = Chart {
+            title: "t".into(),
+            x_label: "epoch",
+            y_label: "loss",
+            log_y: true,
+            series: vec![series("a", &[0.95, 0.7, 0.55, 0.45], false)],
+        };
+        let labels: Vec<f64> = texts(&chart, "decade")
+            .iter()
+            .filter_map(|t| t.parse::<f64>().ok())
+            .filter(|v| (0.4..=1.0).contains(v) && v.fract() != 0.0)
+            .collect();
+        assert!(labels.len() >= 3, "{labels:?}");
+    }
+
+    #[test]
+    fn a_diverged_run_is_drawn_to_its_last_finite_loss_and_marked() {
+        let chart = Chart {
+            title: "t".into(),
+            x_label: "iteration",
+            y_label: "loss",
+            log_y: true,
+            series: vec![
+                series("η = 1", &[0.7, 0.6, 0.5, 0.45], false),
+                series("η = 1e4", &[0.7, 40.0, 9e3, f64::NAN], true),
+            ],
+        };
+        let t = texts(&chart, "diverged");
+        assert!(t.iter().any(|l| l == "η = 1e4 (diverged)"), "{t:?}");
+        assert!(t.iter().any(|l| l == "η = 1"), "{t:?}");
+    }
 }
