@@ -131,7 +131,13 @@ fn load_errors_name_the_file() {
             "{e}"
         );
         let saved = trained(false);
-        saved.save(&dir).unwrap();
+        // Without checksums.json (a classifier saved before it existed) each file's content is
+        // checked; with it, any edit is refused first (stoke-text's hostile-file test).
+        let unhashed = |dir: &std::path::Path| {
+            saved.save(dir).unwrap();
+            std::fs::remove_file(dir.join("checksums.json")).unwrap();
+        };
+        unhashed(&dir);
         std::fs::write(dir.join("classes.json"), "[\"only-one\"]").unwrap();
         let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
         assert!(
@@ -144,7 +150,7 @@ fn load_errors_name_the_file() {
             matches!(e, SaveError::Json { .. }) && e.to_string().contains("classes.json"),
             "{e}"
         );
-        saved.save(&dir).unwrap();
+        unhashed(&dir);
         std::fs::write(dir.join("model.bpk"), b"garbage").unwrap();
         let e = SavedClassifier::load(&dir, &cpu()).unwrap_err();
         assert!(
@@ -177,6 +183,8 @@ fn a_config_without_embed_init_std_still_loads() {
                     .is_some()
             );
             std::fs::write(&path, config.to_string()).unwrap();
+            // an old directory has no checksums.json either
+            std::fs::remove_file(dir.join("checksums.json")).unwrap();
             let loaded = SavedClassifier::load(&dir, &cpu()).unwrap();
             assert_eq!(loaded.config.embed_init_std, 1.0);
             assert_eq!(loaded.predict(&texts), saved.predict(&texts));
