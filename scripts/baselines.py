@@ -110,7 +110,10 @@ def fasttext_defaults(train, test, classes):
             for c, j in enc.items():
                 if c.replace(" ", "_") == name:
                     proba[i, j] = p
-    proba /= proba.sum(1, keepdims=True)  # fastText's probabilities sum to 1 only up to rounding
+    # fastText's probabilities sum to 1 only up to rounding; a text it gives no label (empty
+    # after whitespace splitting) gets the uniform distribution.
+    proba[proba.sum(1) == 0] = 1.0
+    proba /= proba.sum(1, keepdims=True)
     y = np.array([enc[l] for l in test[1]])
     out = scores(y, proba)
     out.update(seconds=seconds, examples_per_sec_per_thread=5 * len(train[0]) / seconds)
@@ -171,12 +174,12 @@ def table(args):
     print("| data set | rows (train/valid/test) | classes | tf-idf + LR (C) | fastText defaults | stoke defaults | stoke --autotune | stoke − LR |")
     print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        lr, ft, st, at = r["tfidf_lr"], r["fasttext"], r.get("stoke"), r.get("stoke_autotune")
-        cell = lambda s: f"{s['accuracy']:.4f} (ECE {s['ece']:.3f})"
-        diff = f"{100 * (st['accuracy'] - lr['accuracy']):+.1f} pt" if st else "—"
+        lr, ft, st, at = (r.get(k) for k in ("tfidf_lr", "fasttext", "stoke", "stoke_autotune"))
+        cell = lambda s: f"{s['accuracy']:.4f} (ECE {s['ece']:.3f})" if s else "—"
+        diff = f"{100 * (st['accuracy'] - lr['accuracy']):+.1f} pt" if st and lr else "—"
         print(f"| {name} | {'/'.join(map(str, r['rows']))} | {r['classes']} | "
-              f"{cell(lr)} (C {lr['C']}) | {cell(ft)} | {cell(st) if st else '—'} | "
-              f"{cell(at) if at else '—'} | {diff} |")
+              f"{cell(lr)}{f' (C {lr[chr(67)]})' if lr else ''} | {cell(ft)} | {cell(st)} | "
+              f"{cell(at)} | {diff} |")
 
 
 def main():
