@@ -930,7 +930,13 @@ fn run_all_writes_every_recipe_the_pages_and_an_index_of_verdicts() {
     let listed = index.matches("<tr data-recipe=").count();
     assert_eq!(listed, 10, "{index}");
     assert!(index.contains(r#"data-recipe="schedules" data-holds="failed""#));
-    for recipe in ["optimizers", "learning-rate", "clipping", "l2", "overfitting"] {
+    for recipe in [
+        "optimizers",
+        "learning-rate",
+        "clipping",
+        "l2",
+        "overfitting",
+    ] {
         assert!(
             out.join(recipe).join("report.md").is_file(),
             "{recipe}/report.md"
@@ -939,12 +945,14 @@ fn run_all_writes_every_recipe_the_pages_and_an_index_of_verdicts() {
             .split("<tr ")
             .find(|r| r.starts_with(&format!("data-recipe=\"{recipe}\"")))
             .unwrap();
-        assert!(row.contains(&format!("href=\"{recipe}/report.md\"")), "{row}");
+        assert!(
+            row.contains(&format!("href=\"{recipe}/report.md\"")),
+            "{row}"
+        );
         // the verdict shown is the one in the recipe's summary.json
-        let summary: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(out.join(recipe).join("summary.json")).unwrap(),
-        )
-        .unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(recipe).join("summary.json")).unwrap())
+                .unwrap();
         let holds = match summary["verdict"]["holds"].as_str().unwrap() {
             "yes" => "holds",
             "partly" => "holds partly",

@@ -420,7 +420,10 @@ pub fn plots(
             Err(e) => return Err(e),
         }
     }
-    if matches!(recipe.kind, RecipeKind::BatchSize | RecipeKind::LearningRate) {
+    if matches!(
+        recipe.kind,
+        RecipeKind::BatchSize | RecipeKind::LearningRate
+    ) {
         files.extend(iteration_loss(recipe, results, out)?);
     }
     if recipe.kind == RecipeKind::BatchSize {

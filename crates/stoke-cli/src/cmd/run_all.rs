@@ -53,7 +53,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
         ..CourseOptions::default()
     })?;
     let index = out.join("index.html");
-    write_atomic(&index, index_html(&out, &done, &failed, &course.path).as_bytes())?;
+    write_atomic(
+        &index,
+        index_html(&out, &done, &failed, &course.path).as_bytes(),
+    )?;
     output::line(&format!("index: {}", index.display()));
     if !failed.is_empty() {
         let names: Vec<&str> = failed.iter().map(|(n, _)| *n).collect();
@@ -109,7 +112,9 @@ fn index_html(out: &Path, done: &[Outputs], failed: &[(&str, String)], course: &
             .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "svg"))
             .map(|p| {
-                let name = p.file_stem().map_or(String::new(), |n| n.to_string_lossy().into());
+                let name = p
+                    .file_stem()
+                    .map_or(String::new(), |n| n.to_string_lossy().into());
                 format!(
                     "<a href=\"{}\">{}</a>",
                     escape(&relative(p, out)),
