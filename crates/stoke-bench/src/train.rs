@@ -269,8 +269,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
     for (embedding, spec) in runs {
         let mut stepper = Stepper::new(spec, opts.l2, embedding)?;
         let (base_rss, _) = rss_mib();
-        ad.seed(opts.seed);
-        let mut model = config.try_init(&ad).map_err(invalid)?;
+        let mut model = config.try_init_seeded(&ad, opts.seed).map_err(invalid)?;
         params = burn::module::Module::num_params(&model);
         let loader_opts = LoaderOptions::new(opts.batch_size, opts.seed);
         let total = opts.warmup + opts.iterations;

@@ -7,8 +7,11 @@
 //! wall time for the batch-size recipe, cheaply, without a metrics renderer; (3) checkpoints
 //! written atomically (temp file + rename) with the run's records, so `--resume` continues with
 //! bit-identical weights; (4) exact control of random state (data order from
-//! [`epoch_order`](stoke_text::batch::epoch_order), the device RNG reseeded every epoch) so the
-//! same seed on the same CPU backend gives the same numbers bit for bit. The model and
+//! [`epoch_order`](stoke_text::batch::epoch_order), initial weights from
+//! [`try_init_seeded`](TextClassifierConfig::try_init_seeded), dropout masks restarted every
+//! epoch by [`seed_dropout`](TextClassifier::seed_dropout), all drawn on the host) so the
+//! same seed on the same CPU backend gives the same numbers bit for bit, and another backend
+//! follows the same trajectory up to float rounding. The model and
 //! optimizers are ordinary Burn modules and `ModuleOptimizer`s, so a user who outgrows one
 //! device can take them to the Learner unchanged (see `examples/learner.rs`).
 
@@ -105,7 +108,7 @@ pub struct Trained {
     pub result: RunResult,
 }
 
-/// The device RNG seed for `epoch` of a run: a fixed mix, so a resumed run draws the same
+/// The dropout seed for `epoch` of a run: a fixed mix, so a resumed run draws the same
 /// dropout masks as an uninterrupted one.
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     let mut x = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -200,9 +203,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     // The rate of the next step (taken from the schedule one step ahead).
     let mut lr = scheduler.step();
 
-    train_device.seed(spec.seed);
     let mut model: TextClassifier = config
-        .try_init(&train_device)
+        .try_init_seeded(&train_device, spec.seed)
         .map_err(|e| RecipeError::setting(&id, "model", e))?;
     let mut stepper = Stepper::new(&s.optimizer, s.l2, s.embedding)?;
     let parameters = model.num_params();
@@ -277,7 +279,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
 
     let mut status = RunStatus::Completed;
     'epochs: for epoch in start_epoch + 1..=s.epochs {
-        train_device.seed(epoch_seed(spec.seed, epoch));
+        model.seed_dropout(epoch_seed(spec.seed, epoch));
         let loader = epoch_loader(
             data.train.clone(),
             &LoaderOptions::new(batch_size, spec.seed),

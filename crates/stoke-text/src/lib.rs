@@ -11,10 +11,13 @@
 //! * **Backends.** Nothing names a backend type; everything takes a `burn::tensor::Device`
 //!   (`Device::flex()` on the CPU, `Device::wgpu(DeviceKind::DefaultDevice)` with the
 //!   `wgpu` feature). Train on `device.autodiff()`, infer with `model.valid()`.
-//! * **Determinism.** Splits ([`data::split_stratified`]) and batch orders
-//!   ([`batch::epoch_order`]) come from ChaCha8 with explicit seeds and are identical on
-//!   every machine; hashed feature ids use FNV-1a and need no fitting. With the same seed
-//!   and backend, CPU training runs are bit-identical.
+//! * **Determinism.** Splits ([`data::split_stratified`]), batch orders
+//!   ([`batch::epoch_order`]), initial weights
+//!   ([`TextClassifierConfig::init_seeded`](model::TextClassifierConfig::init_seeded)) and
+//!   dropout masks ([`dropout::HostDropout`]) come from ChaCha8 with explicit seeds, drawn on
+//!   the host, and are identical on every machine and backend; hashed feature ids use FNV-1a
+//!   and need no fitting. With the same seed and backend, CPU training runs are bit-identical;
+//!   across backends they differ only by float rounding.
 //! * **Errors.** Bad input yields a [`data::DataError`] naming file, line and field, never
 //!   a panic and never a silently dropped row. Invalid settings are rejected by the
 //!   `validate` methods ([`InvalidSetting`] names the field and the rule).
@@ -26,7 +29,8 @@
 //! padding is masked out) → `n_hidden` × (`Linear → BatchNorm? → ReLU → Dropout?`) →
 //! `Linear` to the classes. BatchNorm uses Burn's module (PyTorch momentum convention:
 //! Keras `momentum = 0.99` is Burn `0.01`; batch statistics with the biased variance in
-//! training, running statistics in eval); Dropout is Burn's inverted dropout.
+//! training, running statistics in eval); Dropout is inverted dropout with host-drawn masks
+//! ([`dropout::HostDropout`]).
 //!
 //! ## Typical use
 //!
@@ -42,7 +46,7 @@
 //! let valid_items = Arc::new(batch::encode_all(&tok, &splits.valid));
 //! let config = TextClassifierConfig::new(tok.num_ids(), splits.train.classes.len());
 //! let device = Device::flex();
-//! let model = config.init(&device.clone().autodiff());
+//! let model = config.init_seeded(&device.clone().autodiff(), 42);     // same weights on any backend
 //! // One Burn DataLoader per epoch, seeded order that changes per epoch (stoke_recipes::train
 //! // is this loop with stoke's optimizers, checkpoints and resume).
 //! let opts = batch::LoaderOptions::new(32, 42);                        // .with_drop_last(true)
@@ -63,6 +67,7 @@
 pub mod batch;
 pub mod calibration;
 pub mod data;
+pub mod dropout;
 mod error;
 pub mod evaluation;
 pub mod metrics;

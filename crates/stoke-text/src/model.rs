@@ -25,18 +25,26 @@
 //!   `bn_momentum = 0.01`.
 //! * Dropout is inverted dropout: in training each activation is zeroed with probability
 //!   `p` and the survivors are multiplied by `1/(1 − p)`, so expectations are unchanged;
-//!   in eval mode it is the identity.
+//!   in eval mode it is the identity. The masks come from the host generator
+//!   ([`HostDropout`]), restarted by [`TextClassifier::seed_dropout`].
+//!
+//! # Random state
+//!
+//! [`TextClassifierConfig::try_init_seeded`] draws every initial weight on the host, so the
+//! same seed starts the same model on every backend; the training loop calls
+//! [`TextClassifier::seed_dropout`] at each epoch, so the masks are the same too.
 
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer,
-    Linear, LinearConfig,
-};
+use burn::module::Param;
+use burn::nn::{BatchNorm, BatchNormConfig, Embedding, Linear};
 use burn::prelude::*;
+use burn::tensor::Distribution;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::TextBatch;
+use crate::dropout::HostDropout;
 use crate::error::{InvalidSetting, require};
+use crate::rng;
 
 /// The shape of a [`TextClassifier`]: every setting except the two sizes the data gives
 /// (`num_ids`, `n_classes`). A recipe's `model = { … }` table is one of these; fields it leaves
@@ -243,20 +251,58 @@ impl TextClassifierConfig {
         total + width * classes + classes
     }
 
-    /// Builds the model on `device` (use `device.autodiff()` to train), or says why not.
+    /// Builds the model on `device` (use `device.autodiff()` to train), or says why not, with
+    /// a seed drawn from the device's own generator (so `device.seed(n)` picks it, but two
+    /// backends seeded alike start from different weights). Use
+    /// [`try_init_seeded`](Self::try_init_seeded) for weights that do not depend on the backend.
     pub fn try_init(&self, device: &Device) -> Result<TextClassifier, InvalidSetting> {
         self.validate()?;
-        let linear = |d_in: usize, d_out: usize| {
-            LinearConfig::new(d_in, d_out)
-                .with_initializer(Initializer::KaimingUniform {
-                    gain: self.init_scale / 3f64.sqrt(),
-                    fan_out_only: false,
-                })
-                .init(device)
+        let bits = Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), device)
+            .into_data()
+            .iter::<f32>()
+            .fold(0u64, |acc, u| (acc << 32) | u.to_bits() as u64);
+        self.try_init_seeded(device, bits)
+    }
+
+    /// Builds the model on `device` from `seed`, or says why not. Every initial value is drawn
+    /// on the host from ChaCha8 (the crate's generator) and uploaded, so the same seed gives
+    /// bit-identical weights on every backend. The distributions are Burn's defaults for these
+    /// layers, in this order on one stream:
+    ///
+    /// ```text
+    /// embedding    E[i, j] ~ N(0, σ²),                    σ = embed_init_std
+    /// each Linear  W[i, j], b[j] ~ U(−a, a),  a = √3 · g · 1/√d_in = s/√d_in
+    ///              (Burn's KaimingUniform with gain g = s/√3, fan = d_in, s = init_scale),
+    ///              the hidden blocks in order, then the output layer; W row-major [d_in, d_out]
+    /// BatchNorm    γ = 1, β = 0, running mean 0, running variance 1
+    /// ```
+    ///
+    /// The dropout layers' mask streams start from `seed` too; see
+    /// [`TextClassifier::seed_dropout`].
+    pub fn try_init_seeded(
+        &self,
+        device: &Device,
+        seed: u64,
+    ) -> Result<TextClassifier, InvalidSetting> {
+        self.validate()?;
+        let mut draw = rng::rng(seed, rng::WEIGHT_STREAM);
+        let (num_ids, dim) = (self.num_ids, self.embed_dim);
+        let table = rng::normal(&mut draw, num_ids * dim, 0.0, self.embed_init_std);
+        let embedding = Embedding {
+            weight: Param::from_data(TensorData::new(table, [num_ids, dim]), device),
+        };
+        let mut linear = |d_in: usize, d_out: usize| {
+            let a = self.init_scale / (d_in as f64).sqrt();
+            let weight = rng::uniform(&mut draw, d_in * d_out, -a, a);
+            let bias = rng::uniform(&mut draw, d_out, -a, a);
+            Linear {
+                weight: Param::from_data(TensorData::new(weight, [d_in, d_out]), device),
+                bias: Some(Param::from_data(TensorData::new(bias, [d_out]), device)),
+            }
         };
         let mut blocks = Vec::with_capacity(self.n_hidden);
         let mut width = self.embed_dim;
-        for _ in 0..self.n_hidden {
+        for k in 0..self.n_hidden {
             blocks.push(HiddenBlock {
                 linear: linear(width, self.hidden),
                 norm: self.batch_norm.then(|| {
@@ -264,20 +310,22 @@ impl TextClassifierConfig {
                         .with_momentum(self.bn_momentum)
                         .init(device)
                 }),
-                dropout: (self.dropout > 0.0).then(|| DropoutConfig::new(self.dropout).init()),
+                dropout: (self.dropout > 0.0).then(|| HostDropout::new(self.dropout, seed, k as u64)),
             });
             width = self.hidden;
         }
+        let output = linear(width, self.n_classes);
         Ok(TextClassifier {
-            embedding: EmbeddingConfig::new(self.num_ids, self.embed_dim)
-                .with_initializer(Initializer::Normal {
-                    mean: 0.0,
-                    std: self.embed_init_std,
-                })
-                .init(device),
+            embedding,
             blocks,
-            output: linear(width, self.n_classes),
+            output,
         })
+    }
+
+    /// [`try_init_seeded`](Self::try_init_seeded), panicking on invalid settings (see
+    /// [`init`](Self::init)).
+    pub fn init_seeded(&self, device: &Device, seed: u64) -> TextClassifier {
+        unwrap_valid(self.try_init_seeded(device, seed))
     }
 
     /// Builds the model on `device`.
@@ -286,11 +334,15 @@ impl TextClassifierConfig {
     /// If [`validate`](Self::validate) fails; use [`try_init`](Self::try_init) to get the
     /// error instead.
     pub fn init(&self, device: &Device) -> TextClassifier {
-        match self.try_init(device) {
-            Ok(m) => m,
-            // The documented panic of the convenience form (see `try_init`).
-            Err(e) => panic!("{e}"),
-        }
+        unwrap_valid(self.try_init(device))
+    }
+}
+
+/// The model, or the documented panic of the convenience forms (see `try_init`).
+fn unwrap_valid(model: Result<TextClassifier, InvalidSetting>) -> TextClassifier {
+    match model {
+        Ok(m) => m,
+        Err(e) => panic!("{e}"),
     }
 }
 
@@ -308,7 +360,7 @@ fn mean_pool(emb: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
 pub struct HiddenBlock {
     linear: Linear,
     norm: Option<BatchNorm>,
-    dropout: Option<Dropout>,
+    dropout: Option<HostDropout>,
 }
 
 impl HiddenBlock {
@@ -423,6 +475,18 @@ impl TextClassifier {
             .init(&logits.device())
             .forward(logits.clone(), batch.labels.clone());
         (loss, logits)
+    }
+
+    /// Restarts the mask stream of every dropout layer from `seed` (layer `k` draws from stream
+    /// `k` of it; see [`HostDropout`]), in this model and every clone of it. A training loop
+    /// calls it at the start of each epoch with a seed derived from the run's seed and the
+    /// epoch, so the masks of an iteration depend only on (seed, epoch, iteration).
+    pub fn seed_dropout(&self, seed: u64) {
+        for (k, block) in self.blocks.iter().enumerate() {
+            if let Some(dropout) = &block.dropout {
+                dropout.reseed(seed, k as u64);
+            }
+        }
     }
 
     /// The device the parameters live on.

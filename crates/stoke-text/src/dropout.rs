@@ -1,0 +1,125 @@
+//! Inverted dropout whose masks come from stoke's seeded host generator, so a run draws the
+//! same masks on every backend.
+//!
+//! In training (an autodiff input and the layer's `training` flag set), for an input `x` with
+//! `n` elements and drop probability `p`:
+//!
+//! ```text
+//! mᵢ = 1 if uᵢ < 1 − p else 0,   uᵢ ~ U[0, 1) from ChaCha8     (mᵢ ~ Bernoulli(1 − p))
+//! yᵢ = xᵢ · mᵢ/(1 − p)                                           (E[yᵢ] = xᵢ)
+//! ```
+//!
+//! and the identity otherwise (`valid()`, a device without autodiff, or `p = 0`), as Burn's
+//! `Dropout`. The mask is drawn on the host, `n` uniforms in row-major order, and uploaded with
+//! `Tensor::from_data`.
+//!
+//! # The mask stream
+//!
+//! Each layer owns a ChaCha8 stream that every training forward advances by exactly `n` draws.
+//! [`HostDropout::reseed`] restarts it. The training loop restarts every layer's stream at the
+//! start of each epoch from `(seed, epoch)`, so the masks of iteration `i` of epoch `e` depend
+//! only on `(seed, e, i)` and the batch shapes: a run resumed at an epoch boundary draws the
+//! same masks as one that was never interrupted, with nothing extra in the checkpoint.
+//!
+//! The stream is shared by the clones of a layer (as Burn's device generator is shared by
+//! everything on a device): a clone's forward advances the original's masks too, so no two
+//! forwards of one model ever reuse a mask.
+//!
+//! # Records
+//!
+//! The fields that take part in the module tree are those of Burn's `Dropout` (`prob` and the
+//! `training` flag, neither persisted), so a model saved with either layer loads into the other.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use burn::module::{Content, DisplaySettings, Flag, Module, ModuleDisplay, Param};
+use burn::tensor::{Tensor, TensorData};
+use rand_chacha::ChaCha8Rng;
+
+use crate::rng;
+
+/// Inverted dropout with host-drawn masks; see the [module docs](self).
+#[derive(Module, Debug)]
+#[module(custom_display)]
+pub struct HostDropout {
+    /// The probability `p` of zeroing an element, in `[0, 1)`.
+    pub prob: f64,
+    /// Whether to behave as during training (cleared by `freeze`, as Burn's `Dropout`).
+    pub training: Param<Flag>,
+    #[module(skip)]
+    masks: MaskStream,
+}
+
+/// The generator of a layer's masks, shared by its clones.
+#[derive(Clone)]
+struct MaskStream(Arc<Mutex<ChaCha8Rng>>);
+
+impl std::fmt::Debug for MaskStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MaskStream")
+    }
+}
+
+impl MaskStream {
+    /// `f` with the generator; a panic in another holder leaves a valid generator behind.
+    fn with<T>(&self, f: impl FnOnce(&mut ChaCha8Rng) -> T) -> T {
+        let mut rng = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut rng)
+    }
+}
+
+impl HostDropout {
+    /// A layer dropping with probability `prob` (the caller validates `0 ≤ prob < 1`), drawing
+    /// its masks from stream `layer` of `seed`.
+    pub(crate) fn new(prob: f64, seed: u64, layer: u64) -> Self {
+        Self {
+            prob,
+            training: Param::from_bool(true),
+            masks: MaskStream(Arc::new(Mutex::new(stream(seed, layer)))),
+        }
+    }
+
+    /// Restarts the masks at the beginning of stream `layer` of `seed`, for this layer and
+    /// every clone of it.
+    pub fn reseed(&self, seed: u64, layer: u64) {
+        self.masks.with(|rng| *rng = stream(seed, layer));
+    }
+
+    /// Applies dropout to `input` (any shape); see the [module docs](self).
+    pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
+        if !self.training.is_enabled() || !input.device().is_autodiff() || self.prob == 0.0 {
+            return input;
+        }
+        let keep = 1.0 - self.prob;
+        let scale = (1.0 / keep) as f32;
+        let shape = input.shape();
+        let mask: Vec<f32> = self.masks.with(|rng| {
+            (0..shape.num_elements())
+                .map(|_| if rng::unit(rng) < keep { scale } else { 0.0 })
+                .collect()
+        });
+        let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &input.device());
+        input * mask
+    }
+}
+
+/// The mask generator of dropout layer `layer` under `seed`.
+fn stream(seed: u64, layer: u64) -> ChaCha8Rng {
+    rng::rng(seed, rng::DROPOUT_STREAM + layer)
+}
+
+impl ModuleDisplay for HostDropout {
+    fn custom_settings(&self) -> Option<DisplaySettings> {
+        DisplaySettings::new()
+            .with_new_line_after_attribute(false)
+            .optional()
+    }
+
+    fn custom_content(&self, content: Content) -> Option<Content> {
+        let content = content.add("prob", &self.prob);
+        match self.training.is_enabled() {
+            true => content.optional(),
+            false => content.add("training", &self.training).optional(),
+        }
+    }
+}
