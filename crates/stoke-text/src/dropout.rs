@@ -36,6 +36,7 @@ use burn::module::{Content, DisplaySettings, Flag, Module, ModuleDisplay, Param}
 use burn::tensor::{Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
 
+use crate::error::{InvalidSetting, require};
 use crate::rng;
 
 /// Inverted dropout with host-drawn masks; see the [module docs](self).
@@ -69,14 +70,20 @@ impl MaskStream {
 }
 
 impl HostDropout {
-    /// A layer dropping with probability `prob` (the caller validates `0 ≤ prob < 1`), drawing
-    /// its masks from stream `layer` of `seed`.
-    pub(crate) fn new(prob: f64, seed: u64, layer: u64) -> Self {
-        Self {
+    /// A layer dropping with probability `prob`, drawing its masks from stream `layer` of
+    /// `seed`; `prob` must be in `[0, 1)`.
+    pub fn new(prob: f64, seed: u64, layer: u64) -> Result<Self, InvalidSetting> {
+        require(
+            (0.0..1.0).contains(&prob),
+            "dropout",
+            prob,
+            "must be in [0, 1)",
+        )?;
+        Ok(Self {
             prob,
             training: Param::from_bool(true),
             masks: MaskStream(Arc::new(Mutex::new(stream(seed, layer)))),
-        }
+        })
     }
 
     /// Restarts the masks at the beginning of stream `layer` of `seed`, for this layer and

@@ -34,8 +34,8 @@
 //! same seed starts the same model on every backend; the training loop calls
 //! [`TextClassifier::seed_dropout`] at each epoch, so the masks are the same too.
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::module::Param;
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{BatchNorm, BatchNormConfig, Embedding, Linear};
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -303,6 +303,10 @@ impl TextClassifierConfig {
         let mut blocks = Vec::with_capacity(self.n_hidden);
         let mut width = self.embed_dim;
         for k in 0..self.n_hidden {
+            let dropout = match self.dropout > 0.0 {
+                true => Some(HostDropout::new(self.dropout, seed, k as u64)?),
+                false => None,
+            };
             blocks.push(HiddenBlock {
                 linear: linear(width, self.hidden),
                 norm: self.batch_norm.then(|| {
@@ -310,7 +314,7 @@ impl TextClassifierConfig {
                         .with_momentum(self.bn_momentum)
                         .init(device)
                 }),
-                dropout: (self.dropout > 0.0).then(|| HostDropout::new(self.dropout, seed, k as u64)),
+                dropout,
             });
             width = self.hidden;
         }

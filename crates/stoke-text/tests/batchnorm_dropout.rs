@@ -5,6 +5,7 @@ mod common;
 use burn::nn::{BatchNormConfig, DropoutConfig};
 use burn::prelude::*;
 use common::{cpu, to_vec};
+use stoke_text::dropout::HostDropout;
 
 /// Column 1 of the course's BatchNorm slide; column 5 is the same ×10.
 const X: [f32; 11] = [
@@ -100,15 +101,14 @@ fn eval_mode_uses_running_statistics_and_keras_momentum_maps() {
     }
 }
 
-#[test]
-fn dropout_is_inverted_and_identity_in_eval() {
-    let p = 0.3;
-    let device = cpu().autodiff();
-    device.seed(7);
-    let dropout = DropoutConfig::new(p).init();
-    let n = 100_000;
-    let ones = Tensor::<2>::ones([100, 1000], &device);
-    let y = to_vec(dropout.forward(ones));
+/// 100,000 ones, the input of the dropout checks.
+fn ones(device: &Device) -> Tensor<2> {
+    Tensor::<2>::ones([100, 1000], device)
+}
+
+/// `y` is inverted dropout with p = 0.3 applied to [`ones`].
+fn assert_inverted_dropout_of_ones(y: &[f32]) {
+    let (p, n) = (0.3, y.len());
     let zeros = y.iter().filter(|&&v| v == 0.0).count();
     let frac = zeros as f64 / n as f64;
     // Binomial(n, 0.3): std of the fraction = √(0.3·0.7/1e5) = 0.00145; allow 5 std.
@@ -120,6 +120,15 @@ fn dropout_is_inverted_and_identity_in_eval() {
     // So the mean stays ≈ 1: 0.7 · 1/0.7 = 1 (std of the mean ≈ 0.0021; allow 5 std).
     let mean = y.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
     assert!((mean - 1.0).abs() < 0.011, "mean {mean}");
+}
+
+#[test]
+fn dropout_is_inverted_and_identity_in_eval() {
+    let p = 0.3;
+    let device = cpu().autodiff();
+    device.seed(7);
+    let dropout = DropoutConfig::new(p).init();
+    assert_inverted_dropout_of_ones(&to_vec(dropout.forward(ones(&device))));
 
     // Eval mode (valid(), or a device without autodiff): the identity.
     let plain = cpu();
@@ -128,4 +137,32 @@ fn dropout_is_inverted_and_identity_in_eval() {
         &plain,
     );
     assert_eq!(to_vec(dropout.valid().forward(x.clone())), to_vec(x));
+}
+
+/// stoke's dropout: the same statistics as Burn's, masks from the host stream (restarted by
+/// `reseed`, one stream per layer, advanced by every clone), the identity in eval.
+#[test]
+fn host_dropout_is_inverted_and_replays_its_seeded_masks() {
+    let device = cpu().autodiff();
+    let dropout = HostDropout::new(0.3, 7, 0).unwrap();
+    let first = to_vec(dropout.forward(ones(&device)));
+    assert_inverted_dropout_of_ones(&first);
+    let second = to_vec(dropout.forward(ones(&device)));
+    assert_ne!(first, second, "each forward draws a new mask");
+    // A clone draws from the same stream: after `reseed` its first mask is `first`, and the
+    // original then continues with `second`.
+    dropout.reseed(7, 0);
+    let copy = dropout.clone();
+    assert_eq!(to_vec(copy.forward(ones(&device))), first);
+    assert_eq!(to_vec(dropout.forward(ones(&device))), second);
+    // Layer 1 of the same seed has a stream of its own.
+    let layer1 = HostDropout::new(0.3, 7, 1).unwrap();
+    assert_ne!(to_vec(layer1.forward(ones(&device))), first);
+
+    let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, -2.0, 3.5], [1, 3]), &cpu());
+    assert_eq!(to_vec(dropout.valid().forward(x.clone())), to_vec(x));
+    for bad in [1.0, -0.1, f64::NAN] {
+        let err = HostDropout::new(bad, 7, 0).unwrap_err().to_string();
+        assert!(err.contains("dropout"), "{err}");
+    }
 }

@@ -3,10 +3,12 @@
 mod common;
 
 use burn::data::dataloader::batcher::Batcher;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::{cpu, to_vec};
 use stoke_text::batch::{TextBatcher, TextItem};
-use stoke_text::model::TextClassifierConfig;
+use stoke_text::model::{TextClassifier, TextClassifierConfig};
 use stoke_text::saved::SavedClassifier;
 use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
 
@@ -185,7 +187,6 @@ fn embedding_rows_start_from_normal_with_embed_init_std() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn cpu_and_wgpu_agree_on_forward_and_backward() {
-    use burn::module::Module;
     let cfg = TextClassifierConfig::new(200, 3)
         .with_embed_dim(16)
         .with_hidden(32)
@@ -231,6 +232,89 @@ fn cpu_and_wgpu_agree_on_forward_and_backward() {
         max_diff(&cpu_grads, &gpu_grads)
     );
     assert!(cpu_grads.iter().any(|&g| g != 0.0));
+}
+
+/// Every value `model` holds (weights, biases, BatchNorm's γ, β and running statistics), in
+/// visiting order, as `f32` bits.
+fn all_values(model: &TextClassifier) -> Vec<u32> {
+    struct Collect(Vec<u32>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0
+                .extend(param.val().into_data().iter::<f32>().map(f32::to_bits));
+        }
+    }
+    let mut c = Collect(Vec::new());
+    model.visit(&mut c);
+    c.0
+}
+
+/// Trains the seeded classifier (two hidden blocks with BatchNorm and dropout 0.2) with stoke's
+/// Adam for six mini-batches on `device`: its initial values and the six losses.
+fn seeded_run(device: Device) -> (Vec<u32>, Vec<f64>) {
+    let ad = device.autodiff();
+    let cfg = TextClassifierConfig::new(200, 3)
+        .with_embed_dim(16)
+        .with_hidden(32)
+        .with_n_hidden(2);
+    let mut model = cfg.init_seeded(&ad, 17);
+    let initial = all_values(&model);
+    model.seed_dropout(5);
+    let mut optim = stoke_optim::AdamConfig::new().init();
+    let mut losses = Vec::new();
+    for step in 0..6u32 {
+        // Eight texts of 1–8 ids, different every step.
+        let items = (0..8u32)
+            .map(|i| {
+                let ids: Vec<u32> = (0..=i)
+                    .map(|t| (step * 37 + i * 11 + t * 7) % 200)
+                    .collect();
+                item(&ids, ((i + step) % 3) as usize)
+            })
+            .collect();
+        let (loss, _) = model.loss(&TextBatcher.batch(items, &ad));
+        losses.push(loss.clone().into_scalar::<f64>());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(0.01, model, grads);
+    }
+    (initial, losses)
+}
+
+/// `b` follows `a`: bit-identical initial values and every loss within 1e-4 relative.
+fn assert_same_trajectory(a: &(Vec<u32>, Vec<f64>), b: &(Vec<u32>, Vec<f64>), what: &str) {
+    assert_eq!(a.0.len(), b.0.len(), "{what}: number of values");
+    let differ = a.0.iter().zip(&b.0).filter(|(x, y)| x != y).count();
+    assert_eq!(differ, 0, "{what}: {differ} initial values differ");
+    for (step, (x, y)) in a.1.iter().zip(&b.1).enumerate() {
+        let rel = (x - y).abs() / x.abs();
+        assert!(
+            rel <= 1e-4,
+            "{what}: step {step} loss {x} vs {y} ({rel:.2e} relative)"
+        );
+    }
+}
+
+/// The same seed gives the same experiment on every backend: the initial weights and the
+/// dropout masks are drawn on the host, so flex, ndarray and wgpu start from the same bits
+/// and their losses differ only by float rounding. Within one backend a rerun is bit-identical
+/// and another seed gives other weights.
+#[test]
+fn seeded_training_is_the_same_experiment_on_every_backend() {
+    let flex = seeded_run(cpu());
+    assert_eq!(
+        flex,
+        seeded_run(cpu()),
+        "a rerun on the CPU backend is bit-identical"
+    );
+    assert!(flex.1.iter().all(|l| l.is_finite()), "{:?}", flex.1);
+    let first = TextClassifierConfig::new(200, 3).init_seeded(&cpu(), 17);
+    let other = TextClassifierConfig::new(200, 3).init_seeded(&cpu(), 18);
+    assert_ne!(all_values(&first), all_values(&other), "seeds 17 and 18");
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)]
+    assert_same_trajectory(&flex, &seeded_run(Device::ndarray()), "cpu vs ndarray");
+    #[cfg(feature = "wgpu")]
+    assert_same_trajectory(&flex, &seeded_run(common::wgpu()), "cpu vs wgpu");
 }
 
 /// A small saved classifier over a fitted vocabulary, in a fresh directory.
