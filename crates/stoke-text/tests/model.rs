@@ -191,7 +191,7 @@ fn cpu_and_wgpu_agree_on_forward_and_backward() {
         .with_embed_dim(16)
         .with_hidden(32)
         .with_n_hidden(2)
-        .with_dropout(0.0); // dropout masks come from each backend's own RNG
+        .with_dropout(0.0); // `init` seeds the mask streams from each backend's own generator
     let run = |device: Device, record: Option<burn::store::ModuleRecord>| {
         let ad = device.autodiff();
         ad.seed(11);
