@@ -1,5 +1,6 @@
-//! Section 4: Dropout. Burn's `Dropout` (the module in each of `TextClassifier`'s hidden blocks)
-//! in training mode on a row of activations, seeded: each unit is kept with probability
+//! Section 4: Dropout. Burn's `Dropout` (`TextClassifier`'s hidden blocks use
+//! `stoke_text::dropout::HostDropout`, the same function with masks drawn on the host) in
+//! training mode on a row of activations, seeded: each unit is kept with probability
 //! `1 − p` and the kept ones are scaled by `1/(1 − p)`, so the expectation is unchanged:
 //!
 //! ```text
