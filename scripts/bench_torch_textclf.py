@@ -9,6 +9,14 @@ in the loss, as stoke's `--l2`.
 
   python3 scripts/bench_torch_textclf.py --threads 1 --embedding dense --l2 1e-5
   python3 scripts/bench_torch_textclf.py --threads 1 --embedding sparse --optimizer adagrad
+  python3 scripts/bench_torch_textclf.py --threads 1 --variant default --variant foreach --variant fused
+
+`--variant` picks torch.optim's implementation: `default` (the single-tensor loop torch uses on
+the CPU when neither flag is given), `foreach=True` (multi-tensor) or `fused=True` (one kernel; on
+the CPU for SGD, Adam, AdamW and Adagrad). A variant the installed torch refuses for an optimizer
+is skipped with a JSON line saying so. The allocator is whatever the environment says: run with
+MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 for the condition stoke's
+binary sets itself with mallopt (scripts/bench_compare.py runs both).
 
 `--embedding sparse` uses EmbeddingBag(sparse=True), which only SGD (no momentum), Adagrad and
 SparseAdam (here on the table, with Adam on the dense layers) accept. Prints one JSON object per optimizer on stdout.
@@ -43,20 +51,24 @@ class Pair:
             o.step()
 
 
-def optimizer(name, model, lr, sparse):
+VARIANTS = {"default": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+
+
+def optimizer(name, model, lr, sparse, variant="default"):
     params = model.parameters()
+    kw = VARIANTS[variant]
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr)
+        return torch.optim.SGD(params, lr=lr, **kw)
     if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, **kw)
     if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr)
+        return torch.optim.Adagrad(params, lr=lr, **kw)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
+        return torch.optim.RMSprop(params, lr=lr, **kw)
     if name == "adam":
-        return Pair(model, lr) if sparse else torch.optim.Adam(params, lr=lr)
+        return Pair(model, lr) if sparse else torch.optim.Adam(params, lr=lr, **kw)
     if name == "adadelta":
-        return torch.optim.Adadelta(params, lr=lr)
+        return torch.optim.Adadelta(params, lr=lr, **kw)
     raise SystemExit(f"unknown optimizer {name}")
 
 
@@ -75,8 +87,11 @@ class TextClassifier(nn.Module):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--optimizer", action="append", help="repeatable; default: all six (sparse: sgd, adagrad, adam)")
+    p.add_argument("--optimizer", action="append",
+                   help="repeatable, NAME or NAME:VARIANT; default: all six (sparse: sgd, adagrad, adam)")
     p.add_argument("--embedding", choices=["dense", "sparse"], default="dense")
+    p.add_argument("--variant", action="append", choices=list(VARIANTS),
+                   help="repeatable; default: default (sparse: default only)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--texts", type=int, default=120_000)
     p.add_argument("--tokens", type=int, default=40)
@@ -98,9 +113,17 @@ def main():
     labels = torch.from_numpy(rng.integers(0, a.classes, size=a.texts, dtype=np.int64))
     names = a.optimizer or (["sgd", "adagrad", "adam"] if sparse else list(LRS))
 
-    for name in names:
+    runs = [(n, v) for n in names for v in (a.variant or ["default"])]
+    runs = [tuple(n.split(":")) if ":" in n else (n, v) for n, v in runs]
+    for name, variant in dict.fromkeys(runs):
+        torch.manual_seed(1)
         model = TextClassifier(1 << a.bucket_bits, a.embed_dim, a.hidden, a.classes, sparse)
-        opt = optimizer(name, model, LRS[name], sparse)
+        try:
+            opt = optimizer(name, model, LRS[name], sparse, variant)
+        except (RuntimeError, ValueError, TypeError) as e:
+            print(json.dumps({"optimizer": name, "variant": variant, "embedding": a.embedding,
+                              "threads": a.threads, "skipped": str(e).splitlines()[0]}), flush=True)
+            continue
         weights = [w for w in model.parameters() if w.dim() >= 2]
         loss_fn = nn.CrossEntropyLoss()
         order = torch.randperm(a.texts)
@@ -126,6 +149,7 @@ def main():
         seconds = time.perf_counter() - start
         print(json.dumps({
             "optimizer": name,
+            "variant": variant,
             "embedding": a.embedding,
             "threads": a.threads,
             "l2": a.l2,

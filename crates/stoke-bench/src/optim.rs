@@ -36,6 +36,9 @@ pub struct OptimBenchOptions {
     pub repeats: usize,
     /// Only the variants whose optimizer or variant name contains this (all when `None`).
     pub only: Option<String>,
+    /// Whether the floor loop runs on the host rather than on the device measured (a GPU: the
+    /// floor is still the CPU's loop, so stoke/floor says nothing about the device's limit).
+    pub floor_on_host: bool,
 }
 
 impl Default for OptimBenchOptions {
@@ -45,6 +48,7 @@ impl Default for OptimBenchOptions {
             warmup: 2,
             repeats: 7,
             only: None,
+            floor_on_host: false,
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct OptimBenchReport {
     pub threads: usize,
     /// The device, as Burn prints it.
     pub device: String,
+    /// Whether `floor_ms` was measured on the host CPU, not on `device`.
+    pub floor_on_host: bool,
     /// One row per optimizer configuration.
     pub results: Vec<OptimBenchResult>,
 }
@@ -462,6 +468,7 @@ pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
         params: n,
         threads: rayon::current_num_threads(),
         device: format!("{device:?}"),
+        floor_on_host: opts.floor_on_host,
         results: m.results,
     }
 }

@@ -137,7 +137,8 @@ pub struct TrainBenchResult {
     pub peak_rss_mib: f64,
     /// Resident memory before the model was built (data loaded), MiB.
     pub base_rss_mib: f64,
-    /// Parameters + gradients + optimizer state + one batch, MiB: what training must hold.
+    /// What this path must hold, MiB ([`working_set_bytes`]): parameters, the gradients it
+    /// allocates, optimizer state and one batch.
     pub working_set_mib: f64,
     /// Mean training loss over the timed iterations (to see the run trains).
     pub mean_loss: f64,
@@ -190,6 +191,28 @@ fn synthetic(
             }
         })
         .collect()
+}
+
+/// Bytes a training step must hold: the parameters (`params` f32, of which `table` are the
+/// embedding table of width `embed_dim`), `state_copies` optimizer-state buffers of the same
+/// size, one batch of `batch_bytes`, and the gradients the path allocates — the dense path a
+/// gradient of every parameter (`params`); the row-sparse path one of the dense layers
+/// (`params − table`) and the batch's `rows` embedding rows twice (gathered, and their gradient),
+/// never a full-table gradient.
+pub fn working_set_bytes(
+    embedding: EmbeddingUpdate,
+    params: usize,
+    table: usize,
+    embed_dim: usize,
+    rows: usize,
+    state_copies: usize,
+    batch_bytes: usize,
+) -> usize {
+    let gradients = match embedding {
+        EmbeddingUpdate::Dense => params,
+        EmbeddingUpdate::Sparse => params - table + 2 * rows * embed_dim,
+    };
+    4 * (params * (1 + state_copies) + gradients) + batch_bytes
 }
 
 /// Resident set size now and its peak (`VmRSS`, `VmHWM`), MiB; zeros where /proc is missing.
@@ -273,7 +296,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
         params = burn::module::Module::num_params(&model);
         let loader_opts = LoaderOptions::new(opts.batch_size, opts.seed);
         let total = opts.warmup + opts.iterations;
-        let (mut loss_sum, mut done, mut epoch) = (0.0, 0usize, 0usize);
+        let (mut loss_sum, mut done, mut epoch, mut rows) = (0.0, 0usize, 0usize, 0usize);
         let mut start = Instant::now();
         reset_peak_rss();
         'epochs: loop {
@@ -288,6 +311,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
                 if done == opts.warmup {
                     start = Instant::now();
                 }
+                rows = rows.max(batch.rows.len());
                 let stepped = stepper.step(model, &batch, spec.lr);
                 model = stepped.model;
                 if done >= opts.warmup {
@@ -308,8 +332,17 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
         // and their positions in the batch's rows (i64) and the mask (f32) per position
         let longest = items.iter().map(|i| i.ids.len()).max().unwrap_or(1);
         let batch_bytes = opts.batch_size * longest * 20;
-        let working_set =
-            (params * 4 * (2 + state_copies) + batch_bytes) as f64 / (1024.0 * 1024.0);
+        let table = num_ids * opts.embed_dim;
+        let bytes = working_set_bytes(
+            embedding,
+            params,
+            table,
+            opts.embed_dim,
+            rows,
+            state_copies,
+            batch_bytes,
+        );
+        let working_set = bytes as f64 / (1024.0 * 1024.0);
         results.push(TrainBenchResult {
             optimizer: spec.label(),
             embedding,

@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""stoke against PyTorch at its best and fastText, like against like, in one run (issue 13).
+
+Run by hand, never in CI. Every side runs in its own process, interleaved round by round
+(stoke, PyTorch with stoke's allocator settings, PyTorch with glibc's defaults, stoke, …) at each
+thread count, so all sides see the same machine state; each ratio is reported as min / median /
+max over the rounds. Pairings, one row each:
+
+* dense/OPT    stoke's dense embedding update against torch.optim, the best of its default,
+               foreach=True and fused=True implementations in that round (every optimizer);
+* sparse/OPT   stoke's row-sparse update against EmbeddingBag(sparse=True) with SGD, Adagrad
+               and SparseAdam (table) + Adam (dense layers);
+* lazy/OPT     stoke's lazy row-sparse Momentum, RMSProp, AdaDelta: no PyTorch counterpart,
+               examples/s only;
+* l2-dense/OPT L2 β Σ w² in the loss over every weight matrix, the whole embedding table
+               included, every step, on both sides (stoke --embedding dense --l2 β, PyTorch's
+               loss + β Σ w²): the same work;
+* fasttext/DATA `stoke train` with a linear head on the mean-pooled embedding (model.n_hidden=0)
+               against the fasttext package, same split, dimension, buckets, n-grams and
+               epochs: training examples/s per thread and test accuracy.
+
+The PyTorch side runs once with MALLOC_MMAP_THRESHOLD_=32 MiB and MALLOC_TRIM_THRESHOLD_=1 GiB
+in its environment (what the stoke binary sets itself with mallopt, crates/stoke-cli/src/alloc.rs)
+and once without; ratios are given against both.
+
+    cargo build --workspace --all-features --bin stoke     # the dev profile optimises the hot crates
+    python3 scripts/bench_compare.py run --stoke $CARGO_TARGET_DIR/debug/stoke \\
+        --rounds 3 --threads 1,2 --out docs/bench_compare.json
+    python3 scripts/bench_compare.py table docs/bench_compare.json   # the markdown tables
+"""
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TORCH = os.path.join(HERE, "bench_torch_textclf.py")
+# stoke_cli::alloc::tune_allocator: M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 1 GiB
+TUNED = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+ALLOCATORS = {"tuned": TUNED, "glibc": {}}
+ALL = ["sgd", "momentum", "rmsprop", "adagrad", "adam", "adadelta"]
+PAIRED_SPARSE = ["sgd", "adagrad", "adam"]
+LAZY = ["momentum", "rmsprop", "adadelta"]
+L2_OPTS = ["adagrad", "adam"]
+PYTORCH = {"dense": ALL, "sparse": PAIRED_SPARSE}
+
+
+def env_with(extra, threads):
+    env = {k: v for k, v in os.environ.items() if k not in TUNED}
+    env.update(extra)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["RAYON_NUM_THREADS"] = str(threads)
+    return env
+
+
+def json_lines(cmd, env):
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    print(f"  {time.perf_counter() - t0:5.0f} s  {' '.join(cmd[:6])} …", file=sys.stderr)
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+
+
+def stoke_bench(a, threads, embedding, optimizers, iterations, warmup, l2=0.0):
+    cmd = [a.stoke, "bench", "train", "--data", "synthetic", "--embedding", embedding,
+           "--threads", str(threads), "--iterations", str(iterations), "--warmup", str(warmup),
+           "--l2", str(l2), "--json"]
+    for o in optimizers:
+        cmd += ["--optimizer", o]
+    (report,) = json_lines(cmd, env_with({}, threads))
+    return {base_name(r["optimizer"]): {"examples_per_s": r["examples_per_s"],
+                                        "peak_rss_mib": r["peak_rss_mib"],
+                                        "working_set_mib": r["working_set_mib"]}
+            for r in report["results"]}
+
+
+def base_name(label):
+    return label.split("(")[0].lower()
+
+
+def torch_bench(a, threads, embedding, optimizers, iterations, warmup, allocator, l2=0.0):
+    """examples/s per optimizer and variant; `optimizers` are names (every variant, dense) or
+    NAME:VARIANT."""
+    cmd = [sys.executable, TORCH, "--threads", str(threads), "--embedding", embedding,
+           "--iterations", str(iterations), "--warmup", str(warmup), "--l2", str(l2)]
+    for o in optimizers:
+        cmd += ["--optimizer", o]
+    for v in (["default", "foreach", "fused"] if embedding == "dense" else ["default"]):
+        cmd += ["--variant", v]
+    rows = json_lines(cmd, env_with(ALLOCATORS[allocator], threads))
+    out = {}
+    for r in rows:
+        if "skipped" in r:
+            continue
+        out.setdefault(r["optimizer"], {})[r["variant"]] = r["examples_per_s"]
+    return out
+
+
+# ---------------------------------------------------------------- fastText pairing
+
+
+def synthetic_task(path, texts, tokens, bucket_bits, classes, seed=1):
+    """AG-News-sized texts a linear model can learn: each of `tokens` words is, with
+    probability 0.05, one of its class's 1,000 topic words, else uniform over 2^bucket_bits."""
+    rng = random.Random(seed)
+    vocab = 1 << bucket_bits
+    topics = [[rng.randrange(vocab) for _ in range(1000)] for _ in range(classes)]
+    with open(path, "w", encoding="utf-8") as f:
+        for _ in range(texts):
+            c = rng.randrange(classes)
+            words = [f"w{rng.choice(topics[c]) if rng.random() < 0.05 else rng.randrange(vocab)}"
+                     for _ in range(tokens)]
+            f.write(json.dumps({"text": " ".join(words), "label": f"c{c}"}) + "\n")
+
+
+def fasttext_tasks(a, tmp):
+    """(name, stoke --data, columns, tokenizer --set, fastText kwargs, parts dir) per data set."""
+    tasks = []
+    if "synthetic" in a.fasttext_data:
+        path = os.path.join(tmp, "synthetic.jsonl")
+        synthetic_task(path, a.ft_texts, 40, 18, 4)
+        tok = ["tokenizer.char_min_n=0", "tokenizer.char_max_n=0",
+               'tokenizer.features={ kind = "hashing", buckets = 262144 }']
+        ft = dict(dim=a.ft_dim, bucket=1 << 18, wordNgrams=2, minn=0, maxn=0)
+        tasks.append(("synthetic", path, ["--text-col", "text", "--label-col", "label"], tok, ft))
+    if "langid" in a.fasttext_data:
+        # stoke's default tokenizer: word 1-2 grams + char 2-5 grams hashed into 2^17 buckets
+        ft = dict(dim=a.ft_dim, bucket=1 << 17, wordNgrams=2, minn=2, maxn=5)
+        tasks.append(("langid", "langid", [], [], ft))
+    out = []
+    for name, data, cols, tok, ft in tasks:
+        parts = os.path.join(tmp, name)
+        subprocess.run([a.stoke, "split", "--data", data, *cols, "--out", parts], check=True,
+                       stdout=subprocess.DEVNULL)
+        out.append((name, data, cols, tok, ft, parts))
+    return out
+
+
+def read_jsonl(path):
+    rows = [json.loads(l) for l in open(path, encoding="utf-8")]
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+def run_fasttext(task, a, threads):
+    import fasttext
+
+    name, _, _, _, ft, parts = task
+    train, test = (read_jsonl(os.path.join(parts, f"{p}.jsonl")) for p in ("train", "test"))
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+        for t, l in zip(*train):
+            f.write(f"__label__{l.replace(' ', '_')} {' '.join(t.split())}\n")
+        path = f.name
+    t0 = time.perf_counter()
+    model = fasttext.train_supervised(input=path, epoch=a.ft_epochs, lr=a.ft_lr, thread=threads,
+                                      minCount=1, verbose=0, **ft)
+    seconds = time.perf_counter() - t0
+    os.unlink(path)
+    right = 0
+    for t, l in zip(*test):
+        # the binding's own call: fastText's Python wrapper breaks on NumPy 2 (copy=False)
+        top = model.f.predict(" ".join(t.split()), 1, 0.0, "strict")
+        right += bool(top) and top[0][1] == "__label__" + l.replace(" ", "_")
+    n = a.ft_epochs * len(train[0])
+    return {"examples_per_s_per_thread": n / seconds / threads, "seconds": seconds,
+            "test_accuracy": right / len(test[0])}
+
+
+def run_stoke_train(task, a, threads):
+    name, data, cols, tok, _, _ = task
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [a.stoke, "train", "--data", data, *cols, "--optimizer", a.stoke_optimizer,
+               "--lr", str(a.stoke_lr), "--epochs", str(a.ft_epochs), "--patience", "0",
+               "--embedding", "sparse", "--set", "model.n_hidden=0",
+               "--set", f"model.embed_dim={a.ft_dim}", "--no-calibration", "--quiet", "--json",
+               "--out", out]
+        for s in tok:
+            cmd += ["--set", s]
+        summary = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True,
+                                            env=env_with({}, threads)).stdout)
+        result = json.load(open(os.path.join(out, "result.json")))
+    rates = [r["value"] for r in result["records"]
+             if r["metric"] == "examples_per_sec" and r["split"] == "train"]
+    if not rates:
+        raise SystemExit(f"no examples_per_sec records in {name}'s result.json")
+    return {"examples_per_s_per_thread": statistics.mean(rates) / threads,
+            "test_accuracy": summary["test_accuracy"]}
+
+
+# ---------------------------------------------------------------- the run
+
+
+def paired(a, r, threads, name, embedding, optimizers, iterations, warmup, l2=0.0):
+    """stoke, then PyTorch with stoke's allocator settings (every variant), then PyTorch with
+    glibc's defaults (the variant fastest under the first, so the two settings compare the same
+    implementation), into r[stoke_NAME], r[torch_NAME_tuned], r[torch_NAME_glibc]."""
+    r[f"stoke_{name}"] = stoke_bench(a, threads, embedding, optimizers, iterations, warmup, l2)
+    tuned = torch_bench(a, threads, embedding, [o for o in optimizers if o in PYTORCH[embedding]],
+                        iterations, warmup, "tuned", l2)
+    r[f"torch_{name}_tuned"] = tuned
+    fastest = [f"{o}:{best(v)[1]}" for o, v in tuned.items() if v]
+    r[f"torch_{name}_glibc"] = torch_bench(a, threads, embedding, fastest, iterations, warmup,
+                                           "glibc", l2) if fastest else {}
+
+
+def one_round(a, threads, tasks):
+    r = {"threads": threads}
+    if "dense" in a.sections:
+        paired(a, r, threads, "dense", "dense", ALL, a.dense_iterations, a.dense_warmup)
+    if "sparse" in a.sections:
+        paired(a, r, threads, "sparse", "sparse", ALL, a.sparse_iterations, a.sparse_warmup)
+    if "l2" in a.sections:
+        paired(a, r, threads, "l2_dense", "dense", L2_OPTS, a.dense_iterations, a.dense_warmup,
+               a.l2)
+    if "fasttext" in a.sections:
+        for task in tasks:
+            r[f"stoke_linear_{task[0]}"] = run_stoke_train(task, a, threads)
+            r[f"fasttext_{task[0]}"] = run_fasttext(task, a, threads)
+    return r
+
+
+def machine():
+    def first(path, key):
+        try:
+            return next(l.split(":", 1)[1].strip() for l in open(path) if l.startswith(key))
+        except (OSError, StopIteration):
+            return None
+
+    import torch
+
+    return {"cpu": first("/proc/cpuinfo", "model name"), "cores": os.cpu_count(),
+            "memory": first("/proc/meminfo", "MemTotal"), "kernel": platform.release(),
+            "libc": " ".join(platform.libc_ver()), "torch": torch.__version__,
+            "shared": "a shared machine: other agents' builds and tests ran at the same time"}
+
+
+def run(a):
+    a.sections = a.sections.split(",")
+    a.fasttext_data = a.fasttext_data.split(",")
+    threads = [int(t) for t in a.threads.split(",")]
+    doc = {"command": " ".join(sys.argv), "machine": machine(),
+           "settings": {k: v for k, v in vars(a).items() if k not in ("func", "stoke")},
+           "allocators": {"tuned": TUNED, "glibc": "glibc defaults (dynamic mmap threshold)"},
+           "rounds": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tasks = fasttext_tasks(a, tmp) if "fasttext" in a.sections else []
+        for i in range(a.rounds):
+            for t in threads:
+                t0 = time.perf_counter()
+                r = one_round(a, t, tasks)
+                r["round"] = i + 1
+                doc["rounds"].append(r)
+                print(f"round {i + 1}, {t} thread(s): {time.perf_counter() - t0:.0f} s",
+                      file=sys.stderr)
+                tmp_out = a.out + ".tmp"
+                with open(tmp_out, "w") as f:
+                    json.dump(doc, f, indent=1)
+                os.replace(tmp_out, a.out)
+    print_tables(doc)
+
+
+# ---------------------------------------------------------------- tables from JSON
+
+
+def spread(xs):
+    return (min(xs), statistics.median(xs), max(xs)) if xs else None
+
+
+def fmt_ratio(s):
+    return "—" if s is None else f"{s[1]:.2f}× ({s[0]:.2f}–{s[2]:.2f})"
+
+
+def fmt_rate(s):
+    return "—" if s is None else f"{s[1]:,.0f}"
+
+
+def best(torch_row):
+    """(examples/s, variant) of the fastest variant, or None."""
+    if not torch_row:
+        return None
+    v = max(torch_row, key=torch_row.get)
+    return torch_row[v], v
+
+
+def paired_rows(rounds, threads, stoke_key, torch_key, optimizers):
+    rows = []
+    for o in optimizers:
+        st, tt, tg, ratio_t, ratio_g, variants = [], [], [], [], [], []
+        for r in rounds:
+            if r["threads"] != threads or stoke_key not in r or o not in r[stoke_key]:
+                continue
+            s = r[stoke_key][o]["examples_per_s"]
+            st.append(s)
+            bt = best(r.get(f"{torch_key}_tuned", {}).get(o))
+            bg = best(r.get(f"{torch_key}_glibc", {}).get(o))
+            if bt:
+                tt.append(bt[0]), ratio_t.append(s / bt[0]), variants.append(bt[1])
+            if bg:
+                tg.append(bg[0]), ratio_g.append(s / bg[0])
+        if st:
+            chosen = "/".join(sorted(set(variants))) or "—"
+            rows.append((o, spread(st), spread(tt), chosen, spread(ratio_t), spread(tg),
+                         spread(ratio_g)))
+    return rows
+
+
+def print_tables(doc):
+    rounds = doc["rounds"]
+    threads = sorted({r["threads"] for r in rounds})
+    n = len({r["round"] for r in rounds})
+    print(f"{n} interleaved rounds; medians, ratios as median (min–max) over rounds; "
+          f"{doc['machine']['shared']}.\n")
+    sections = [("dense vs dense", "stoke_dense", "torch_dense", ALL),
+                ("sparse vs sparse (PyTorch: SGD, Adagrad, SparseAdam + Adam)", "stoke_sparse",
+                 "torch_sparse", PAIRED_SPARSE),
+                (f"L2 β = {doc['settings'].get('l2')} in the loss, whole table every step on both "
+                 "sides (dense vs dense)", "stoke_l2_dense", "torch_l2_dense", L2_OPTS)]
+    for t in threads:
+        for title, sk, tk, opts in sections:
+            rows = paired_rows(rounds, t, sk, tk, opts)
+            if not rows:
+                continue
+            print(f"**{title}, {t} thread(s)**, examples/s:\n")
+            print("| optimizer | stoke | PyTorch best, tuned malloc | variant | stoke/PyTorch "
+                  "| PyTorch, glibc malloc | stoke/PyTorch |")
+            print("|---|---|---|---|---|---|---|")
+            for o, st, tt, v, rt, tg, rg in rows:
+                print(f"| {o} | {fmt_rate(st)} | {fmt_rate(tt)} | {v} | {fmt_ratio(rt)} | "
+                      f"{fmt_rate(tg)} | {fmt_ratio(rg)} |")
+            print()
+        lazy = [(o, spread([r["stoke_sparse"][o]["examples_per_s"] for r in rounds
+                            if r["threads"] == t and o in r.get("stoke_sparse", {})]))
+                for o in LAZY]
+        lazy = [(o, s) for o, s in lazy if s]
+        if lazy:
+            print(f"**stoke's lazy row-sparse updates (no PyTorch counterpart), {t} thread(s)**:"
+                  " " + ", ".join(f"{o} {fmt_rate(s)}" for o, s in lazy) + " examples/s\n")
+        ft_rows = []
+        for data in ("synthetic", "langid"):
+            sk, fk = f"stoke_linear_{data}", f"fasttext_{data}"
+            rs = [r for r in rounds if r["threads"] == t and sk in r and fk in r]
+            if not rs:
+                continue
+            s = [r[sk]["examples_per_s_per_thread"] for r in rs]
+            f = [r[fk]["examples_per_s_per_thread"] for r in rs]
+            acc = lambda k: statistics.median(r[k]["test_accuracy"] for r in rs)
+            ft_rows.append((data, spread(s), spread(f), spread([x / y for x, y in zip(s, f)]),
+                            acc(sk), acc(fk)))
+        if ft_rows:
+            print(f"**stoke linear (n_hidden 0) vs fastText, {t} thread(s)**:\n")
+            print("| data | stoke examples/s/thread | fastText examples/s/thread | stoke/fastText "
+                  "| stoke test accuracy | fastText test accuracy |")
+            print("|---|---|---|---|---|---|")
+            for d, s, f, ratio, sa, fa in ft_rows:
+                print(f"| {d} | {fmt_rate(s)} | {fmt_rate(f)} | {fmt_ratio(ratio)} | {sa:.4f} | "
+                      f"{fa:.4f} |")
+            print()
+
+
+def table(a):
+    print_tables(json.load(open(a.json)))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--stoke", default=os.path.join(
+        os.environ.get("CARGO_TARGET_DIR", "target"), "debug", "stoke"))
+    r.add_argument("--out", default="docs/bench_compare.json")
+    r.add_argument("--rounds", type=int, default=3)
+    r.add_argument("--threads", default="1,2")
+    r.add_argument("--sections", default="dense,sparse,l2,fasttext")
+    r.add_argument("--dense-iterations", type=int, default=20)
+    r.add_argument("--dense-warmup", type=int, default=3)
+    r.add_argument("--sparse-iterations", type=int, default=300)
+    r.add_argument("--sparse-warmup", type=int, default=10)
+    r.add_argument("--l2", type=float, default=1e-5)
+    r.add_argument("--fasttext-data", default="synthetic,langid")
+    r.add_argument("--ft-texts", type=int, default=120_000)
+    r.add_argument("--ft-dim", type=int, default=64)
+    r.add_argument("--ft-epochs", type=int, default=5)
+    r.add_argument("--ft-lr", type=float, default=0.1, help="fastText's (its default)")
+    r.add_argument("--stoke-optimizer", default="adam", help="stoke train's (its default)")
+    r.add_argument("--stoke-lr", type=float, default=0.002, help="stoke train's (its default)")
+    r.set_defaults(func=run)
+    t = sub.add_parser("table")
+    t.add_argument("json")
+    t.set_defaults(func=table)
+    a = p.parse_args()
+    a.func(a)
+
+
+if __name__ == "__main__":
+    main()
