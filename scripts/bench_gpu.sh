@@ -6,7 +6,8 @@
 #
 # On the GPU the optimizers run as tensor ops that Burn's fusion merges into one kernel per
 # parameter; "floor_ms" in bench-optim.json is still the CPU's in-place loop (a reference, not
-# the GPU's bound), and Burn's built-ins are measured on the same device.
+# the GPU's bound; the JSON says "floor_on_host": true and the table heads it "host flr"), and
+# Burn's built-ins are measured on the same device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-out/bench-gpu}

@@ -140,6 +140,8 @@ pub struct TrainBenchResult {
     /// What this path must hold, MiB ([`working_set_bytes`]): parameters, the gradients it
     /// allocates, optimizer state and one batch.
     pub working_set_mib: f64,
+    /// The most embedding rows one batch used (distinct ids).
+    pub max_rows: usize,
     /// Mean training loss over the timed iterations (to see the run trains).
     pub mean_loss: f64,
 }
@@ -351,6 +353,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
             peak_rss_mib: peak_rss,
             base_rss_mib: base_rss,
             working_set_mib: working_set,
+            max_rows: rows,
             mean_loss: loss_sum / opts.iterations as f64,
         });
         drop(model);

@@ -710,6 +710,10 @@ fn bench_optim_reports_every_optimizer_against_the_floor_as_json() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["threads"], 1);
+    assert_eq!(
+        v["floor_on_host"], false,
+        "the CPU backend's floor runs where it steps"
+    );
     assert!(v["params"].as_u64().unwrap() >= 200_000);
     let results = v["results"].as_array().unwrap();
     let names: std::collections::BTreeSet<&str> = results
@@ -760,11 +764,23 @@ fn bench_train_reports_examples_per_second_for_both_embedding_updates() {
         assert!(r["examples_per_s"].as_f64().unwrap() > 0.0, "{r}");
         assert!(r["mean_loss"].as_f64().unwrap().is_finite(), "{r}");
     }
+    // Same parameters, state and batch; the dense path holds a gradient of the whole table
+    // (2^17 hashed ids × 64 = 2^23 floats, 32 MiB), the sparse one only of the batch's rows,
+    // gathered and their gradient (2 · rows · 64 floats): dense − sparse = 32 MiB − 2·rows·64·4 B.
+    let rows = results[0]["max_rows"].as_u64().unwrap() as f64;
+    assert!(rows > 0.0 && rows <= (1 << 17) as f64, "{v}");
+    let mib = |r: &serde_json::Value| r["working_set_mib"].as_f64().unwrap();
+    let gap = mib(&results[1]) - mib(&results[0]);
+    let expected = 32.0 - 2.0 * rows * 64.0 * 4.0 / (1u64 << 20) as f64;
+    assert!(
+        (gap - expected).abs() < 1e-9,
+        "{gap} vs {expected} MiB: {v}"
+    );
 }
 
 /// Both benchmarks run on wgpu (in CI: Mesa's software Vulkan driver), as the prepared GPU
 /// script `scripts/bench_gpu.sh` runs them: the optimizers as tensor ops on the device, the
-/// floor still the CPU's loop.
+/// floor still the CPU's loop, and labelled so.
 #[cfg(feature = "wgpu")]
 #[test]
 fn benches_run_on_wgpu() {
@@ -781,6 +797,10 @@ fn benches_run_on_wgpu() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(
+        v["floor_on_host"], true,
+        "the floor is the CPU's loop, not the GPU's: {v}"
+    );
     let results = v["results"].as_array().unwrap();
     assert!(results.len() >= 6, "{v}");
     for r in results {
