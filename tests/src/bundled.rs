@@ -86,6 +86,7 @@ pub fn settings(setup: &Setup) -> Settings {
         embedding: setup.embedding,
         inject_nonfinite: Vec::new(),
         early_stopping: None,
+        devices: Vec::new(),
     }
 }
 

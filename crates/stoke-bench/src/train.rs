@@ -253,6 +253,7 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
                 embedding: Default::default(),
                 inject_nonfinite: Vec::new(),
                 early_stopping: None,
+                devices: Vec::new(),
             };
             let prepared = stoke_recipes::data::prepare(&settings)?;
             let num_ids = prepared.tokenizer.num_ids();

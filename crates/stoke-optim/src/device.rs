@@ -125,6 +125,141 @@ impl FromStr for Backend {
     }
 }
 
+/// One device of a backend, as `--devices` and a recipe's `devices` name it: `flex`, `ndarray`,
+/// `wgpu` (= `wgpu:default`), `wgpu:cpu` (a software adapter such as Mesa's lavapipe),
+/// `wgpu:discrete:N`, `wgpu:integrated:N`, `wgpu:virtual:N` (the N-th adapter of that kind).
+/// Two names are two devices to Burn exactly when they differ: `wgpu:cpu` and `wgpu:default`
+/// are two devices (two compute servers) even on a machine whose only adapter is lavapipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum DeviceName {
+    /// The ndarray CPU device (there is one).
+    Ndarray,
+    /// The flex CPU device (there is one).
+    Flex,
+    /// A wgpu adapter.
+    Wgpu(WgpuAdapter),
+}
+
+/// Which wgpu adapter a [`DeviceName::Wgpu`] names (Burn's `DeviceKind`, without `Existing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WgpuAdapter {
+    /// The best adapter wgpu finds (`CUBECL_WGPU_DEFAULT_DEVICE` overrides it).
+    Default,
+    /// A CPU (software) adapter.
+    Cpu,
+    /// The N-th discrete GPU.
+    Discrete(usize),
+    /// The N-th integrated GPU.
+    Integrated(usize),
+    /// The N-th virtual GPU.
+    Virtual(usize),
+}
+
+/// A device name that does not parse, or names a backend this build lacks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceNameError {
+    /// Not a device name.
+    #[error(
+        "unknown device '{name}'; devices are flex, ndarray, wgpu, wgpu:default, wgpu:cpu, \
+         wgpu:discrete:N, wgpu:integrated:N, wgpu:virtual:N"
+    )]
+    Unknown {
+        /// What was asked for.
+        name: String,
+    },
+    /// A known device of a backend left out of this build.
+    #[error("device '{name}': {source}")]
+    Backend {
+        /// The device asked for.
+        name: DeviceName,
+        #[source]
+        source: BackendError,
+    },
+}
+
+impl DeviceName {
+    /// The backend the device belongs to.
+    pub fn backend(self) -> Backend {
+        match self {
+            DeviceName::Ndarray => Backend::Ndarray,
+            DeviceName::Flex => Backend::Flex,
+            DeviceName::Wgpu(_) => Backend::Wgpu,
+        }
+    }
+
+    /// The Burn device (not autodiff).
+    pub fn device(self) -> Result<Device, DeviceNameError> {
+        let fail = |source| DeviceNameError::Backend { name: self, source };
+        match self {
+            #[cfg(feature = "wgpu")]
+            DeviceName::Wgpu(adapter) => {
+                use burn::tensor::DeviceKind;
+                let kind = match adapter {
+                    WgpuAdapter::Default => DeviceKind::DefaultDevice,
+                    WgpuAdapter::Cpu => DeviceKind::Cpu,
+                    WgpuAdapter::Discrete(n) => DeviceKind::DiscreteGpu(n),
+                    WgpuAdapter::Integrated(n) => DeviceKind::IntegratedGpu(n),
+                    WgpuAdapter::Virtual(n) => DeviceKind::VirtualGpu(n),
+                };
+                Ok(Device::wgpu(kind))
+            }
+            other => other.backend().device().map_err(fail),
+        }
+    }
+}
+
+impl fmt::Display for DeviceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceName::Ndarray => f.write_str("ndarray"),
+            DeviceName::Flex => f.write_str("flex"),
+            DeviceName::Wgpu(WgpuAdapter::Default) => f.write_str("wgpu:default"),
+            DeviceName::Wgpu(WgpuAdapter::Cpu) => f.write_str("wgpu:cpu"),
+            DeviceName::Wgpu(WgpuAdapter::Discrete(n)) => write!(f, "wgpu:discrete:{n}"),
+            DeviceName::Wgpu(WgpuAdapter::Integrated(n)) => write!(f, "wgpu:integrated:{n}"),
+            DeviceName::Wgpu(WgpuAdapter::Virtual(n)) => write!(f, "wgpu:virtual:{n}"),
+        }
+    }
+}
+
+impl FromStr for DeviceName {
+    type Err = DeviceNameError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || DeviceNameError::Unknown {
+            name: s.to_string(),
+        };
+        let lower = s.trim().to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split(':').collect();
+        let index = |i: &str| i.parse::<usize>().map_err(|_| unknown());
+        Ok(match parts.as_slice() {
+            ["ndarray"] => DeviceName::Ndarray,
+            ["flex"] => DeviceName::Flex,
+            ["wgpu"] | ["wgpu", "default"] => DeviceName::Wgpu(WgpuAdapter::Default),
+            ["wgpu", "cpu"] => DeviceName::Wgpu(WgpuAdapter::Cpu),
+            ["wgpu", "discrete", i] => DeviceName::Wgpu(WgpuAdapter::Discrete(index(i)?)),
+            ["wgpu", "integrated", i] => DeviceName::Wgpu(WgpuAdapter::Integrated(index(i)?)),
+            ["wgpu", "virtual", i] => DeviceName::Wgpu(WgpuAdapter::Virtual(index(i)?)),
+            _ => return Err(unknown()),
+        })
+    }
+}
+
+impl From<DeviceName> for String {
+    fn from(d: DeviceName) -> String {
+        d.to_string()
+    }
+}
+
+impl TryFrom<String> for DeviceName {
+    type Error = DeviceNameError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +274,32 @@ mod tests {
             err.contains("tpu") && err.contains("flex") && err.contains("wgpu"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn device_names_round_trip_and_an_unknown_one_is_named() {
+        for name in [
+            "flex",
+            "ndarray",
+            "wgpu:default",
+            "wgpu:cpu",
+            "wgpu:discrete:1",
+            "wgpu:integrated:0",
+            "wgpu:virtual:2",
+        ] {
+            assert_eq!(name.parse::<DeviceName>().unwrap().to_string(), name);
+        }
+        assert_eq!(
+            "wgpu".parse::<DeviceName>().unwrap(),
+            DeviceName::Wgpu(WgpuAdapter::Default)
+        );
+        for bad in ["tpu", "wgpu:discrete", "wgpu:discrete:x", "flex:0"] {
+            let err = bad.parse::<DeviceName>().unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("'{bad}'")) && err.contains("wgpu:cpu"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -250,7 +250,7 @@ pub mod transform;
 pub use adadelta::{AdaDelta, AdaDeltaConfig, AdaDeltaState};
 pub use adagrad::{AdaGrad, AdaGradConfig, AdaGradState};
 pub use adam::{Adam, AdamConfig, AdamState};
-pub use device::{Backend, BackendError};
+pub use device::{Backend, BackendError, DeviceName, DeviceNameError, WgpuAdapter};
 pub use ema::{Averaged, AveragedState, ema_weights};
 pub use error::ConfigError;
 pub use forms::{EpsilonPlacement, MomentumForm};

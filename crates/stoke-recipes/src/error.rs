@@ -67,6 +67,15 @@ pub enum RecipeError {
         source: serde_json::Error,
     },
     /// A checkpoint that could not be written or read back.
+    /// Burn's training engine stopped a multi-device run (a worker failed, a checkpoint could
+    /// not be written, ...).
+    #[error("{context}: training on several devices failed: {source}")]
+    Engine {
+        /// The run.
+        context: String,
+        #[source]
+        source: std::sync::Arc<burn::train::TrainingError>,
+    },
     #[error("checkpoint {}: {source}", path.display())]
     Checkpoint {
         path: PathBuf,

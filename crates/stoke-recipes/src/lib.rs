@@ -12,6 +12,7 @@ pub mod data;
 pub mod early_stopping;
 pub mod environment;
 pub mod error;
+pub mod learner;
 pub mod metrics;
 pub mod recipe;
 pub mod report;

@@ -160,6 +160,11 @@ pub struct Settings {
     /// and keep the last, as the course's recipes do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<crate::early_stopping::EarlyStopping>,
+    /// Train data-parallel on these devices through Burn's engine (`devices = ["wgpu:cpu",
+    /// "wgpu:default"]`; see [`crate::learner`]); empty: stoke's own loop on the run's device.
+    /// `batch_size` is then the batch of all devices together.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<stoke_optim::DeviceName>,
 }
 
 /// One step of [`Settings::inject_nonfinite`]: the `iteration`-th batch (1-based) of `epoch`.

@@ -178,6 +178,9 @@ pub fn evaluate(
 
 /// Trains one run on prepared data.
 pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Trained, RecipeError> {
+    if !spec.settings.devices.is_empty() {
+        return crate::learner::train(spec, data, opts);
+    }
     let s = &spec.settings;
     let id = spec.id();
     let device = opts.device.clone();

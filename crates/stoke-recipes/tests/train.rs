@@ -39,6 +39,7 @@ fn spec(optimizer: OptimizerSpec, epochs: usize) -> RunSpec {
             embedding: Default::default(),
             inject_nonfinite: Vec::new(),
             early_stopping: None,
+            devices: Vec::new(),
         },
     }
 }

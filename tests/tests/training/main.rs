@@ -4,6 +4,7 @@
 
 mod accuracy;
 mod determinism;
+mod devices;
 mod explore;
 mod saved;
 mod sparse;

@@ -80,6 +80,12 @@ pub struct TrainArgs {
     embedding: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Train data-parallel on these devices through Burn's engine, e.g. `wgpu:discrete:0,wgpu:discrete:1`
+    /// (flex, ndarray, wgpu[:default], wgpu:cpu, wgpu:discrete:N, wgpu:integrated:N,
+    /// wgpu:virtual:N); `--batch-size` is then the batch of all devices together. Needs
+    /// `--patience 0`; the embedding update is dense.
+    #[arg(long, value_delimiter = ',', value_name = "D1,D2,...")]
+    devices: Vec<String>,
     /// Search the learning rate, epochs, embedding size, n-grams, dropout and L2 for this many
     /// seconds on the validation split (the given settings are the first trial), then keep the
     /// best trial's model; the trials and the winner's flags are printed on stderr.
@@ -167,6 +173,11 @@ impl TrainArgs {
             record_iterations: false,
             embedding: self.embedding.parse()?,
             inject_nonfinite: Vec::new(),
+            devices: self
+                .devices
+                .iter()
+                .map(|d| d.parse().map_err(|e| anyhow!("--devices: {e}")))
+                .collect::<Result<_>>()?,
             early_stopping: (self.patience > 0).then(|| EarlyStopping {
                 patience: self.patience,
                 monitor: match self.monitor {
@@ -229,6 +240,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let backend = a.common.backend()?;
     let mut spec = a.spec()?;
     let mut cache = DataCache::default();
+    for note in stoke_recipes::learner::notes(&spec) {
+        eprintln!("note: {note}");
+    }
     let trained = match a.autotune {
         None => {
             let data = cache.get(&spec)?;

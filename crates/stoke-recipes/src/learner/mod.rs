@@ -1,0 +1,331 @@
+//! Data-parallel training on several devices through Burn's own engine: `Learner` +
+//! `SupervisedTraining` with `ExecutionStrategy::MultiDevice` (one worker thread per device; the
+//! gradients are gathered on the first device, which runs stoke's optimizer step).
+//!
+//! A run whose recipe (or `stoke train --devices`) names `devices` comes here from
+//! [`crate::train::train`]. What it shares with stoke's own loop: the model
+//! ([`TextClassifier`]), the optimizers (the same [`OptimizerSpec`]; on a GPU they take the
+//! tensor path), the L2 penalty, the data order ([`epoch_order`], [`loader`] arranges it for the
+//! devices), the result ([`Trained`], `metrics.csv` rows of the same metrics), a stop at the
+//! first non-finite loss naming epoch and iteration, and atomic checkpoints ([`files`]).
+//!
+//! What differs, and why:
+//! * **Scaling.** Each device's loss is divided by `D` ([`replica`]), so `D` devices with batch
+//!   `b` take the step of one device with batch `B = D·b`. `batch_size` is the global `B`; it
+//!   must be a multiple of `D`.
+//! * **The embedding update is dense.** The engine gathers parameter gradients only; the
+//!   row-sparse update's gradient is that of a gathered leaf, which it does not see. A run asking
+//!   for `embedding = "sparse"` trains densely and [`notes`] says so.
+//! * **Not supported** (refused with the field named): the gradient transforms that act between
+//!   backward and the step (`clip_norm`, `skip_nonfinite`, `accumulate`, `ema`; Burn's per-tensor
+//!   `clip_tensor_norm` works), the `plateau` schedule (the engine steps a scheduler per step and
+//!   never hands it a validation metric), early stopping, `inject_nonfinite`, and `--resume`.
+//! * **Bits.** Same seed, same devices → the same numbers; 1 and `D` devices agree up to float
+//!   summation order (the test checks 1e-4 relative).
+
+mod files;
+mod loader;
+mod quiet;
+mod replica;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::train::checkpoint::KeepLastNCheckpoints;
+use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
+use stoke_optim::schedule::Scheduler;
+use stoke_optim::{DeviceName, L2Regularizer, OptimizerSpec};
+use stoke_text::batch::{iterations_per_epoch, sequential_loader};
+use stoke_text::model::TextClassifier;
+
+use crate::data::Prepared;
+use crate::error::RecipeError;
+use crate::metrics::{Metric, Record, Split};
+use crate::recipe::RunSpec;
+use crate::step::EmbeddingUpdate;
+use crate::train::{RunResult, RunStatus, TrainOptions, Trained, evaluate};
+
+pub use loader::ShardBatch;
+pub use replica::Replica;
+
+/// What a run on `devices` does differently from what its settings ask, one line each (for
+/// the command's output).
+pub fn notes(spec: &RunSpec) -> Vec<String> {
+    let s = &spec.settings;
+    let mut notes = Vec::new();
+    if s.devices.len() > 1 && s.embedding == EmbeddingUpdate::Sparse {
+        notes.push(format!(
+            "{}: embedding = \"sparse\" is trained densely on {} devices (Burn's multi-device \
+             engine gathers parameter gradients only, not the gathered rows' gradient)",
+            spec.id(),
+            s.devices.len()
+        ));
+    }
+    notes
+}
+
+/// The settings a run through the engine cannot honour, as an error naming the field.
+fn check(spec: &RunSpec, opts: &TrainOptions) -> Result<(), RecipeError> {
+    let s = &spec.settings;
+    let id = spec.id();
+    let refuse = |field: &str, value: String, why: &str| {
+        Err(RecipeError::invalid(&id, field, value, why.to_string()))
+    };
+    let names = |d: &[DeviceName]| {
+        d.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut seen = HashSet::new();
+    if let Some(d) = s.devices.iter().find(|d| !seen.insert(**d)) {
+        return refuse(
+            "devices",
+            names(&s.devices),
+            &format!(
+                "lists {d} twice (flex and ndarray have one device each; two wgpu devices are e.g. wgpu:cpu,wgpu:default)"
+            ),
+        );
+    }
+    if s.devices
+        .iter()
+        .any(|d| d.backend() != s.devices[0].backend())
+    {
+        return refuse("devices", names(&s.devices), "must all be of one backend");
+    }
+    let t = &s.optimizer.transforms;
+    let unsupported = [
+        ("clip_norm", t.clip_norm.map(|c| c.to_string())),
+        ("skip_nonfinite", t.skip_nonfinite.then(|| "true".into())),
+        (
+            "accumulate",
+            (t.accumulate > 1).then(|| t.accumulate.to_string()),
+        ),
+        ("ema", t.ema.map(|d| d.to_string())),
+    ];
+    if let Some((field, Some(value))) = unsupported.into_iter().find(|(_, v)| v.is_some()) {
+        return refuse(
+            &format!("optimizer.{field}"),
+            value,
+            "is not available with devices (Burn's engine steps the optimizer itself)",
+        );
+    }
+    if s.early_stopping.is_some() {
+        return refuse(
+            "early_stopping",
+            "set".into(),
+            "is not available with devices (use --patience 0)",
+        );
+    }
+    if !s.inject_nonfinite.is_empty() {
+        return refuse(
+            "inject_nonfinite",
+            "set".into(),
+            "is not available with devices",
+        );
+    }
+    if opts.resume {
+        return refuse("resume", "true".into(), "is not available with devices yet");
+    }
+    Ok(())
+}
+
+/// The run's learning rate for every optimizer step: Burn's scheduler of the spec.
+fn stepwise(
+    spec: &OptimizerSpec,
+    steps: usize,
+    id: &str,
+) -> Result<stoke_optim::schedule::StepwiseLr, RecipeError> {
+    match spec.scheduler(steps)? {
+        Scheduler::Stepwise(s) => Ok(s),
+        Scheduler::Plateau(_) => Err(RecipeError::invalid(
+            id,
+            "optimizer.schedule",
+            "plateau",
+            "is not available with devices (Burn's engine never hands a scheduler the validation loss)",
+        )),
+    }
+}
+
+/// Trains one run data-parallel on `spec.settings.devices`; see the [module docs](self).
+pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Trained, RecipeError> {
+    check(spec, opts)?;
+    let s = &spec.settings;
+    let id = spec.id();
+    let devices = s
+        .devices
+        .iter()
+        .map(|d| d.device())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| RecipeError::invalid(&id, "devices", e.to_string(), "must be available"))?;
+    let d = devices.len();
+    let n = data.train.len();
+    let batch = s.batch_size.resolve(n);
+    if batch % d != 0 {
+        return Err(RecipeError::invalid(
+            &id,
+            "batch_size",
+            batch,
+            format!(
+                "must be a multiple of the {d} devices (it is the batch of all devices together)"
+            ),
+        ));
+    }
+    let per_epoch = iterations_per_epoch(n, batch, false);
+    let config = s
+        .model
+        .clone()
+        .classifier(data.tokenizer.num_ids(), data.classes.len());
+    let schedule = stepwise(&s.optimizer, s.epochs * per_epoch, &id)?;
+    let mut lrs = schedule.clone();
+    let main = devices[0].clone();
+    let train_main = main.clone().autodiff();
+    train_main.seed(spec.seed);
+    let model: TextClassifier = config
+        .try_init(&train_main)
+        .map_err(|e| RecipeError::setting(&id, "model", e))?;
+    let parameters = model.num_params();
+    let l2 = (s.l2 > 0.0).then(|| L2Regularizer::new(s.l2));
+    let training = {
+        let dir = match &opts.checkpoint_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::temp_dir().join(format!("stoke-learner-{}", std::process::id())),
+        };
+        let train_loader = Arc::new(loader::ShardLoader::new(
+            data.train.clone(),
+            spec.seed,
+            batch,
+            d,
+            0,
+            &train_main,
+        ));
+        let valid_loader = sequential_loader(data.valid.clone(), 512, &main);
+        let mut t = SupervisedTraining::<Replica>::new(&dir, train_loader, valid_loader)
+            .with_training_strategy(
+                ExecutionStrategy::MultiDevice(devices, MultiDeviceOptim::OptimMainDevice).into(),
+            )
+            .num_epochs(s.epochs)
+            .with_application_logger(None)
+            .renderer(Box::new(quiet::Quiet))
+            .with_checkpointing_strategy(KeepLastNCheckpoints::new(1));
+        if opts.checkpoint_dir.is_some() {
+            let files = |name| files::AtomicFiles::new(dir.join("checkpoint"), name);
+            t = t.with_custom_checkpointers(files("model"), files("optim"), files("scheduler"));
+        }
+        t
+    };
+    let shared = Arc::new(replica::Shared {
+        l2,
+        scale: 1.0 / d as f64,
+        log: Mutex::new(replica::Log::default()),
+        start: Instant::now(),
+        interrupter: training.interrupter(),
+    });
+    let record =
+        |epoch: usize, iteration: usize, split: Split, metric: Metric, value: f64| Record {
+            run: id.clone(),
+            config: spec.config.clone(),
+            seed: spec.seed,
+            epoch,
+            iteration,
+            split,
+            metric,
+            value,
+        };
+    let mut records = Vec::new();
+    let (vl, va) = evaluate(&model, &data.valid, &main);
+    records.push(record(0, 0, Split::Valid, Metric::Loss, vl));
+    records.push(record(0, 0, Split::Valid, Metric::Accuracy, va));
+    let replica = Replica {
+        model,
+        shared: shared.clone(),
+    };
+    let learner = Learner::new(replica, s.optimizer.try_init()?, schedule);
+    let result = training.launch(learner);
+    let log = std::mem::take(&mut *shared.log.lock().unwrap_or_else(|p| p.into_inner()));
+    if let (None, Some(error)) = (log.diverged, result.error) {
+        return Err(RecipeError::Engine {
+            context: id,
+            source: error,
+        });
+    }
+    let model = result.model.model;
+    let mut status = RunStatus::Completed;
+    let (mut iteration, mut wall) = (0usize, 0.0f64);
+    for epoch in 1..=s.epochs {
+        let steps: Vec<_> = log.steps.iter().filter(|l| l.epoch == epoch).collect();
+        if steps.is_empty() {
+            break;
+        }
+        if let Some((e, i, value)) = log.diverged.filter(|(e, _, _)| *e == epoch) {
+            let message = format!(
+                "{id}: loss became {value} at epoch {e}, iteration {i} (step {} overall); \
+                 stopped, last good checkpoint is epoch {}",
+                (e - 1) * per_epoch + i,
+                e - 1
+            );
+            status = RunStatus::Diverged {
+                epoch: e,
+                iteration: i,
+                message,
+            };
+            break;
+        }
+        iteration += steps.iter().map(|l| l.iteration).max().unwrap_or(0);
+        let seen: usize = steps.iter().map(|l| l.n).sum();
+        let loss = steps.iter().map(|l| l.loss * l.n as f64).sum::<f64>() / seen as f64;
+        let correct = steps.iter().map(|l| l.correct).sum::<f64>() / seen as f64;
+        let end = steps.iter().map(|l| l.at).fold(wall, f64::max);
+        let seconds = end - wall;
+        wall = end;
+        let v = log.valid.get(epoch - 1).copied().unwrap_or_default();
+        let mut lr = 0.0;
+        for _ in 0..per_epoch {
+            lr = burn::optim::lr_scheduler::LrScheduler::step(&mut lrs);
+        }
+        let (split, at) = (Split::Train, iteration);
+        records.push(record(epoch, at, split, Metric::Loss, loss));
+        records.push(record(epoch, at, split, Metric::Accuracy, correct));
+        records.push(record(
+            epoch,
+            at,
+            Split::Valid,
+            Metric::Loss,
+            v.loss_sum / v.n as f64,
+        ));
+        records.push(record(
+            epoch,
+            at,
+            Split::Valid,
+            Metric::Accuracy,
+            v.correct / v.n as f64,
+        ));
+        records.push(record(epoch, at, split, Metric::Lr, lr));
+        records.push(record(epoch, at, split, Metric::WallTime, wall));
+        let speed = seen as f64 / seconds.max(1e-9);
+        records.push(record(epoch, at, split, Metric::ExamplesPerSec, speed));
+        opts.progress
+            .epoch(spec, epoch, &records[records.len() - 7..]);
+    }
+    if status == RunStatus::Completed {
+        let last = records.iter().map(|r| r.epoch).max().unwrap_or(s.epochs);
+        let (tl, ta) = evaluate(&model, &data.test, &main);
+        records.push(record(last, iteration, Split::Test, Metric::Loss, tl));
+        records.push(record(last, iteration, Split::Test, Metric::Accuracy, ta));
+    }
+    Ok(Trained {
+        model,
+        config,
+        result: RunResult {
+            spec: spec.clone(),
+            records,
+            status,
+            iterations_per_epoch: per_epoch,
+            parameters,
+            train_examples: n,
+            best_epoch: None,
+        },
+    })
+}

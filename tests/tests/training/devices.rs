@@ -1,0 +1,208 @@
+//! Training on several devices through Burn's engine (`stoke_recipes::learner`).
+//!
+//! Without a GPU, two devices are two wgpu devices on Mesa's lavapipe: `wgpu:cpu` and
+//! `wgpu:default` are different device ids to Burn (two compute servers), even when both are
+//! the one software adapter. The reference for "2 devices × batch b" is an independent run: one
+//! device with batch 2b.
+
+use stoke_optim::DeviceName;
+use stoke_recipes::data::{Prepared, prepare};
+use stoke_recipes::metrics::{Metric, Split};
+use stoke_recipes::recipe::Settings;
+use stoke_recipes::train::{RunStatus, Silent, TrainOptions, Trained, train};
+use stoke_recipes::{RecipeError, RunSpec};
+use stoke_tests::bundled::{Setup, settings};
+use stoke_tests::{cpu, in_own_process, optimizer};
+use stoke_text::model::ModelShape;
+use stoke_text::tokenizer::TokenizerConfig;
+
+/// 160 texts of sentiment-uci, a small model without dropout or BatchNorm, Adam with L2.
+fn small(devices: &[&str], batch: usize, epochs: usize) -> Settings {
+    let setup = Setup {
+        model: ModelShape {
+            embed_dim: 16,
+            hidden: 16,
+            dropout: 0.0,
+            batch_norm: false,
+            ..ModelShape::default()
+        },
+        l2: 1e-4,
+        epochs,
+        batch_size: batch,
+        ..Setup::hand_made(TokenizerConfig::hashing(4096))
+    };
+    Settings {
+        train_subset: Some(160),
+        devices: devices.iter().map(|d| d.parse().unwrap()).collect(),
+        ..settings(&setup)
+    }
+}
+
+fn run(settings: &Settings, data: &Prepared) -> Result<Trained, RecipeError> {
+    let spec = RunSpec {
+        config: "devices".into(),
+        seed: 3,
+        settings: settings.clone(),
+    };
+    let options = TrainOptions {
+        device: cpu(),
+        checkpoint_dir: None,
+        resume: false,
+        stop_after_epoch: None,
+        progress: &Silent,
+    };
+    train(&spec, data, &options)
+}
+
+fn value(t: &Trained, epoch: usize, split: Split, metric: Metric) -> f64 {
+    t.result
+        .records
+        .iter()
+        .find(|r| r.epoch == epoch && r.split == split && r.metric == metric)
+        .unwrap_or_else(|| panic!("epoch {epoch} {split:?} {metric:?}"))
+        .value
+}
+
+fn relative(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-12)
+}
+
+/// The settings with plain SGD: its step is proportional to the gradient, so a gradient summed
+/// over the devices instead of averaged shows (Adam's step is nearly scale-free and hides it).
+fn sgd(mut s: Settings) -> Settings {
+    s.optimizer = optimizer("sgd", 0.5);
+    s
+}
+
+/// The largest relative difference of the train and validation losses of epochs `1..=epochs`,
+/// and the largest validation-accuracy difference, between two runs.
+fn differences(a: &Trained, b: &Trained, epochs: usize) -> (f64, f64) {
+    let (mut loss, mut accuracy) = (0.0f64, 0.0f64);
+    for epoch in 1..=epochs {
+        for split in [Split::Train, Split::Valid] {
+            let x = value(a, epoch, split, Metric::Loss);
+            loss = loss.max(relative(value(b, epoch, split, Metric::Loss), x));
+        }
+        let x = value(a, epoch, Split::Valid, Metric::Accuracy);
+        accuracy = accuracy.max((value(b, epoch, Split::Valid, Metric::Accuracy) - x).abs());
+    }
+    (loss, accuracy)
+}
+
+/// The metrics.csv rows of a run, values aside.
+fn rows(t: &Trained) -> Vec<(usize, usize, Split, Metric)> {
+    let r = t.result.records.iter();
+    r.map(|r| (r.epoch, r.iteration, r.split, r.metric))
+        .collect()
+}
+
+#[test]
+fn one_device_through_the_engine_follows_the_own_loop() {
+    in_own_process(
+        module_path!(),
+        "one_device_through_the_engine_follows_the_own_loop",
+        || {
+            let own = small(&[], 16, 2);
+            let data = prepare(&own).unwrap();
+            let a = run(&own, &data).unwrap();
+            let b = run(&small(&["flex"], 16, 2), &data).unwrap();
+            let (loss, accuracy) = differences(&a, &b, 2);
+            assert!(loss < 1e-5, "loss {loss:.2e} relative");
+            assert!(accuracy <= 0.01, "accuracy {accuracy}");
+            assert_eq!(rows(&a), rows(&b));
+        },
+    );
+}
+
+#[test]
+fn a_nonfinite_loss_stops_the_run_naming_epoch_and_iteration() {
+    in_own_process(
+        module_path!(),
+        "a_nonfinite_loss_stops_the_run_naming_epoch_and_iteration",
+        || {
+            let mut s = small(&["flex"], 16, 2);
+            s.optimizer = optimizer("sgd", 1e30);
+            let data = prepare(&s).unwrap();
+            let t = run(&s, &data).unwrap();
+            match &t.result.status {
+                RunStatus::Diverged {
+                    epoch: 1,
+                    iteration: 2,
+                    message,
+                } => {
+                    assert!(message.contains("epoch 1, iteration 2"), "{message}")
+                }
+                other => panic!("{other:?}"),
+            }
+        },
+    );
+}
+
+#[test]
+fn the_devices_and_the_settings_must_fit_together() {
+    let data = prepare(&small(&[], 16, 1)).unwrap();
+    let err = |s: Settings| run(&s, &data).err().expect("refused").to_string();
+    let e = err(small(&["flex", "flex"], 16, 1));
+    assert!(e.contains("devices") && e.contains("twice"), "{e}");
+    let mut s = small(&["flex"], 16, 1);
+    s.early_stopping = Some(stoke_recipes::early_stopping::EarlyStopping {
+        patience: 1,
+        monitor: stoke_recipes::early_stopping::Monitor::ValidLoss,
+    });
+    let e = err(s);
+    assert!(e.contains("early_stopping"), "{e}");
+    assert!("wgpu:gpu".parse::<DeviceName>().is_err());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn two_devices_with_batch_b_take_the_steps_of_one_device_with_batch_2b() {
+    in_own_process(
+        module_path!(),
+        "two_devices_with_batch_b_take_the_steps_of_one_device_with_batch_2b",
+        || {
+            let one = sgd(small(&["wgpu:cpu"], 16, 2));
+            let data = prepare(&one).unwrap();
+            let a = run(&one, &data).unwrap();
+            let b = run(&sgd(small(&["wgpu:cpu", "wgpu:default"], 16, 2)), &data).unwrap();
+            let (loss, accuracy) = differences(&a, &b, 2);
+            eprintln!("1 vs 2 devices: loss {loss:.1e} relative, accuracy {accuracy} apart");
+            assert!(loss < 1e-4, "loss {loss:.2e} relative");
+            assert!(accuracy <= 0.01, "accuracy {accuracy}");
+            assert_eq!(rows(&a), rows(&b));
+            let speed = |t: &Trained| value(t, 2, Split::Train, Metric::ExamplesPerSec);
+            eprintln!(
+                "throughput, epoch 2: 1 device {:.0} texts/s, 2 devices {:.0} texts/s",
+                speed(&a),
+                speed(&b)
+            );
+        },
+    );
+}
+
+/// BatchNorm normalises each device's `b` texts with their own statistics: two devices are then
+/// a different experiment from one device with batch `2b`; this shows that it differs.
+#[cfg(feature = "wgpu")]
+#[test]
+fn with_batchnorm_two_devices_normalise_their_own_halves() {
+    in_own_process(
+        module_path!(),
+        "with_batchnorm_two_devices_normalise_their_own_halves",
+        || {
+            let norm = |mut s: Settings| {
+                s.model.batch_norm = true;
+                sgd(s)
+            };
+            let one = norm(small(&["wgpu:cpu"], 16, 1));
+            let data = prepare(&one).unwrap();
+            let a = run(&one, &data).unwrap();
+            let b = run(&norm(small(&["wgpu:cpu", "wgpu:default"], 16, 1)), &data).unwrap();
+            let (loss, _) = differences(&a, &b, 1);
+            eprintln!("with BatchNorm, 1 vs 2 devices: loss {loss:.1e} relative");
+            assert!(
+                loss > 1e-3,
+                "BatchNorm over b or 2b texts should differ: {loss:.2e}"
+            );
+        },
+    );
+}
