@@ -90,6 +90,17 @@ pub fn settings(setup: &Setup) -> Settings {
     }
 }
 
+/// Training on the CPU device (for runs that name no devices), silently, without checkpoints.
+pub fn on_cpu() -> TrainOptions<'static> {
+    TrainOptions {
+        device: cpu(),
+        checkpoint_dir: None,
+        resume: false,
+        stop_after_epoch: None,
+        progress: &Silent,
+    }
+}
+
 /// Trains `setup` on `data` (prepared by [`run`], or made by hand: then `setup.dataset` is only
 /// a label) on the CPU, to the end.
 pub fn train_on(setup: &Setup, data: &Prepared) -> Trained {
@@ -98,14 +109,7 @@ pub fn train_on(setup: &Setup, data: &Prepared) -> Trained {
         seed: setup.seed,
         settings: settings(setup),
     };
-    let options = TrainOptions {
-        device: cpu(),
-        checkpoint_dir: None,
-        resume: false,
-        stop_after_epoch: None,
-        progress: &Silent,
-    };
-    let trained = train(&spec, data, &options).expect("training runs");
+    let trained = train(&spec, data, &on_cpu()).expect("training runs");
     assert_eq!(trained.result.status, RunStatus::Completed, "{setup:?}");
     trained
 }

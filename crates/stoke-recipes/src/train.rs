@@ -14,6 +14,9 @@
 //! follows the same trajectory up to float rounding. The model and
 //! optimizers are ordinary Burn modules and `ModuleOptimizer`s, so a user who outgrows one
 //! device can take them to the Learner unchanged (see `examples/learner.rs`).
+//!
+//! A run that names `devices` is handed to [`crate::learner`], which trains it data-parallel
+//! through Burn's engine.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -176,6 +179,21 @@ pub fn evaluate(
     (loss / n as f64, correct / n as f64)
 }
 
+/// Makes the records of `spec`'s run: `record(epoch, iteration, split, metric, value)`.
+pub(crate) fn recorder(spec: &RunSpec) -> impl Fn(usize, usize, Split, Metric, f64) -> Record + '_ {
+    let id = spec.id();
+    move |epoch, iteration, split, metric, value| Record {
+        run: id.clone(),
+        config: spec.config.clone(),
+        seed: spec.seed,
+        epoch,
+        iteration,
+        split,
+        metric,
+        value,
+    }
+}
+
 /// Trains one run on prepared data.
 pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Trained, RecipeError> {
     if !spec.settings.devices.is_empty() {
@@ -214,17 +232,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     // With early stopping: the best epoch so far and its (evaluation) weights.
     let mut best: Option<(usize, TextClassifier)> = None;
 
-    let record =
-        |epoch: usize, iteration: usize, split: Split, metric: Metric, value: f64| Record {
-            run: id.clone(),
-            config: spec.config.clone(),
-            seed: spec.seed,
-            epoch,
-            iteration,
-            split,
-            metric,
-            value,
-        };
+    let record = recorder(spec);
 
     // Resume from the last complete checkpoint, if asked and present.
     let (mut start_epoch, mut iteration, mut wall_time, mut records) = (0, 0, 0.0, Vec::new());

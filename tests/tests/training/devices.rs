@@ -9,10 +9,10 @@ use stoke_optim::DeviceName;
 use stoke_recipes::data::{Prepared, prepare};
 use stoke_recipes::metrics::{Metric, Split};
 use stoke_recipes::recipe::Settings;
-use stoke_recipes::train::{RunStatus, Silent, TrainOptions, Trained, train};
+use stoke_recipes::train::{RunStatus, Trained, train};
 use stoke_recipes::{RecipeError, RunSpec};
-use stoke_tests::bundled::{Setup, settings};
-use stoke_tests::{cpu, in_own_process, optimizer};
+use stoke_tests::bundled::{Setup, on_cpu, settings};
+use stoke_tests::{in_own_process, optimizer};
 use stoke_text::model::ModelShape;
 use stoke_text::tokenizer::TokenizerConfig;
 
@@ -44,14 +44,7 @@ fn run(settings: &Settings, data: &Prepared) -> Result<Trained, RecipeError> {
         seed: 3,
         settings: settings.clone(),
     };
-    let options = TrainOptions {
-        device: cpu(),
-        checkpoint_dir: None,
-        resume: false,
-        stop_after_epoch: None,
-        progress: &Silent,
-    };
-    train(&spec, data, &options)
+    train(&spec, data, &on_cpu())
 }
 
 fn value(t: &Trained, epoch: usize, split: Split, metric: Metric) -> f64 {

@@ -42,10 +42,10 @@ use stoke_text::model::TextClassifier;
 
 use crate::data::Prepared;
 use crate::error::RecipeError;
-use crate::metrics::{Metric, Record, Split};
+use crate::metrics::{Metric, Split};
 use crate::recipe::RunSpec;
 use crate::step::EmbeddingUpdate;
-use crate::train::{RunResult, RunStatus, TrainOptions, Trained, evaluate};
+use crate::train::{RunResult, RunStatus, TrainOptions, Trained, evaluate, recorder};
 
 pub use loader::ShardBatch;
 pub use replica::Replica;
@@ -211,7 +211,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             .renderer(Box::new(quiet::Quiet))
             .with_checkpointing_strategy(KeepLastNCheckpoints::new(1));
         if opts.checkpoint_dir.is_some() {
-            let files = |name| files::AtomicFiles::new(dir.join("checkpoint"), name);
+            let files = |name| files::AtomicFiles::new(dir.clone(), name);
             t = t.with_custom_checkpointers(files("model"), files("optim"), files("scheduler"));
         }
         t
@@ -223,17 +223,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         start: Instant::now(),
         interrupter: training.interrupter(),
     });
-    let record =
-        |epoch: usize, iteration: usize, split: Split, metric: Metric, value: f64| Record {
-            run: id.clone(),
-            config: spec.config.clone(),
-            seed: spec.seed,
-            epoch,
-            iteration,
-            split,
-            metric,
-            value,
-        };
+    let record = recorder(spec);
     let mut records = Vec::new();
     let (vl, va) = evaluate(&model, &data.valid, &main);
     records.push(record(0, 0, Split::Valid, Metric::Loss, vl));
