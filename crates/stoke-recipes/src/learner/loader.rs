@@ -13,7 +13,8 @@
 //!
 //! so its length is `mb + ⌊r/D⌋` (the last slice: the rest), which is where the engine cuts.
 //! Each slice is batched by `b`. Every batch carries its epoch and iteration, so the model's
-//! step can name them when the loss stops being finite.
+//! step can name them when the loss stops being finite, and its weight `n_j / Σ_i n_i`, its
+//! share of the step's texts (see [`super::replica`]).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -34,6 +35,9 @@ pub struct ShardBatch {
     pub epoch: usize,
     /// 1-based step within the epoch (the same on every device).
     pub iteration: usize,
+    /// The batch's share of its step's texts, `n_j / Σ_i n_i` over the devices: `1/D` for a
+    /// full step, and what makes a last, unevenly split step the mean over its texts too.
+    pub weight: f64,
 }
 
 /// What every slice of one run shares.
@@ -113,6 +117,16 @@ pub(crate) fn arrange(order: &[usize], batch: usize, shards: usize) -> Vec<usize
     out
 }
 
+/// The number of texts in step `iteration` (1-based) of all slices together, the slices cut
+/// where Burn's `split_dataloader` cuts `n` items into `shards` and batched by `size`.
+fn step_texts(n: usize, shards: usize, size: usize, iteration: usize) -> usize {
+    let cut = n / shards;
+    (0..shards)
+        .map(|j| if j + 1 == shards { n - j * cut } else { cut })
+        .map(|len| len.saturating_sub((iteration - 1) * size).min(size))
+        .sum()
+}
+
 impl DataLoader<ShardBatch> for ShardLoader {
     fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<ShardBatch> + 'a> {
         let epoch = self.next_epoch.fetch_add(1, Ordering::SeqCst);
@@ -120,6 +134,7 @@ impl DataLoader<ShardBatch> for ShardLoader {
         let order = epoch_order(p.items.len(), p.seed, epoch);
         let arranged = arrange(&order, p.batch, p.shards);
         Box::new(ShardIter {
+            plan: p.clone(),
             items: p.items.clone(),
             indices: arranged[self.range.clone()].to_vec(),
             size: (p.batch / p.shards).max(1),
@@ -147,6 +162,7 @@ impl DataLoader<ShardBatch> for ShardLoader {
 
 /// One epoch of one slice.
 struct ShardIter {
+    plan: Arc<Plan>,
     items: Arc<Vec<TextItem>>,
     indices: Vec<usize>,
     size: usize,
@@ -164,13 +180,16 @@ impl Iterator for ShardIter {
             return None;
         }
         let end = (self.done + self.size).min(self.indices.len());
-        let texts = self.indices[self.done..end]
+        let texts: Vec<TextItem> = self.indices[self.done..end]
             .iter()
             .map(|&i| self.items[i].clone())
             .collect();
         self.done = end;
         self.iteration += 1;
+        let p = &self.plan;
+        let step = step_texts(p.items.len(), p.shards, self.size, self.iteration);
         Some(Ok(ShardBatch {
+            weight: texts.len() as f64 / step.max(1) as f64,
             batch: TextBatcher.batch(texts, &self.device),
             epoch: self.epoch,
             iteration: self.iteration,
@@ -212,6 +231,14 @@ mod tests {
             let want: Vec<usize> = (k * 8..((k + 1) * 8).min(22)).collect();
             assert_eq!(step, want, "step {k}");
         }
+    }
+
+    #[test]
+    fn a_steps_texts_are_counted_over_all_slices() {
+        // n = 17, D = 2, b = 4: slices of 8 and 9 texts; steps 4+4, 4+4, 0+1.
+        let steps: Vec<usize> = (1..=3).map(|i| step_texts(17, 2, 4, i)).collect();
+        assert_eq!(steps, [8, 8, 1]);
+        assert_eq!(step_texts(17, 1, 8, 3), 1);
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! first non-finite loss naming epoch and iteration, and atomic checkpoints ([`files`]).
 //!
 //! What differs, and why:
-//! * **Scaling.** Each device's loss is divided by `D` ([`replica`]), so `D` devices with batch
-//!   `b` take the step of one device with batch `B = D·b`. `batch_size` is the global `B`; it
+//! * **Scaling.** Each device's loss is weighted by its share of the step's texts, `1/D` for a
+//!   full step ([`replica`]), so `D` devices with batch `b` take the step of one device with
+//!   batch `B = D·b`. `batch_size` is the global `B`; it
 //!   must be a multiple of `D`.
 //! * **The embedding update is dense.** The engine gathers parameter gradients only; the
 //!   row-sparse update's gradient is that of a gathered leaf, which it does not see. A run asking
@@ -218,7 +219,6 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     };
     let shared = Arc::new(replica::Shared {
         l2,
-        scale: 1.0 / d as f64,
         log: Mutex::new(replica::Log::default()),
         start: Instant::now(),
         interrupter: training.interrupter(),

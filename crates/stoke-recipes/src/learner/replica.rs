@@ -4,14 +4,16 @@
 //! # Scaling: a mean over devices
 //!
 //! Burn's `MultiDevice` engine **sums** the gradients of the `D` devices
-//! (`GradientsAccumulator`). Each device `j` backpropagates
+//! (`GradientsAccumulator`). Device `j`, holding `n_j` of the step's `n = Σ_j n_j` texts,
+//! backpropagates
 //!
 //! ```text
-//! ℓ_j / D,   ℓ_j = (1/b) Σ_{i ∈ batch_j} CE_i + β Σ w²
+//! (n_j / n) · ℓ_j,   ℓ_j = (1/n_j) Σ_{i ∈ batch_j} CE_i + β Σ w²
 //! ```
 //!
-//! so the summed gradient is `∇[(1/(Db)) Σ_i CE_i + β Σ w²]`: the gradient of one batch of
-//! `B = Db` texts, with the L2 term counted once. The learning rate, the L2 factor and every
+//! so the summed gradient is `∇[(1/n) Σ_i CE_i + β Σ w²]`: the gradient of one batch of the
+//! step's `n` texts, with the L2 term counted once. A full step has `n_j = b`, `n = B = Db`, a
+//! weight of `1/D`; the weight also keeps a last, unevenly split step a mean over its texts. The learning rate, the L2 factor and every
 //! optimizer's state then see what one device with batch `B` sees (up to the order of float
 //! sums) — the `Mean` all-reduce of DDP, done in the loss, where it costs nothing.
 //!
@@ -68,8 +70,6 @@ pub(crate) struct Log {
 /// The settings and log every replica shares.
 pub(crate) struct Shared {
     pub l2: Option<L2Regularizer>,
-    /// `1/D`.
-    pub scale: f64,
     pub log: Mutex<Log>,
     pub start: Instant,
     pub interrupter: Interrupter,
@@ -79,7 +79,6 @@ impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
             .field("l2", &self.l2)
-            .field("scale", &self.scale)
             .finish_non_exhaustive()
     }
 }
@@ -146,7 +145,7 @@ impl TrainStep for Replica {
                 shared.interrupter.stop(Some("the loss is not finite"));
             }
         }
-        let grads = loss.mul_scalar(shared.scale).backward();
+        let grads = loss.mul_scalar(item.weight).backward();
         sync(&self.model);
         TrainOutput::new(self, grads, ())
     }
