@@ -21,8 +21,11 @@
 //!   backward and the step (`clip_norm`, `skip_nonfinite`, `accumulate`, `ema`; Burn's per-tensor
 //!   `clip_tensor_norm` works), the `plateau` schedule (the engine steps a scheduler per step and
 //!   never hands it a validation metric), early stopping, `inject_nonfinite`, and `--resume`.
-//! * **Bits.** Same seed, same devices → the same numbers; 1 and `D` devices agree up to float
-//!   summation order (the test checks 1e-4 relative).
+//! * **Bits.** The initial weights are the own loop's (host-drawn from the seed). Without
+//!   dropout, same seed and devices → the same numbers, and 1 and `D` devices agree up to float
+//!   summation order (the test checks 1e-4 relative). With dropout, the replicas share each
+//!   layer's host mask stream and draw from it in the order the worker threads reach it, so a
+//!   multi-device run with dropout is not bit-reproducible (nor reseeded per epoch).
 
 mod files;
 mod loader;
@@ -183,9 +186,8 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     let mut lrs = schedule.clone();
     let main = devices[0].clone();
     let train_main = main.clone().autodiff();
-    train_main.seed(spec.seed);
     let model: TextClassifier = config
-        .try_init(&train_main)
+        .try_init_seeded(&train_main, spec.seed)
         .map_err(|e| RecipeError::setting(&id, "model", e))?;
     let parameters = model.num_params();
     let l2 = (s.l2 > 0.0).then(|| L2Regularizer::new(s.l2));

@@ -19,9 +19,10 @@
 //!
 //! # BatchNorm and dropout
 //!
-//! Each device normalises with the statistics of its own `b` texts, not of all `B`, and draws
+//! Each device normalises with the statistics of its own `b` texts, not of all `B`, and takes
 //! its own dropout masks: with BatchNorm or dropout the run is a different (equally valid)
-//! experiment from the one-device run, not the same one (see `tests/learner.rs`).
+//! experiment from the one-device run, not the same one
+//! (`tests/tests/training/devices.rs` measures the BatchNorm difference).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
