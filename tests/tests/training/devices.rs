@@ -9,7 +9,7 @@ use stoke_optim::DeviceName;
 use stoke_recipes::data::{Prepared, prepare};
 use stoke_recipes::metrics::{Metric, Split};
 use stoke_recipes::recipe::Settings;
-use stoke_recipes::train::{RunStatus, Trained, train};
+use stoke_recipes::train::{RunStatus, TrainOptions, Trained, train};
 use stoke_recipes::{RecipeError, RunSpec};
 use stoke_tests::bundled::{Setup, on_cpu, settings};
 use stoke_tests::{in_own_process, optimizer};
@@ -128,6 +128,64 @@ fn a_nonfinite_loss_stops_the_run_naming_epoch_and_iteration() {
                 }
                 other => panic!("{other:?}"),
             }
+        },
+    );
+}
+
+#[test]
+fn a_resumed_run_ends_as_an_uninterrupted_one() {
+    in_own_process(
+        module_path!(),
+        "a_resumed_run_ends_as_an_uninterrupted_one",
+        || {
+            let s = small(&["flex"], 16, 3);
+            let data = prepare(&s).unwrap();
+            let spec = RunSpec {
+                config: "devices".into(),
+                seed: 3,
+                settings: s,
+            };
+            let dir = stoke_tests::temp_dir("devices-resume");
+            let options = |resume, stop_after_epoch| TrainOptions {
+                checkpoint_dir: Some(dir.clone()),
+                resume,
+                stop_after_epoch,
+                ..on_cpu()
+            };
+            let straight = train(&spec, &data, &on_cpu()).unwrap();
+            let first = train(&spec, &data, &options(false, Some(1))).unwrap();
+            assert_eq!(first.result.status, RunStatus::Interrupted { epoch: 1 });
+            let resumed = train(&spec, &data, &options(true, None)).unwrap();
+            assert_eq!(resumed.result.status, RunStatus::Completed);
+            let bits = |t: &Trained| -> Vec<u32> {
+                let w = t
+                    .model
+                    .linear_weights()
+                    .into_iter()
+                    .chain([t.model.embedding_weight()]);
+                w.flat_map(|w| {
+                    w.into_data()
+                        .iter::<f32>()
+                        .map(f32::to_bits)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+            };
+            assert_eq!(bits(&resumed), bits(&straight));
+            let values = |t: &Trained| -> Vec<(usize, Split, Metric, u64)> {
+                let r = t.result.records.iter();
+                let r =
+                    r.filter(|r| !matches!(r.metric, Metric::WallTime | Metric::ExamplesPerSec));
+                r.map(|r| (r.epoch, r.split, r.metric, r.value.to_bits()))
+                    .collect()
+            };
+            assert_eq!(values(&resumed), values(&straight));
+            let names: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert!(names.contains(&"log-3.json".into()), "{names:?}");
+            assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
         },
     );
 }

@@ -20,7 +20,9 @@
 //! * **Not supported** (refused with the field named): the gradient transforms that act between
 //!   backward and the step (`clip_norm`, `skip_nonfinite`, `accumulate`, `ema`; Burn's per-tensor
 //!   `clip_tensor_norm` works), the `plateau` schedule (the engine steps a scheduler per step and
-//!   never hands it a validation metric), early stopping, `inject_nonfinite`, and `--resume`.
+//!   never hands it a validation metric), early stopping and `inject_nonfinite`.
+//! * **Resume** continues from the latest epoch whose four checkpoint files are all there
+//!   ([`files`]); its records are rebuilt from the journal of every step.
 //! * **Bits.** The initial weights are the own loop's (host-drawn from the seed). Without
 //!   dropout, same seed and devices → the same numbers, and 1 and `D` devices agree up to float
 //!   summation order (the test checks 1e-4 relative). With dropout, the replicas share each
@@ -38,7 +40,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::train::checkpoint::KeepLastNCheckpoints;
-use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
+use burn::train::{ExecutionStrategy, Interrupter, Learner, MultiDeviceOptim, SupervisedTraining};
 use stoke_optim::schedule::Scheduler;
 use stoke_optim::{DeviceName, L2Regularizer, OptimizerSpec};
 use stoke_text::batch::{iterations_per_epoch, sequential_loader};
@@ -71,7 +73,7 @@ pub fn notes(spec: &RunSpec) -> Vec<String> {
 }
 
 /// The settings a run through the engine cannot honour, as an error naming the field.
-fn check(spec: &RunSpec, opts: &TrainOptions) -> Result<(), RecipeError> {
+fn check(spec: &RunSpec) -> Result<(), RecipeError> {
     let s = &spec.settings;
     let id = spec.id();
     let refuse = |field: &str, value: String, why: &str| {
@@ -130,9 +132,6 @@ fn check(spec: &RunSpec, opts: &TrainOptions) -> Result<(), RecipeError> {
             "is not available with devices",
         );
     }
-    if opts.resume {
-        return refuse("resume", "true".into(), "is not available with devices yet");
-    }
     Ok(())
 }
 
@@ -155,7 +154,7 @@ fn stepwise(
 
 /// Trains one run data-parallel on `spec.settings.devices`; see the [module docs](self).
 pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Trained, RecipeError> {
-    check(spec, opts)?;
+    check(spec)?;
     let s = &spec.settings;
     let id = spec.id();
     let devices = s
@@ -191,6 +190,28 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         .map_err(|e| RecipeError::setting(&id, "model", e))?;
     let parameters = model.num_params();
     let l2 = (s.l2 > 0.0).then(|| L2Regularizer::new(s.l2));
+    // Resume from the latest complete checkpoint, if asked and present.
+    let resumed = match (opts.resume, &opts.checkpoint_dir) {
+        (true, Some(dir)) => files::latest(dir, spec)?,
+        _ => None,
+    };
+    let done = resumed.as_ref().map_or(0, |(epoch, _)| *epoch);
+    let mut log = replica::Log::default();
+    if let Some((_, journal)) = resumed {
+        (log.steps, log.valid) = (journal.steps, journal.valid);
+    }
+    // Wall time goes on from where the checkpointed run left it.
+    let before = std::time::Duration::from_secs_f64(log.steps.last().map_or(0.0, |l| l.at));
+    let interrupter = Interrupter::new();
+    let shared = Arc::new(replica::Shared {
+        l2,
+        log: Mutex::new(log),
+        start: Instant::now()
+            .checked_sub(before)
+            .unwrap_or_else(Instant::now),
+        interrupter: interrupter.clone(),
+    });
+    let last_epoch = opts.stop_after_epoch.map_or(s.epochs, |e| e.min(s.epochs));
     let training = {
         let dir = match &opts.checkpoint_dir {
             Some(dir) => dir.clone(),
@@ -201,7 +222,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             spec.seed,
             batch,
             d,
-            0,
+            done,
             &train_main,
         ));
         let valid_loader = sequential_loader(data.valid.clone(), 512, &main);
@@ -209,22 +230,26 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             .with_training_strategy(
                 ExecutionStrategy::MultiDevice(devices, MultiDeviceOptim::OptimMainDevice).into(),
             )
-            .num_epochs(s.epochs)
+            .num_epochs(last_epoch)
             .with_application_logger(None)
             .renderer(Box::new(quiet::Quiet))
-            .with_checkpointing_strategy(KeepLastNCheckpoints::new(1));
+            .with_interrupter(interrupter)
+            // Two, so that a kill while epoch N's files are written leaves epoch N − 1 whole.
+            .with_checkpointing_strategy(KeepLastNCheckpoints::new(2));
         if opts.checkpoint_dir.is_some() {
             let files = |name| files::AtomicFiles::new(dir.clone(), name);
-            t = t.with_custom_checkpointers(files("model"), files("optim"), files("scheduler"));
+            let model = files::WithJournal {
+                files: files("model"),
+                shared: shared.clone(),
+                spec: spec.clone(),
+            };
+            t = t.with_custom_checkpointers(model, files("optim"), files("scheduler"));
+        }
+        if done > 0 {
+            t = t.checkpoint(done);
         }
         t
     };
-    let shared = Arc::new(replica::Shared {
-        l2,
-        log: Mutex::new(replica::Log::default()),
-        start: Instant::now(),
-        interrupter: training.interrupter(),
-    });
     let record = recorder(spec);
     let mut records = Vec::new();
     let (vl, va) = evaluate(&model, &data.valid, &main);
@@ -298,8 +323,14 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         records.push(record(epoch, at, split, Metric::WallTime, wall));
         let speed = seen as f64 / seconds.max(1e-9);
         records.push(record(epoch, at, split, Metric::ExamplesPerSec, speed));
-        opts.progress
-            .epoch(spec, epoch, &records[records.len() - 7..]);
+        if epoch > done {
+            opts.progress
+                .epoch(spec, epoch, &records[records.len() - 7..]);
+        }
+    }
+    let trained = log.steps.iter().map(|l| l.epoch).max().unwrap_or(0);
+    if status == RunStatus::Completed && last_epoch < s.epochs && trained == last_epoch {
+        status = RunStatus::Interrupted { epoch: last_epoch };
     }
     if status == RunStatus::Completed {
         let last = records.iter().map(|r| r.epoch).max().unwrap_or(s.epochs);

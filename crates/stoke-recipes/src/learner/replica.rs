@@ -36,7 +36,7 @@ use stoke_text::model::TextClassifier;
 use super::loader::ShardBatch;
 
 /// One device's part of one step, as measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StepLog {
     pub epoch: usize,
     pub iteration: usize,
@@ -51,7 +51,7 @@ pub(crate) struct StepLog {
 }
 
 /// The validation split's sums after one epoch.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ValidLog {
     pub loss_sum: f64,
     pub correct: f64,
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    fn log(&self) -> std::sync::MutexGuard<'_, Log> {
+    pub(crate) fn log(&self) -> std::sync::MutexGuard<'_, Log> {
         // A replica that panicked while holding the log left it whole (pushes only).
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
