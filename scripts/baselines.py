@@ -101,9 +101,15 @@ def fasttext_defaults(train, test, classes):
             f.write(f"__label__{l.replace(' ', '_')} {' '.join(t.split())}\n")
         path = f.name
     t0 = time.perf_counter()
-    model = fasttext.train_supervised(input=path, thread=1, verbose=0)
+    try:
+        model = fasttext.train_supervised(input=path, thread=1, verbose=0)
+    except RuntimeError as e:
+        # fastText stops with "Encountered NaN." when its defaults diverge (lr 0.1 on long
+        # texts): the row says so instead of a score
+        return {"error": str(e)}
+    finally:
+        os.unlink(path)
     seconds = time.perf_counter() - t0
-    os.unlink(path)
     k = len(classes)
     proba = np.zeros((len(test[0]), k))
     for i, t in enumerate(test[0]):
@@ -236,7 +242,8 @@ def table(args):
     print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         lr, ft, st, at = (r.get(k) for k in ("tfidf_lr", "fasttext", "stoke", "stoke_autotune"))
-        cell = lambda s: f"{s['accuracy']:.4f} (ECE {s['ece']:.3f})" if s else "—"
+        cell = lambda s: ("—" if not s else f"fails: {s['error']}" if "error" in s
+                          else f"{s['accuracy']:.4f} (ECE {s['ece']:.3f})")
         spread = ""
         if st and "seed_accuracy" in st:
             accs = list(st["seed_accuracy"].values())
