@@ -104,7 +104,7 @@ fn check(spec: &RunSpec) -> Result<(), RecipeError> {
     let t = &s.optimizer.transforms;
     let unsupported = [
         ("clip_norm", t.clip_norm.map(|c| c.to_string())),
-        ("skip_nonfinite", t.skip_nonfinite.then(|| "true".into())),
+        ("skip_nonfinite", t.skip_nonfinite.then_some("true".into())),
         (
             "accumulate",
             (t.accumulate > 1).then(|| t.accumulate.to_string()),
@@ -166,7 +166,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
     let d = devices.len();
     let n = data.train.len();
     let batch = s.batch_size.resolve(n);
-    if batch % d != 0 {
+    if !batch.is_multiple_of(d) {
         return Err(RecipeError::invalid(
             &id,
             "batch_size",
