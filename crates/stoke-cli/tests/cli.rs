@@ -78,6 +78,14 @@ fn devices_are_named_and_checked_before_training() {
         let args = [&args[..], &["--devices", devices, "--patience", extra]].concat();
         fails_clearly(&args, needle);
     }
+    // `stoke train`'s default row-sparse update is trained densely on several devices, and
+    // the command says so.
+    let out = stoke(&["train", "--data", "sentiment-uci", "--devices", "flex,flex"]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("\"sparse\" is trained densely on 2 devices"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -205,6 +205,13 @@ fn the_devices_and_the_settings_must_fit_together() {
     let err = |s: Settings| run(&s, &data).err().expect("refused").to_string();
     let e = err(small(&["flex", "flex"], 16, 1));
     assert!(e.contains("devices") && e.contains("twice"), "{e}");
+    let e = err(small(&["flex", "wgpu:cpu"], 16, 1));
+    assert!(e.contains("one backend"), "{e}");
+    if cfg!(feature = "wgpu") {
+        let e = err(small(&["wgpu:cpu", "wgpu:default"], 15, 1));
+        let fits = e.contains("batch_size") && e.contains("multiple of the 2 devices");
+        assert!(fits, "{e}");
+    }
     let mut s = small(&["flex"], 16, 1);
     s.early_stopping = Some(stoke_recipes::early_stopping::EarlyStopping {
         patience: 1,

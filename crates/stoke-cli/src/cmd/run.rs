@@ -126,6 +126,9 @@ fn train_runs(
         backend,
         a.jobs
     ));
+    for note in specs.iter().flat_map(stoke_recipes::learner::notes) {
+        bars.println(&format!("note: {note}"));
+    }
     let results = if a.jobs == 1 {
         let mut results = Vec::with_capacity(specs.len());
         for s in specs {
