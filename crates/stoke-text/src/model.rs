@@ -36,9 +36,10 @@
 
 use burn::module::Param;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{BatchNorm, BatchNormConfig, Embedding, Linear};
+use burn::nn::{BatchNorm, BatchNormConfig, Embedding, Initializer, Linear};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::TextBatch;
@@ -252,22 +253,23 @@ impl TextClassifierConfig {
     }
 
     /// Builds the model on `device` (use `device.autodiff()` to train), or says why not, with
-    /// a seed drawn from the device's own generator (so `device.seed(n)` picks it, but two
-    /// backends seeded alike start from different weights). Use
+    /// Burn's initialisers on the device's own generator (so `device.seed(n)` picks the
+    /// weights, but two backends seeded alike start from different ones). The draws are lazy:
+    /// a model built only to load a record into draws no weights. Use
     /// [`try_init_seeded`](Self::try_init_seeded) for weights that do not depend on the backend.
     pub fn try_init(&self, device: &Device) -> Result<TextClassifier, InvalidSetting> {
         self.validate()?;
-        let bits = Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), device)
+        let dropout_seed = Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), device)
             .into_data()
             .iter::<f32>()
             .fold(0u64, |acc, u| (acc << 32) | u.to_bits() as u64);
-        self.try_init_seeded(device, bits)
+        self.assemble(device, &mut Draws::Device, dropout_seed)
     }
 
     /// Builds the model on `device` from `seed`, or says why not. Every initial value is drawn
     /// on the host from ChaCha8 (the crate's generator) and uploaded, so the same seed gives
     /// bit-identical weights on every backend. The distributions are Burn's defaults for these
-    /// layers, in this order on one stream:
+    /// layers (as in [`try_init`](Self::try_init)), in this order on one stream:
     ///
     /// ```text
     /// embedding    E[i, j] ~ N(0, σ²),                    σ = embed_init_std
@@ -285,26 +287,34 @@ impl TextClassifierConfig {
         seed: u64,
     ) -> Result<TextClassifier, InvalidSetting> {
         self.validate()?;
-        let mut draw = rng::rng(seed, rng::WEIGHT_STREAM);
-        let (num_ids, dim) = (self.num_ids, self.embed_dim);
-        let table = rng::normal(&mut draw, num_ids * dim, 0.0, self.embed_init_std);
+        let mut draws = Draws::Host(rng::rng(seed, rng::WEIGHT_STREAM));
+        self.assemble(device, &mut draws, seed)
+    }
+
+    /// The model of this (validated) config with its initial values from `draws` and its
+    /// dropout streams from `dropout_seed`.
+    fn assemble(
+        &self,
+        device: &Device,
+        draws: &mut Draws,
+        dropout_seed: u64,
+    ) -> Result<TextClassifier, InvalidSetting> {
+        let table = Law::Normal(self.embed_init_std);
         let embedding = Embedding {
-            weight: Param::from_data(TensorData::new(table, [num_ids, dim]), device),
+            weight: draws.param([self.num_ids, self.embed_dim], table, device),
         };
         let mut linear = |d_in: usize, d_out: usize| {
-            let a = self.init_scale / (d_in as f64).sqrt();
-            let weight = rng::uniform(&mut draw, d_in * d_out, -a, a);
-            let bias = rng::uniform(&mut draw, d_out, -a, a);
+            let law = Law::Uniform(self.init_scale / (d_in as f64).sqrt());
             Linear {
-                weight: Param::from_data(TensorData::new(weight, [d_in, d_out]), device),
-                bias: Some(Param::from_data(TensorData::new(bias, [d_out]), device)),
+                weight: draws.param([d_in, d_out], law, device),
+                bias: Some(draws.param([d_out], law, device)),
             }
         };
         let mut blocks = Vec::with_capacity(self.n_hidden);
         let mut width = self.embed_dim;
         for k in 0..self.n_hidden {
             let dropout = match self.dropout > 0.0 {
-                true => Some(HostDropout::new(self.dropout, seed, k as u64)?),
+                true => Some(HostDropout::new(self.dropout, dropout_seed, k as u64)?),
                 false => None,
             };
             blocks.push(HiddenBlock {
@@ -339,6 +349,50 @@ impl TextClassifierConfig {
     /// error instead.
     pub fn init(&self, device: &Device) -> TextClassifier {
         unwrap_valid(self.try_init(device))
+    }
+}
+
+/// The distribution of a parameter's initial values.
+#[derive(Clone, Copy)]
+enum Law {
+    /// `N(0, σ²)`.
+    Normal(f64),
+    /// `U(−a, a)`.
+    Uniform(f64),
+}
+
+/// Where a model's initial values come from.
+enum Draws {
+    /// The host's ChaCha8 stream, uploaded ([`TextClassifierConfig::try_init_seeded`]).
+    Host(ChaCha8Rng),
+    /// Burn's initialisers on the device's own generator, drawn lazily
+    /// ([`TextClassifierConfig::try_init`]).
+    Device,
+}
+
+impl Draws {
+    /// A parameter of `shape` drawn from `law` (row-major on the host).
+    fn param<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        law: Law,
+        device: &Device,
+    ) -> Param<Tensor<D>> {
+        match self {
+            Draws::Host(stream) => {
+                let n = shape.iter().product();
+                let values = match law {
+                    Law::Normal(std) => rng::normal(stream, n, 0.0, std),
+                    Law::Uniform(a) => rng::uniform(stream, n, -a, a),
+                };
+                Param::from_data(TensorData::new(values, shape), device)
+            }
+            Draws::Device => match law {
+                Law::Normal(std) => Initializer::Normal { mean: 0.0, std },
+                Law::Uniform(a) => Initializer::Uniform { min: -a, max: a },
+            }
+            .init(shape, device),
+        }
     }
 }
 
