@@ -497,6 +497,12 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
         csv.to_str().unwrap(),
         "{settings}"
     );
+    // `stoke train`'s own embedding width (128, chosen on validation: RESULTS.md), not the
+    // recipes' 64, in the saved model's configuration.
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("model").join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["embed_dim"], 128, "{config}");
     let o = stoke(&[
         "predict",
         "--model",
