@@ -154,8 +154,13 @@ def run_fasttext(task, a, threads):
 
     name, _, _, _, ft, parts = task
     train, test = (read_jsonl(os.path.join(parts, f"{p}.jsonl")) for p in ("train", "test"))
+    # fastText reads its file in order and never shuffles; `stoke split` writes the rows in the
+    # data set's order (langid's: sorted by language), so they are shuffled once, seeded, as
+    # stoke's loader shuffles each epoch (in file order fastText's langid test accuracy was 0.16)
+    rows = list(zip(*train))
+    random.Random(1).shuffle(rows)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        for t, l in zip(*train):
+        for t, l in rows:
             f.write(f"__label__{l.replace(' ', '_')} {' '.join(t.split())}\n")
         path = f.name
     t0 = time.perf_counter()
@@ -249,13 +254,18 @@ def run(a):
            "settings": {k: v for k, v in vars(a).items() if k not in ("func", "stoke")},
            "allocators": {"tuned": TUNED, "glibc": "glibc defaults (dynamic mmap threshold)"},
            "rounds": []}
+    if a.append and os.path.exists(a.out):
+        old = json.load(open(a.out))
+        old.setdefault("appended", []).append(doc["command"])
+        doc = old
     with tempfile.TemporaryDirectory() as tmp:
         tasks = fasttext_tasks(a, tmp) if "fasttext" in a.sections else []
         for i in range(a.rounds):
             for t in threads:
                 t0 = time.perf_counter()
                 r = one_round(a, t, tasks)
-                r["round"] = i + 1
+                r["round"] = 1 + max((q["round"] for q in doc["rounds"] if q["threads"] == t),
+                                     default=0)
                 doc["rounds"].append(r)
                 print(f"round {i + 1}, {t} thread(s): {time.perf_counter() - t0:.0f} s",
                       file=sys.stderr)
@@ -311,9 +321,10 @@ def paired_rows(rounds, threads, stoke_key, torch_key, optimizers):
 def print_tables(doc):
     rounds = doc["rounds"]
     threads = sorted({r["threads"] for r in rounds})
-    n = len({r["round"] for r in rounds})
-    print(f"{n} interleaved rounds; medians, ratios as median (min–max) over rounds; "
-          f"{doc['machine']['shared']}.\n")
+    counts = ", ".join(f"{sum(r['threads'] == t for r in rounds)} at {t} thread(s)"
+                       for t in threads)
+    print(f"Interleaved rounds: {counts}; rates are medians, ratios median (min–max) over "
+          f"rounds; {doc['machine']['shared']}.\n")
     sections = [("dense vs dense", "stoke_dense", "torch_dense", ALL),
                 ("sparse vs sparse (PyTorch: SGD, Adagrad, SparseAdam + Adam)", "stoke_sparse",
                  "torch_sparse", PAIRED_SPARSE),
@@ -331,6 +342,24 @@ def print_tables(doc):
             for o, st, tt, v, rt, tg, rg in rows:
                 print(f"| {o} | {fmt_rate(st)} | {fmt_rate(tt)} | {v} | {fmt_ratio(rt)} | "
                       f"{fmt_rate(tg)} | {fmt_ratio(rg)} |")
+            print()
+        mem = [(k, o, [r[k][o] for r in rounds if r["threads"] == t and o in r.get(k, {})])
+               for k in ("stoke_dense", "stoke_sparse") for o in ALL]
+        mem = [(k, o, xs) for k, o, xs in mem if xs]
+        if mem:
+            print(f"**stoke's memory, {t} thread(s)**: peak resident MiB (median over rounds) / "
+                  "what the path must hold (parameters, optimizer state, one batch, and the "
+                  "gradients it allocates):\n")
+            print("| optimizer | dense: peak / needed | sparse: peak / needed |")
+            print("|---|---|---|")
+            for o in ALL:
+                cells = []
+                for k in ("stoke_dense", "stoke_sparse"):
+                    xs = next((xs for k2, o2, xs in mem if (k2, o2) == (k, o)), None)
+                    cells.append("—" if not xs else
+                                 f"{statistics.median(x['peak_rss_mib'] for x in xs):.0f} / "
+                                 f"{statistics.median(x['working_set_mib'] for x in xs):.0f}")
+                print(f"| {o} | {cells[0]} | {cells[1]} |")
             print()
         lazy = [(o, spread([r["stoke_sparse"][o]["examples_per_s"] for r in rounds
                             if r["threads"] == t and o in r.get("stoke_sparse", {})]))
@@ -451,6 +480,8 @@ def main():
         os.environ.get("CARGO_TARGET_DIR", "target"), "debug", "stoke"))
     r.add_argument("--out", default="docs/bench_compare.json")
     r.add_argument("--rounds", type=int, default=3)
+    r.add_argument("--append", action="store_true",
+                   help="add the rounds to those already in --out")
     r.add_argument("--threads", default="1,2")
     r.add_argument("--sections", default="dense,sparse,l2,fasttext")
     r.add_argument("--dense-iterations", type=int, default=20)
