@@ -156,7 +156,7 @@ def run_fasttext(task, a, threads):
     train, test = (read_jsonl(os.path.join(parts, f"{p}.jsonl")) for p in ("train", "test"))
     # fastText reads its file in order and never shuffles; `stoke split` writes the rows in the
     # data set's order (langid's: sorted by language), so they are shuffled once, seeded, as
-    # stoke's loader shuffles each epoch (in file order fastText's langid test accuracy was 0.16)
+    # stoke's loader shuffles each epoch
     rows = list(zip(*train))
     random.Random(1).shuffle(rows)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
@@ -493,7 +493,9 @@ def main():
     r.add_argument("--ft-texts", type=int, default=120_000)
     r.add_argument("--ft-dim", type=int, default=64)
     r.add_argument("--ft-epochs", type=int, default=5)
-    r.add_argument("--ft-lr", type=float, default=0.1, help="fastText's (its default)")
+    r.add_argument("--ft-lr", type=float, default=0.1,
+                   help="fastText's (default: its own; on langid it underfits at 5 epochs: "
+                        "test accuracy 0.16, against 0.96 at --ft-lr 1)")
     r.add_argument("--stoke-optimizer", default="adam", help="stoke train's (its default)")
     r.add_argument("--stoke-lr", type=float, default=0.002, help="stoke train's (its default)")
     r.set_defaults(func=run)
