@@ -96,8 +96,13 @@ def fasttext_defaults(train, test, classes):
     import fasttext
 
     enc = {c: i for i, c in enumerate(classes)}
+    # `stoke split` writes the training rows grouped by class and fastText reads its file in
+    # order, never shuffling: a seeded shuffle first (in file order it learns mostly the last
+    # class: 0.32 on langid)
+    rows = list(zip(*train))
+    np.random.default_rng(0).shuffle(rows)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        for t, l in zip(*train):
+        for t, l in rows:
             f.write(f"__label__{l.replace(' ', '_')} {' '.join(t.split())}\n")
         path = f.name
     t0 = time.perf_counter()
