@@ -8,8 +8,9 @@
 //! written atomically (temp file + rename) with the run's records, so `--resume` continues with
 //! bit-identical weights; (4) exact control of random state (data order from
 //! [`epoch_order`](stoke_text::batch::epoch_order), initial weights from
-//! [`try_init_seeded`](TextClassifierConfig::try_init_seeded), dropout masks restarted every
-//! epoch by [`seed_dropout`](TextClassifier::seed_dropout), all drawn on the host) so the
+//! [`try_init_seeded`](TextClassifierConfig::try_init_seeded), dropout masks keyed by
+//! (seed, epoch, iteration, row) through
+//! [`dropout_for_step`](TextClassifier::dropout_for_step), all drawn on the host) so the
 //! same seed on the same CPU backend gives the same numbers bit for bit, and another backend
 //! follows the same trajectory up to float rounding. The model and
 //! optimizers are ordinary Burn modules and `ModuleOptimizer`s, so a user who outgrows one
@@ -25,6 +26,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, iterations_per_epoch};
+use stoke_text::dropout::step_seed;
 use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
 use crate::checkpoint::{
@@ -109,14 +111,6 @@ pub struct Trained {
     pub model: TextClassifier,
     pub config: TextClassifierConfig,
     pub result: RunResult,
-}
-
-/// The dropout seed for `epoch` of a run: a fixed mix, so a resumed run draws the same
-/// dropout masks as an uninterrupted one.
-fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    let mut x = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 31;
-    x.wrapping_mul(0xBF58_476D_1CE4_E5B9)
 }
 
 /// A copy of `model` that shares nothing with it. A module's `clone` shares BatchNorm's running
@@ -290,7 +284,6 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
 
     let mut status = RunStatus::Completed;
     'epochs: for epoch in start_epoch + 1..=s.epochs {
-        model.seed_dropout(epoch_seed(spec.seed, epoch));
         let loader = epoch_loader(
             data.train.clone(),
             &LoaderOptions::new(batch_size, spec.seed),
@@ -309,7 +302,10 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             }) {
                 stepper.inject_nonfinite();
             }
-            let stepped = stepper.step(model, &batch, lr);
+            // The masks of this step: a function of (seed, epoch, iteration) and of each text's
+            // row in the batch, as on several devices (`learner`)
+            let model_at = model.dropout_for_step(step_seed(spec.seed, epoch, i + 1), 0);
+            let stepped = stepper.step(model_at, &batch, lr);
             let (value, logits) = (stepped.loss, stepped.logits);
             model = stepped.model;
             if matches!(stepped.outcome, Outcome::Applied { .. }) {

@@ -547,6 +547,19 @@ impl TextClassifier {
         }
     }
 
+    /// This model with every dropout layer drawing the masks of one training step, keyed by
+    /// `seed` ([`step_seed`](crate::dropout::step_seed) of the run's seed, epoch and iteration)
+    /// and the batch's first row in its step (`row_offset`: 0 on one device, the device's share
+    /// before it on several); see [`HostDropout::for_step`]. The weights are the same parameters.
+    pub fn dropout_for_step(mut self, seed: u64, row_offset: usize) -> Self {
+        for (k, block) in self.blocks.iter_mut().enumerate() {
+            if let Some(dropout) = &block.dropout {
+                block.dropout = Some(dropout.for_step(seed, k as u64, row_offset));
+            }
+        }
+        self
+    }
+
     /// The device the parameters live on.
     pub fn device(&self) -> Device {
         self.embedding.weight.val().device()

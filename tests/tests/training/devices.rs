@@ -238,6 +238,22 @@ fn two_devices_with_batch_b_take_the_steps_of_one_device_with_batch_2b() {
             assert!(loss < 1e-4, "loss {loss:.2e} relative");
             assert!(accuracy <= 0.01, "accuracy {accuracy}");
             assert_eq!(rows(&a), rows(&b));
+            // With dropout too: each device's masks are keyed by the step and its rows' place
+            // in the step's whole batch, so the two devices draw the one device's masks.
+            let drop = |mut s: Settings| {
+                s.model.dropout = 0.3;
+                sgd(s)
+            };
+            let c = run(&drop(small(&["wgpu:cpu"], 16, 2)), &data).unwrap();
+            let d = run(&drop(small(&["wgpu:cpu", "wgpu:default"], 16, 2)), &data).unwrap();
+            let (on, _) = differences(&a, &c, 2);
+            assert!(on > 1e-3, "dropout 0.3 changed nothing: {on:.2e}");
+            let (loss, accuracy) = differences(&c, &d, 2);
+            eprintln!(
+                "with dropout, 1 vs 2 devices: loss {loss:.1e} relative, accuracy {accuracy}"
+            );
+            assert!(loss < 1e-4, "with dropout: loss {loss:.2e} relative");
+            assert!(accuracy <= 0.01, "with dropout: accuracy {accuracy}");
             let speed = |t: &Trained| value(t, 2, Split::Train, Metric::ExamplesPerSec);
             eprintln!(
                 "throughput, epoch 2: 1 device {:.0} texts/s, 2 devices {:.0} texts/s",

@@ -25,6 +25,7 @@ use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
 use burn::tensor::Device;
 use stoke_text::batch::{TextBatch, TextBatcher, TextItem, epoch_order};
+use stoke_text::dropout::step_seed;
 
 /// One device's batch of one step.
 #[derive(Clone, Debug)]
@@ -38,6 +39,11 @@ pub struct ShardBatch {
     /// The batch's share of its step's texts, `n_j / Σ_i n_i` over the devices: `1/D` for a
     /// full step, and what makes a last, unevenly split step the mean over its texts too.
     pub weight: f64,
+    /// The step's dropout seed ([`step_seed`] of the run's seed, epoch and iteration) and this
+    /// batch's first row in the step's whole batch, so that its masks are those of the same
+    /// rows on one device ([`stoke_text::dropout`]).
+    pub dropout_seed: u64,
+    pub row_offset: usize,
 }
 
 /// What every slice of one run shares.
@@ -117,6 +123,16 @@ pub(crate) fn arrange(order: &[usize], batch: usize, shards: usize) -> Vec<usize
     out
 }
 
+/// Where slice `shard`'s batch of step `iteration` (1-based) starts in the step's whole batch:
+/// `j·b` in a full step, `j·⌊r/D⌋` in the last, partial one (see [`arrange`]).
+fn row_offset(n: usize, batch: usize, shards: usize, shard: usize, iteration: usize) -> usize {
+    if iteration <= n / batch {
+        shard * (batch / shards)
+    } else {
+        shard * ((n - n / batch * batch) / shards)
+    }
+}
+
 /// The number of texts in step `iteration` (1-based) of all slices together, the slices cut
 /// where Burn's `split_dataloader` cuts `n` items into `shards` and batched by `size`.
 fn step_texts(n: usize, shards: usize, size: usize, iteration: usize) -> usize {
@@ -133,7 +149,10 @@ impl DataLoader<ShardBatch> for ShardLoader {
         let p = &self.plan;
         let order = epoch_order(p.items.len(), p.seed, epoch);
         let arranged = arrange(&order, p.batch, p.shards);
+        // Burn's `split_dataloader` cuts slice `j` at `j·⌊N/D⌋`
+        let cut = (p.items.len() / p.shards).max(1);
         Box::new(ShardIter {
+            shard: (self.range.start / cut).min(p.shards - 1),
             plan: p.clone(),
             items: p.items.clone(),
             indices: arranged[self.range.clone()].to_vec(),
@@ -162,6 +181,8 @@ impl DataLoader<ShardBatch> for ShardLoader {
 
 /// One epoch of one slice.
 struct ShardIter {
+    /// `j`: which device's slice this is.
+    shard: usize,
     plan: Arc<Plan>,
     items: Arc<Vec<TextItem>>,
     indices: Vec<usize>,
@@ -188,7 +209,10 @@ impl Iterator for ShardIter {
         self.iteration += 1;
         let p = &self.plan;
         let step = step_texts(p.items.len(), p.shards, self.size, self.iteration);
+        let offset = row_offset(p.items.len(), p.batch, p.shards, self.shard, self.iteration);
         Some(Ok(ShardBatch {
+            dropout_seed: step_seed(p.seed, self.epoch, self.iteration),
+            row_offset: offset,
             weight: texts.len() as f64 / step.max(1) as f64,
             batch: TextBatcher.batch(texts, &self.device),
             epoch: self.epoch,

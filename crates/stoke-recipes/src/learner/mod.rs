@@ -23,11 +23,11 @@
 //!   never hands it a validation metric), early stopping and `inject_nonfinite`.
 //! * **Resume** continues from the latest epoch whose four checkpoint files are all there
 //!   ([`files`]); its records are rebuilt from the journal of every step.
-//! * **Bits.** The initial weights are the own loop's (host-drawn from the seed). Without
-//!   dropout, same seed and devices → the same numbers, and 1 and `D` devices agree up to float
-//!   summation order (the test checks 1e-4 relative). With dropout, the replicas share each
-//!   layer's host mask stream and draw from it in the order the worker threads reach it, so a
-//!   multi-device run with dropout is not bit-reproducible (nor reseeded per epoch).
+//! * **Bits.** The initial weights are the own loop's (host-drawn from the seed), and each
+//!   device draws its dropout masks keyed by the step and its rows' place in the step's whole
+//!   batch ([`stoke_text::dropout`]), so same seed and devices → the same numbers, and 1 and
+//!   `D` devices agree up to float summation order, with dropout too (the test checks 1e-4
+//!   relative). BatchNorm is the exception: each device normalises its own share.
 
 mod files;
 mod loader;

@@ -126,7 +126,12 @@ impl TrainStep for Replica {
     type Output = ();
 
     fn step(&self, item: ShardBatch) -> TrainOutput<()> {
-        let (loss, correct) = self.loss(&item.batch);
+        // This step's masks for this device's rows: those of the same rows on one device
+        let at = Replica {
+            model: (self.model.clone()).dropout_for_step(item.dropout_seed, item.row_offset),
+            shared: self.shared.clone(),
+        };
+        let (loss, correct) = at.loss(&item.batch);
         let value = loss.clone().into_scalar::<f32>() as f64;
         let shared = &self.shared;
         {
