@@ -239,6 +239,8 @@ def results_md(args):
               "of each candidate change to the defaults, on the tuning sets only (never on "
               "`names`, never on a test split).\n")
         tune_defaults.table(argparse.Namespace(json=args.defaults))
+        for k, v in json.load(open(args.defaults)).get("_about", {}).items():
+            print(f"\n*{k}:* {v}")
 
 
 def table(args):
