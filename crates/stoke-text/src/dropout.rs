@@ -16,10 +16,9 @@
 //! # The mask stream
 //!
 //! Each layer owns a ChaCha8 stream that every training forward advances by exactly `n` draws.
-//! [`HostDropout::reseed`] restarts it. The training loop restarts every layer's stream at the
-//! start of each epoch from `(seed, epoch)`, so the masks of iteration `i` of epoch `e` depend
-//! only on `(seed, e, i)` and the batch shapes: a run resumed at an epoch boundary draws the
-//! same masks as one that was never interrupted, with nothing extra in the checkpoint.
+//! [`HostDropout::reseed`] restarts it. This serves a model used on its own; stoke's training
+//! loops key each step's masks instead (next section), so that a resumed run, and a run on
+//! several devices, draws the same masks with nothing extra in the checkpoint.
 //!
 //! The stream is shared by the clones of a layer (as Burn's device generator is shared by
 //! everything on a device): a clone's forward advances the original's masks too, so no two

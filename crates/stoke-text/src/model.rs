@@ -26,13 +26,14 @@
 //! * Dropout is inverted dropout: in training each activation is zeroed with probability
 //!   `p` and the survivors are multiplied by `1/(1 − p)`, so expectations are unchanged;
 //!   in eval mode it is the identity. The masks come from the host generator
-//!   ([`HostDropout`]), restarted by [`TextClassifier::seed_dropout`].
+//!   ([`HostDropout`]), keyed by the step through [`TextClassifier::dropout_for_step`].
 //!
 //! # Random state
 //!
 //! [`TextClassifierConfig::try_init_seeded`] draws every initial weight on the host, so the
-//! same seed starts the same model on every backend; the training loop calls
-//! [`TextClassifier::seed_dropout`] at each epoch, so the masks are the same too.
+//! same seed starts the same model on every backend; the training loops take each step's
+//! masks from [`TextClassifier::dropout_for_step`] (seed, epoch, iteration and row), so the
+//! masks are the same too, on one device or several.
 
 use burn::module::Param;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -536,9 +537,8 @@ impl TextClassifier {
     }
 
     /// Restarts the mask stream of every dropout layer from `seed` (layer `k` draws from stream
-    /// `k` of it; see [`HostDropout`]), in this model and every clone of it. A training loop
-    /// calls it at the start of each epoch with a seed derived from the run's seed and the
-    /// epoch, so the masks of an iteration depend only on (seed, epoch, iteration).
+    /// `k` of it; see [`HostDropout`]), in this model and every clone of it: for a model used
+    /// on its own (stoke's training loops use [`TextClassifier::dropout_for_step`]).
     pub fn seed_dropout(&self, seed: u64) {
         for (k, block) in self.blocks.iter().enumerate() {
             if let Some(dropout) = &block.dropout {
