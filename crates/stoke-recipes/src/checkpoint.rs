@@ -236,7 +236,7 @@ pub(crate) fn write_checkpoint(
 }
 
 /// Early stopping's best weights of epoch `epoch`: `best-E.bpk`.
-fn best_file(epoch: usize) -> String {
+pub(crate) fn best_file(epoch: usize) -> String {
     format!("best-{epoch}.bpk")
 }
 
@@ -260,14 +260,20 @@ pub(crate) fn write_best(
     write_atomic(&dir.join(best_file(epoch)), &bytes)
 }
 
-/// Removes the best-weights files of epochs other than `keep` (after `state.json` names it).
-pub(crate) fn remove_other_bests(dir: &Path, keep: usize) {
+/// Removes the best-weights files of epochs up to `up_to` other than `keep` (after the
+/// checkpoint of epoch `up_to` names `keep`); a later epoch's file may be newer than that
+/// checkpoint.
+pub(crate) fn remove_other_bests(dir: &Path, keep: usize, up_to: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("best-") && name.ends_with(".bpk") && name != best_file(keep) {
+        let epoch = name
+            .strip_prefix("best-")
+            .and_then(|rest| rest.strip_suffix(".bpk"))
+            .and_then(|e| e.parse::<usize>().ok());
+        if epoch.is_some_and(|e| e != keep && e <= up_to) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

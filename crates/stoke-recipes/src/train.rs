@@ -433,7 +433,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             let kept = best.as_ref().map(|(e, m)| (*e, m));
             write_checkpoint(dir, &model, &stepper, state, kept)?;
             if let Some((e, _)) = &best {
-                remove_other_bests(dir, *e);
+                remove_other_bests(dir, *e, epoch);
             }
         }
         if stop_early {

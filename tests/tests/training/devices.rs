@@ -157,20 +157,6 @@ fn a_resumed_run_ends_as_an_uninterrupted_one() {
             assert_eq!(first.result.status, RunStatus::Interrupted { epoch: 1 });
             let resumed = train(&spec, &data, &options(true, None)).unwrap();
             assert_eq!(resumed.result.status, RunStatus::Completed);
-            let bits = |t: &Trained| -> Vec<u32> {
-                let w = t
-                    .model
-                    .linear_weights()
-                    .into_iter()
-                    .chain([t.model.embedding_weight()]);
-                w.flat_map(|w| {
-                    w.into_data()
-                        .iter::<f32>()
-                        .map(f32::to_bits)
-                        .collect::<Vec<_>>()
-                })
-                .collect()
-            };
             let values = |t: &Trained| -> Vec<(usize, Split, Metric, f64)> {
                 let r = t.result.records.iter();
                 let r =
@@ -213,13 +199,152 @@ fn the_devices_and_the_settings_must_fit_together() {
         assert!(fits, "{e}");
     }
     let mut s = small(&["flex"], 16, 1);
-    s.early_stopping = Some(stoke_recipes::early_stopping::EarlyStopping {
-        patience: 1,
-        monitor: stoke_recipes::early_stopping::Monitor::ValidLoss,
-    });
+    s.optimizer.transforms.skip_nonfinite = true;
     let e = err(s);
-    assert!(e.contains("early_stopping"), "{e}");
+    assert!(e.contains("optimizer.skip_nonfinite"), "{e}");
     assert!("wgpu:gpu".parse::<DeviceName>().is_err());
+}
+
+/// The weights of a trained model, as bits.
+fn bits(t: &Trained) -> Vec<u32> {
+    let w = t
+        .model
+        .linear_weights()
+        .into_iter()
+        .chain([t.model.embedding_weight()]);
+    w.flat_map(|w| {
+        w.into_data()
+            .iter::<f32>()
+            .map(f32::to_bits)
+            .collect::<Vec<_>>()
+    })
+    .collect()
+}
+
+/// Early stopping through the engine: the own loop's rule (the best epoch is the one of lowest
+/// validation loss, the run stops `patience` epochs later) and the best epoch's weights as the
+/// result, also when the run is interrupted after the best epoch and resumed.
+#[test]
+fn early_stopping_through_the_engine_keeps_the_best_epoch_as_the_own_loop_does() {
+    in_own_process(
+        module_path!(),
+        "early_stopping_through_the_engine_keeps_the_best_epoch_as_the_own_loop_does",
+        || {
+            use stoke_recipes::early_stopping::{EarlyStopping, Monitor};
+            // Adam at η 0.05 on 161 texts overfits within a few epochs.
+            let stopping = |devices: &[&str]| {
+                let mut s = small(devices, 16, 12);
+                s.optimizer = optimizer("adam", 0.05);
+                s.early_stopping = Some(EarlyStopping {
+                    patience: 2,
+                    monitor: Monitor::ValidLoss,
+                });
+                s
+            };
+            let own = stopping(&[]);
+            let data = prepare(&own).unwrap();
+            let a = run(&own, &data).unwrap();
+            let engine = stopping(&["flex"]);
+            let b = run(&engine, &data).unwrap();
+            let valid_loss: Vec<(usize, f64)> = b
+                .result
+                .records
+                .iter()
+                .filter(|r| r.split == Split::Valid && r.metric == Metric::Loss && r.epoch >= 1)
+                .map(|r| (r.epoch, r.value))
+                .collect();
+            // By hand: the lowest validation loss, and the stop `patience` epochs after it.
+            let &(best, best_loss) = valid_loss
+                .iter()
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+                .unwrap();
+            let last = valid_loss.last().unwrap().0;
+            assert!(last < 12, "never stopped: {valid_loss:?}");
+            assert_eq!(last, best + 2, "{valid_loss:?}");
+            assert_eq!(b.result.best_epoch, Some(best), "{valid_loss:?}");
+            assert_eq!(
+                a.result.best_epoch,
+                Some(best),
+                "the own loop: {:?}",
+                a.result.best_epoch
+            );
+            assert_eq!(rows(&a), rows(&b));
+            // The result is the best epoch's weights: evaluated again, they give its loss.
+            let (again, _) =
+                stoke_recipes::train::evaluate(&b.model, &data.valid, &on_cpu().device);
+            assert!(
+                relative(again, best_loss) < 1e-6,
+                "{again} against {best_loss}"
+            );
+            let test = |t: &Trained| value(t, last, Split::Test, Metric::Loss);
+            assert!(
+                relative(test(&b), test(&a)) < 1e-5,
+                "{} against {}",
+                test(&b),
+                test(&a)
+            );
+            // Interrupted after the best epoch and resumed: the same end, bit for bit.
+            let spec = RunSpec {
+                config: "devices".into(),
+                seed: 3,
+                settings: engine,
+            };
+            let dir = stoke_tests::temp_dir("devices-early");
+            let options = |resume, stop_after_epoch| TrainOptions {
+                checkpoint_dir: Some(dir.clone()),
+                resume,
+                stop_after_epoch,
+                ..on_cpu()
+            };
+            let first = train(&spec, &data, &options(false, Some(best + 1))).unwrap();
+            assert_eq!(
+                first.result.status,
+                RunStatus::Interrupted { epoch: best + 1 }
+            );
+            let resumed = train(&spec, &data, &options(true, None)).unwrap();
+            assert_eq!(resumed.result.best_epoch, Some(best));
+            let differ = bits(&resumed)
+                .iter()
+                .zip(&bits(&b))
+                .filter(|(x, y)| x != y)
+                .count();
+            assert_eq!(differ, 0, "{differ} weights differ after the resume");
+            let bests: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.starts_with("best-"))
+                .collect();
+            assert_eq!(bests, [format!("best-{best}.bpk")]);
+            std::fs::remove_dir_all(&dir).ok();
+        },
+    );
+}
+
+/// `clip_norm` through the engine clips the gathered gradients by their global norm before the
+/// step, as the own loop clips its batch's.
+#[test]
+fn clip_norm_through_the_engine_clips_as_the_own_loop_does() {
+    in_own_process(
+        module_path!(),
+        "clip_norm_through_the_engine_clips_as_the_own_loop_does",
+        || {
+            let clipped = |devices: &[&str]| {
+                let mut s = sgd(small(devices, 16, 2));
+                s.optimizer.transforms.clip_norm = Some(0.05);
+                s
+            };
+            let own = clipped(&[]);
+            let data = prepare(&own).unwrap();
+            let a = run(&own, &data).unwrap();
+            let b = run(&clipped(&["flex"]), &data).unwrap();
+            let plain = run(&sgd(small(&["flex"], 16, 2)), &data).unwrap();
+            let (on, _) = differences(&a, &plain, 2);
+            assert!(on > 1e-3, "clip_norm 0.05 changed nothing: {on:.2e}");
+            let (loss, accuracy) = differences(&a, &b, 2);
+            assert!(loss < 1e-5, "loss {loss:.2e} relative");
+            assert!(accuracy <= 0.01, "accuracy {accuracy}");
+        },
+    );
 }
 
 #[cfg(feature = "wgpu")]

@@ -83,8 +83,8 @@ pub struct TrainArgs {
     seed: u64,
     /// Train data-parallel on these devices through Burn's engine, e.g. `wgpu:discrete:0,wgpu:discrete:1`
     /// (flex, ndarray, wgpu[:default], wgpu:cpu, wgpu:discrete:N, wgpu:integrated:N,
-    /// wgpu:virtual:N); `--batch-size` is then the batch of all devices together. Needs
-    /// `--patience 0`; the embedding update is dense.
+    /// wgpu:virtual:N); `--batch-size` is then the batch of all devices together, and the
+    /// embedding update is dense.
     #[arg(long, value_delimiter = ',', value_name = "D1,D2,...")]
     devices: Vec<String>,
     /// Search the learning rate, epochs, embedding size, n-grams, dropout and L2 for this many

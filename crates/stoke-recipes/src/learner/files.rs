@@ -99,7 +99,11 @@ impl Checkpointer<ModuleRecord> for WithJournal {
         std::fs::create_dir_all(&self.files.dir).map_err(CheckpointerError::IOError)?;
         crate::error::write_atomic(&journal_path(&self.files.dir, epoch), &bytes)
             .map_err(|e| fail(e.to_string()))?;
-        self.files.save(epoch, record)
+        self.files.save(epoch, record)?;
+        if let Some(early) = &self.shared.early {
+            super::early::prune(early, &self.files.dir, epoch, &journal.valid);
+        }
+        Ok(())
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {

@@ -17,10 +17,14 @@
 //! * **The embedding update is dense.** The engine gathers parameter gradients only; the
 //!   row-sparse update's gradient is that of a gathered leaf, which it does not see. A run asking
 //!   for `embedding = "sparse"` trains densely and [`notes`] says so.
-//! * **Not supported** (refused with the field named): the gradient transforms that act between
-//!   backward and the step (`clip_norm`, `skip_nonfinite`, `accumulate`, `ema`; Burn's per-tensor
-//!   `clip_tensor_norm` works), the `plateau` schedule (the engine steps a scheduler per step and
-//!   never hands it a validation metric), early stopping and `inject_nonfinite`.
+//! * **Gradient transforms.** `clip_norm` clips the gathered gradients (of all devices) by their
+//!   global norm before the step, as the own loop clips one device's; Burn's per-tensor
+//!   `clip_tensor_norm` works too.
+//! * **Not supported** (refused with the field named): `skip_nonfinite`, `accumulate` and `ema`
+//!   (they keep state between the engine's steps that its checkpoints do not hold), the `plateau` schedule (the engine steps a scheduler per step and
+//!   never hands it a validation metric) and `inject_nonfinite`.
+//! * **Early stopping** is the own loop's rule on the replicas' validation sums, stopped through
+//!   Burn's early-stopping hook; the result is the best epoch's weights ([`early`]).
 //! * **Resume** continues from the latest epoch whose four checkpoint files are all there
 //!   ([`files`]); its records are rebuilt from the journal of every step.
 //! * **Bits.** The initial weights are the own loop's (host-drawn from the seed), and each
@@ -29,6 +33,7 @@
 //!   `D` devices agree up to float summation order, with dropout too (the test checks 1e-4
 //!   relative). BatchNorm is the exception: each device normalises its own share.
 
+mod early;
 mod files;
 mod loader;
 mod quiet;
@@ -42,6 +47,7 @@ use burn::module::Module;
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{ExecutionStrategy, Interrupter, Learner, MultiDeviceOptim, SupervisedTraining};
 use stoke_optim::schedule::Scheduler;
+use stoke_optim::transform::{Chain, Transforms};
 use stoke_optim::{DeviceName, L2Regularizer, OptimizerSpec};
 use stoke_text::batch::{iterations_per_epoch, sequential_loader};
 use stoke_text::model::TextClassifier;
@@ -103,7 +109,6 @@ fn check(spec: &RunSpec) -> Result<(), RecipeError> {
     }
     let t = &s.optimizer.transforms;
     let unsupported = [
-        ("clip_norm", t.clip_norm.map(|c| c.to_string())),
         ("skip_nonfinite", t.skip_nonfinite.then_some("true".into())),
         (
             "accumulate",
@@ -115,14 +120,8 @@ fn check(spec: &RunSpec) -> Result<(), RecipeError> {
         return refuse(
             &format!("optimizer.{field}"),
             value,
-            "is not available with devices (Burn's engine steps the optimizer itself)",
-        );
-    }
-    if s.early_stopping.is_some() {
-        return refuse(
-            "early_stopping",
-            "set".into(),
-            "is not available with devices (use --patience 0)",
+            "is not available with devices (Burn's engine steps the optimizer itself and \
+             checkpoints no state of it between steps)",
         );
     }
     if !s.inject_nonfinite.is_empty() {
@@ -201,7 +200,21 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         (log.steps, log.valid) = (journal.steps, journal.valid);
     }
     // Wall time goes on from where the checkpointed run left it.
+    let t = &s.optimizer.transforms;
     let before = std::time::Duration::from_secs_f64(log.steps.last().map_or(0.0, |l| l.at));
+    let early = s.early_stopping.map(|rule| early::Early {
+        rule,
+        run: id.clone(),
+        n_valid: data.valid.len(),
+        config: config.clone(),
+        device: main.clone(),
+        dir: opts.checkpoint_dir.clone(),
+        best: Mutex::new(None),
+        failed: Mutex::new(None),
+    });
+    if let (Some(early), Some(dir), true) = (&early, &opts.checkpoint_dir, done > 0) {
+        early.resume(dir, &log.valid)?;
+    }
     let interrupter = Interrupter::new();
     let shared = Arc::new(replica::Shared {
         l2,
@@ -210,6 +223,14 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             .checked_sub(before)
             .unwrap_or_else(Instant::now),
         interrupter: interrupter.clone(),
+        early,
+        clip: match t.clip_norm {
+            Some(_) => Some(Mutex::new(Chain::new(Transforms {
+                clip_norm: t.clip_norm,
+                ..Transforms::default()
+            })?)),
+            None => None,
+        },
     });
     let last_epoch = opts.stop_after_epoch.map_or(s.epochs, |e| e.min(s.epochs));
     let training = {
@@ -248,6 +269,9 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         if done > 0 {
             t = t.checkpoint(done);
         }
+        if shared.early.is_some() {
+            t = t.early_stopping(early::Stop(shared.clone()));
+        }
         t
     };
     let record = recorder(spec);
@@ -268,7 +292,17 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             source: error,
         });
     }
-    let model = result.model.model;
+    if let Some(e) = shared
+        .early
+        .as_ref()
+        .and_then(|e| e.failed.lock().ok()?.take())
+    {
+        return Err(e);
+    }
+    // With early stopping, the best epoch's weights; else the last epoch's.
+    let best = shared.early.as_ref().and_then(early::Early::take);
+    let best_epoch = best.as_ref().map(|(e, _)| *e);
+    let model = best.map_or(result.model.model, |(_, m)| m);
     let mut status = RunStatus::Completed;
     let (mut iteration, mut wall) = (0usize, 0.0f64);
     for epoch in 1..=s.epochs {
@@ -348,7 +382,7 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             iterations_per_epoch: per_epoch,
             parameters,
             train_examples: n,
-            best_epoch: None,
+            best_epoch,
         },
     })
 }

@@ -30,6 +30,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
 use stoke_optim::L2Regularizer;
+use stoke_optim::transform::Chain;
 use stoke_text::batch::TextBatch;
 use stoke_text::model::TextClassifier;
 
@@ -74,6 +75,10 @@ pub(crate) struct Shared {
     pub log: Mutex<Log>,
     pub start: Instant,
     pub interrupter: Interrupter,
+    /// Early stopping, when the run asks for it.
+    pub early: Option<super::early::Early>,
+    /// The global-norm clip (`clip_norm`), applied to the gathered gradients before the step.
+    pub clip: Option<Mutex<Chain>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -162,6 +167,21 @@ impl TrainStep for Replica {
         lr: burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate,
         grads: burn::optim::GradientsParams,
     ) -> Self {
+        // ‖g‖ of the step's whole batch: the gradients of all devices, summed
+        let shared = self.shared.clone();
+        let grads = match &shared.clip {
+            Some(clip) => {
+                let prepared = clip
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .prepare(&self, grads);
+                match prepared {
+                    (_, Some(grads)) => grads,
+                    (_, None) => return self,
+                }
+            }
+            None => grads,
+        };
         let stepped = optim.step(lr, self, grads);
         // Without this wait, a worker forks the model from the main device while the step's
         // work is still queued there (see `sync`).
@@ -189,5 +209,14 @@ impl InferenceStep for Replica {
         v.loss_sum += loss * batch.len() as f64;
         v.correct += correct;
         v.n += batch.len();
+        if let Some(early) = &self.shared.early
+            && let Err(e) = early.validated(epoch, &log.valid, &self.model)
+        {
+            let mut failed = early.failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.get_or_insert(e);
+            self.shared
+                .interrupter
+                .stop(Some("the best weights could not be kept"));
+        }
     }
 }
