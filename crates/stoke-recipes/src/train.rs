@@ -25,7 +25,9 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, iterations_per_epoch};
+use stoke_text::batch::{
+    LoaderOptions, TextItem, epoch_loader, eval_batch_size, iterations_per_epoch,
+};
 use stoke_text::dropout::step_seed;
 use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
@@ -159,7 +161,8 @@ pub fn evaluate(
         return (f64::NAN, f64::NAN);
     }
     let model = model.valid();
-    let loader = epoch_loader(items.clone(), &LoaderOptions::sequential(512), 0, device);
+    let batch = eval_batch_size(items, model.embedding_weight().dims()[1]);
+    let loader = epoch_loader(items.clone(), &LoaderOptions::sequential(batch), 0, device);
     let (mut loss, mut correct, mut n) = (0.0f64, 0.0f64, 0usize);
     for batch in loader.iter() {
         // Internal invariant: the items are in memory; the loader only batches them.

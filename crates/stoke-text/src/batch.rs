@@ -282,6 +282,20 @@ pub fn shuffled_loader(
         .build(TextDataset::new(items))
 }
 
+/// The most elements of the `[batch, len, embed_dim]` embeddings an evaluation batch
+/// materialises: 2²⁴ `f32` (64 MiB), half of wgpu's default largest storage binding (128 MiB),
+/// so evaluation fits on any device.
+const EVAL_ELEMENTS: usize = 1 << 24;
+
+/// The batch size to evaluate `items` with: up to 512 texts, fewer when their longest text
+/// would make the `[batch, len, embed_dim]` embeddings exceed 2²⁴ elements (with embedding 128,
+/// 512 texts of 926 features are 242 MB, which lavapipe refuses to allocate). The results do not
+/// depend on it beyond float summation order.
+pub fn eval_batch_size(items: &[TextItem], embed_dim: usize) -> usize {
+    let longest = items.iter().map(|i| i.ids.len()).max().unwrap_or(1).max(1);
+    (EVAL_ELEMENTS / (longest * embed_dim.max(1))).clamp(1, 512)
+}
+
 /// One loader in the items' order (for evaluation or Burn's validation split).
 pub fn sequential_loader(
     items: Arc<Vec<TextItem>>,

@@ -27,7 +27,7 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::InvalidSetting;
-use crate::batch::{TextBatcher, TextItem};
+use crate::batch::{TextBatcher, TextItem, eval_batch_size};
 use crate::calibration::Temperature;
 use crate::error::one_line;
 use crate::model::{TextClassifier, TextClassifierConfig};
@@ -470,7 +470,7 @@ impl SavedClassifier {
         let device = model.device();
         let k = self.classes.len();
         let mut out = Vec::with_capacity(items.len());
-        for chunk in items.chunks(256) {
+        for chunk in items.chunks(eval_batch_size(items, self.config.embed_dim).min(256)) {
             let batch = TextBatcher.batch(chunk.to_vec(), &device);
             let values: Vec<f32> = model
                 .forward_batch(&batch)

@@ -5,7 +5,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{cpu, to_vec};
-use stoke_text::batch::{LoaderOptions, TextItem, epoch_loader, epoch_order, iterations_per_epoch};
+use stoke_text::batch::{
+    LoaderOptions, TextItem, epoch_loader, epoch_order, eval_batch_size, iterations_per_epoch,
+};
 
 fn items(n: usize) -> Arc<Vec<TextItem>> {
     // Item i has i+1 ids (all equal to i) and label i, so a batch tells which rows it holds.
@@ -90,4 +92,19 @@ fn every_row_once_per_epoch_in_a_seeded_order_that_changes_per_epoch() {
         run_epoch(7, &LoaderOptions::sequential(3), 5).1,
         (0..7).collect::<Vec<_>>()
     );
+}
+
+/// Evaluation batches stay within 2²⁴ embedding elements: 512 texts of sentiment-uci's longest
+/// (926 features) at embedding 128 would be 512·926·128·4 B = 242 MB, which lavapipe refused to
+/// allocate; 2²⁴ / (926·128) = 141.5, so 141 texts. Short texts keep 512.
+#[test]
+fn evaluation_batches_bound_the_embeddings_they_materialise() {
+    let item = |n: usize| TextItem {
+        ids: vec![1; n],
+        label: 0,
+    };
+    assert_eq!(eval_batch_size(&[item(3), item(926)], 128), 141);
+    assert_eq!(eval_batch_size(&[item(3), item(20)], 128), 512);
+    assert_eq!(eval_batch_size(&[item(1 << 20)], 128), 1);
+    assert_eq!(eval_batch_size(&[], 128), 512);
 }

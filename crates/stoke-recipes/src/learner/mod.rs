@@ -49,7 +49,7 @@ use burn::train::{ExecutionStrategy, Interrupter, Learner, MultiDeviceOptim, Sup
 use stoke_optim::schedule::Scheduler;
 use stoke_optim::transform::{Chain, Transforms};
 use stoke_optim::{DeviceName, L2Regularizer, OptimizerSpec};
-use stoke_text::batch::{iterations_per_epoch, sequential_loader};
+use stoke_text::batch::{eval_batch_size, iterations_per_epoch, sequential_loader};
 use stoke_text::model::TextClassifier;
 
 use crate::data::Prepared;
@@ -246,7 +246,11 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             done,
             &train_main,
         ));
-        let valid_loader = sequential_loader(data.valid.clone(), 512, &main);
+        let valid_loader = sequential_loader(
+            data.valid.clone(),
+            eval_batch_size(&data.valid, config.embed_dim),
+            &main,
+        );
         let mut t = SupervisedTraining::<Replica>::new(&dir, train_loader, valid_loader)
             .with_training_strategy(
                 ExecutionStrategy::MultiDevice(devices, MultiDeviceOptim::OptimMainDevice).into(),
