@@ -63,7 +63,7 @@ def scores(y, proba):
     }
 
 
-def tfidf_lr(train, valid, test, classes, grid, solver):
+def tfidf_lr(train, valid, test, classes, grid, solver, min_df=1):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_union
@@ -71,8 +71,8 @@ def tfidf_lr(train, valid, test, classes, grid, solver):
     enc = {c: i for i, c in enumerate(classes)}
     ytr, yva, yte = (np.array([enc[l] for l in part[1]]) for part in (train, valid, test))
     feats = make_union(
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-        TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True, min_df=1),
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=min_df),
+        TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True, min_df=min_df),
     )
     t0 = time.perf_counter()
     xtr = feats.fit_transform(train[0])
@@ -88,7 +88,8 @@ def tfidf_lr(train, valid, test, classes, grid, solver):
             best = (acc, c, lr)
     acc, c, lr = best
     out = scores(yte, lr.predict_proba(xte))
-    out.update(valid_accuracy=acc, C=c, solver=solver, seconds=time.perf_counter() - t0)
+    out.update(valid_accuracy=acc, C=c, solver=solver, min_df=min_df, features=xtr.shape[1],
+               seconds=time.perf_counter() - t0)
     return out
 
 
@@ -179,7 +180,8 @@ def run(args):
         sides = args.sides.split(",")
         if "lr" in sides:
             solver = args.solver or ("lbfgs" if len(classes) <= 10 else "saga")
-            row["tfidf_lr"] = tfidf_lr(train, valid, test, classes, args.c_grid, solver)
+            row["tfidf_lr"] = tfidf_lr(train, valid, test, classes, args.c_grid, solver,
+                                       args.min_df)
             print(f"  tf-idf + LR {row['tfidf_lr']}", file=sys.stderr)
         if "fasttext" in sides:
             row["fasttext"] = fasttext_defaults(train, test, classes)
@@ -278,6 +280,9 @@ def main():
     r.add_argument("--autotune", type=float, default=120)
     r.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=[1],
                    help="stoke defaults' training seeds (the first is the row's; default 1)")
+    r.add_argument("--min-df", type=int, default=1,
+                   help="the vectorizers' min_df: 2 drops the n-grams of one training text, "
+                        "which keeps lbfgs's weights in memory on langid (default 1)")
     r.add_argument("--solver", choices=["lbfgs", "saga"],
                    help="the LR solver (default: lbfgs up to 10 classes, else saga)")
     t = sub.add_parser("table")

@@ -32,6 +32,7 @@ CANDIDATES = {
     "linear (n_hidden 0)": ["--set", "model.n_hidden=0"],
     "batch 64": ["--batch-size", "64"],
     "monitor valid-accuracy": ["--monitor", "valid-accuracy"],
+    "monitor valid-loss": ["--monitor", "valid-loss"],
     "char n 2-4": ["--set", "tokenizer.char_max_n=4"],
 }
 

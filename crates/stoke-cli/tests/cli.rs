@@ -507,6 +507,11 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
         serde_json::from_slice(&std::fs::read(out.join("model").join("config.json")).unwrap())
             .unwrap();
     assert_eq!(config["embed_dim"], 128, "{config}");
+    // Early stopping watches the validation accuracy unless told otherwise (chosen on
+    // validation: RESULTS.md).
+    let stopping = &settings["early_stopping"];
+    assert_eq!(stopping["monitor"], "valid_accuracy", "{stopping}");
+    assert_eq!(stopping["patience"], 2, "{stopping}");
     let o = stoke(&[
         "predict",
         "--model",
