@@ -2,8 +2,19 @@
 //! `-autotune-validation`): seeded random search over the learning rate, epochs, embedding size,
 //! word and character n-grams, dropout and L2, starting from the given settings themselves.
 //!
-//! The score of a trial is its validation accuracy after its last epoch (validation loss breaks
-//! ties); the test split is never looked at. Trials are drawn from a ChaCha stream seeded by
+//! The score of a trial is the validation accuracy of the epoch it keeps (the best epoch with
+//! early stopping, else the last; validation loss breaks ties); the test split is never looked
+//! at. A trial replaces the given settings only when it beats their validation accuracy `p₀` by
+//! more than one standard error of it (the one-standard-error rule):
+//!
+//! ```text
+//! se = √(p₀ (1 − p₀) / n)        n validation texts
+//! winner = the best-scoring trial with accuracy > p₀ + se, else the given settings
+//! ```
+//!
+//! Without the margin, the best of tens of trials on a few hundred validation texts beats the
+//! defaults by chance: on sentiment-uci (300 validation texts) the best of 95 trials scored
+//! 0.8700 on validation and 0.7933 on the test split, against the defaults' 0.8367. Trials are drawn from a ChaCha stream seeded by
 //! the run's seed, so the same budget-independent sequence of candidates is tried on every
 //! machine; a faster machine tries more of them within the same budget. The winner is printed
 //! as the flags that reproduce it ([`Trial::flags`]).
@@ -122,9 +133,9 @@ fn round3(x: f64) -> f64 {
 pub struct Trial {
     /// What was tried.
     pub candidate: Candidate,
-    /// Validation accuracy after the last epoch (`NaN` if the run diverged).
+    /// Validation accuracy of the kept epoch (`NaN` if the run diverged).
     pub valid_accuracy: f64,
-    /// Validation loss after the last epoch.
+    /// Validation loss of the kept epoch.
     pub valid_loss: f64,
     /// Wall time of the trial, data preparation included.
     pub seconds: f64,
@@ -136,6 +147,34 @@ impl Trial {
         let finite = |x: f64| if x.is_finite() { x } else { f64::NEG_INFINITY };
         (finite(self.valid_accuracy), finite(-self.valid_loss))
     }
+}
+
+/// The validation accuracy and loss of the epoch a run keeps: `best_epoch` with early
+/// stopping, else the last validated epoch (`NaN` when there is none).
+fn kept_scores(records: &[crate::metrics::Record], best_epoch: Option<usize>) -> (f64, f64) {
+    let valid = records.iter().filter(|r| r.split == Split::Valid);
+    let epoch = best_epoch.or_else(|| valid.clone().map(|r| r.epoch).max());
+    let value = |metric: Metric| {
+        valid
+            .clone()
+            .find(|r| Some(r.epoch) == epoch && r.metric == metric)
+            .map_or(f64::NAN, |r| r.value)
+    };
+    (value(Metric::Accuracy), value(Metric::Loss))
+}
+
+/// One standard error of the validation accuracy `p` over `n` texts, `√(p(1 − p)/n)`.
+fn standard_error(p: f64, n: usize) -> f64 {
+    (p * (1.0 - p) / n.max(1) as f64).sqrt()
+}
+
+/// Whether trial `new` becomes the winner in place of `best`, given the first trial (the given
+/// settings) and `n` validation texts: it must beat the first's accuracy by more than one
+/// standard error, and score above `best`.
+fn replaces(first: &Trial, best: &Trial, new: &Trial, n: usize) -> bool {
+    let p = first.valid_accuracy;
+    let clears = !p.is_finite() || new.valid_accuracy > p + standard_error(p, n);
+    clears && new.score() > best.score()
 }
 
 /// The search's result: every trial, the winner's index and its trained model.
@@ -192,25 +231,19 @@ pub fn autotune(
             progress: &Silent,
         };
         let trained = train(&trial_spec, data, &options)?;
-        let last = |metric: Metric| {
-            trained
-                .result
-                .records
-                .iter()
-                .rev()
-                .find(|r| r.split == Split::Valid && r.metric == metric)
-                .map_or(f64::NAN, |r| r.value)
-        };
+        let (valid_accuracy, valid_loss) =
+            kept_scores(&trained.result.records, trained.result.best_epoch);
         let trial = Trial {
             candidate,
-            valid_accuracy: last(Metric::Accuracy),
-            valid_loss: last(Metric::Loss),
+            valid_accuracy,
+            valid_loss,
             seconds: t0.elapsed().as_secs_f64(),
         };
         each(&trial);
+        let n_valid = data.valid.len();
         let better = best
             .as_ref()
-            .is_none_or(|(i, _, _)| trial.score() > trials[*i].score());
+            .is_none_or(|(i, _, _)| replaces(&trials[0], &trials[*i], &trial, n_valid));
         trials.push(trial);
         if better {
             best = Some((trials.len() - 1, trial_spec, trained));
@@ -234,6 +267,74 @@ pub fn autotune(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn trial(valid_accuracy: f64, valid_loss: f64) -> Trial {
+        Trial {
+            candidate: Candidate {
+                lr: 0.002,
+                epochs: 5,
+                embed_dim: 64,
+                word_bigrams: true,
+                char_ngrams: (2, 5),
+                dropout: 0.2,
+                l2: 0.0,
+            },
+            valid_accuracy,
+            valid_loss,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_trial_must_beat_the_given_settings_by_one_standard_error() {
+        // p₀ = 0.87 on n = 300: se = √(0.87 · 0.13 / 300) = 0.019416, so the bar is 0.889416.
+        let first = trial(0.87, 0.40);
+        assert!(!replaces(&first, &first, &trial(0.88, 0.30), 300));
+        assert!(!replaces(&first, &first, &trial(0.889, 0.30), 300));
+        assert!(replaces(&first, &first, &trial(0.8900, 0.30), 300));
+        // on 30,000 texts the bar is 0.87 + 0.0019416: 0.875 clears it
+        assert!(replaces(&first, &first, &trial(0.875, 0.30), 30_000));
+        // past the bar, the better score wins; equal accuracy goes to the lower loss
+        let best = trial(0.90, 0.35);
+        assert!(!replaces(&first, &best, &trial(0.895, 0.20), 300));
+        assert!(replaces(&first, &best, &trial(0.90, 0.30), 300));
+        // a diverged first trial (NaN) is beaten by any finite one
+        assert!(replaces(
+            &trial(f64::NAN, f64::NAN),
+            &trial(f64::NAN, f64::NAN),
+            &first,
+            300
+        ));
+    }
+
+    #[test]
+    fn a_trial_scores_the_epoch_it_keeps() {
+        use crate::metrics::Record;
+        let record = |epoch, metric, value| Record {
+            run: "r".into(),
+            config: "c".into(),
+            seed: 1,
+            epoch,
+            iteration: 0,
+            split: Split::Valid,
+            metric,
+            value,
+        };
+        let mut records = Vec::new();
+        for (epoch, acc, loss) in [
+            (1, 0.80, 0.5),
+            (2, 0.86, 0.4),
+            (3, 0.84, 0.45),
+            (4, 0.83, 0.5),
+        ] {
+            records.push(record(epoch, Metric::Accuracy, acc));
+            records.push(record(epoch, Metric::Loss, loss));
+        }
+        // early stopping kept epoch 2, whose scores count; without it, the last epoch's
+        assert_eq!(kept_scores(&records, Some(2)), (0.86, 0.4));
+        assert_eq!(kept_scores(&records, None), (0.83, 0.5));
+        assert!(kept_scores(&[], None).0.is_nan());
+    }
 
     #[test]
     fn rounding_keeps_three_significant_digits() {

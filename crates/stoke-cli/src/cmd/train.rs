@@ -91,7 +91,8 @@ pub struct TrainArgs {
     devices: Vec<String>,
     /// Search the learning rate, epochs, embedding size, n-grams, dropout and L2 for this many
     /// seconds on the validation split (the given settings are the first trial), then keep the
-    /// best trial's model; the trials and the winner's flags are printed on stderr.
+    /// best trial's model, if it beats the given settings' validation accuracy by more than one
+    /// standard error (else theirs); the trials and the winner's flags are printed on stderr.
     #[arg(long, value_name = "SECONDS")]
     autotune: Option<f64>,
     /// Keep the model's own probabilities: do not fit a temperature on the validation rows.
