@@ -268,17 +268,22 @@ pub fn autotune(
 mod tests {
     use super::*;
 
+    /// The candidate the tests start from.
+    fn base() -> Candidate {
+        Candidate {
+            lr: 0.002,
+            epochs: 5,
+            embed_dim: 64,
+            word_bigrams: true,
+            char_ngrams: (2, 5),
+            dropout: 0.2,
+            l2: 0.0,
+        }
+    }
+
     fn trial(valid_accuracy: f64, valid_loss: f64) -> Trial {
         Trial {
-            candidate: Candidate {
-                lr: 0.002,
-                epochs: 5,
-                embed_dim: 64,
-                word_bigrams: true,
-                char_ngrams: (2, 5),
-                dropout: 0.2,
-                l2: 0.0,
-            },
+            candidate: base(),
             valid_accuracy,
             valid_loss,
             seconds: 0.0,
@@ -345,15 +350,7 @@ mod tests {
 
     #[test]
     fn the_draws_are_seeded_and_stay_in_range() {
-        let base = Candidate {
-            lr: 0.002,
-            epochs: 5,
-            embed_dim: 64,
-            word_bigrams: true,
-            char_ngrams: (2, 5),
-            dropout: 0.2,
-            l2: 0.0,
-        };
+        let base = base();
         let run = |seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             (0..50).map(|_| draw(&mut rng, &base)).collect::<Vec<_>>()
