@@ -14,9 +14,12 @@
 //!
 //! Without the margin, the best of tens of trials on a few hundred validation texts beats the
 //! defaults by chance: on sentiment-uci (300 validation texts) the best of 95 trials scored
-//! 0.8700 on validation and 0.7933 on the test split, against the defaults' 0.8367. Trials are drawn from a ChaCha stream seeded by
-//! the run's seed, so the same budget-independent sequence of candidates is tried on every
-//! machine; a faster machine tries more of them within the same budget. The winner is printed
+//! 0.8700 on validation and 0.7933 on the test split, against the defaults' 0.8367
+//! (`scripts/baselines.py`, before the margin).
+//!
+//! Trials are drawn from a ChaCha stream seeded by the run's seed, so the same
+//! budget-independent sequence of candidates is tried on every machine; a faster machine tries
+//! more of them within the same budget. The winner is printed
 //! as the flags that reproduce it ([`Trial::flags`]).
 //!
 //! | here | fastText | scikit-learn |

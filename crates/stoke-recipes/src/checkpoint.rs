@@ -120,12 +120,27 @@ pub(crate) fn load_weights(
     device: &Device,
 ) -> Result<TextClassifier, RecipeError> {
     let name = format!("model-{}.bpk", state.epoch);
+    weights_from(
+        &dir.join(&name),
+        read_file(dir, &name, state)?,
+        config,
+        device,
+    )
+}
+
+/// The weights in `bytes` (read from `path`), in a model made from `config`; bytes that are
+/// not a record, or weights of another shape or model, are an error naming `path`.
+pub(crate) fn weights_from(
+    path: &Path,
+    bytes: Bytes,
+    config: &TextClassifierConfig,
+    device: &Device,
+) -> Result<TextClassifier, RecipeError> {
     let fail = |source: CheckpointError| RecipeError::Checkpoint {
-        path: dir.join(&name),
+        path: path.to_path_buf(),
         source,
     };
-    let record =
-        ModuleRecord::from_bytes(read_file(dir, &name, state)?).map_err(|e| fail(e.into()))?;
+    let record = ModuleRecord::from_bytes(bytes).map_err(|e| fail(e.into()))?;
     config
         .try_init(device)
         .map_err(|e| fail(e.into()))?
@@ -287,18 +302,8 @@ pub(crate) fn load_best(
     config: &TextClassifierConfig,
     device: &Device,
 ) -> Result<TextClassifier, RecipeError> {
-    let path = dir.join(best_file(epoch));
     let bytes = read_file(dir, &best_file(epoch), state)?;
-    let fail = |source: CheckpointError| RecipeError::Checkpoint {
-        path: path.clone(),
-        source,
-    };
-    let record = ModuleRecord::from_bytes(bytes).map_err(|e| fail(e.into()))?;
-    config
-        .try_init(device)
-        .map_err(|e| fail(e.into()))?
-        .try_load_record(record)
-        .map_err(|e| fail(e.into()))
+    weights_from(&dir.join(best_file(epoch)), bytes, config, device)
 }
 
 /// Removes what a checkpoint other than epoch `epoch`'s left in `dir`: the weight and optimizer

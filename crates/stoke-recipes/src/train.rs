@@ -118,7 +118,7 @@ pub struct Trained {
 /// A copy of `model` that shares nothing with it. A module's `clone` shares BatchNorm's running
 /// statistics (Burn's `RunningState` is one value behind every clone), so training on would
 /// move a kept copy's statistics too.
-fn snapshot(
+pub(crate) fn snapshot(
     model: &TextClassifier,
     config: &TextClassifierConfig,
     device: &Device,

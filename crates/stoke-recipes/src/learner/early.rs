@@ -20,18 +20,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use burn::train::EarlyStoppingStrategy;
 use burn::train::metric::store::EventStoreClient;
 use stoke_text::model::{TextClassifier, TextClassifierConfig};
 
 use super::replica::ValidLog;
-use crate::checkpoint::{best_file, remove_other_bests, write_best};
+use crate::checkpoint::{best_file, remove_other_bests, weights_from, write_best};
 use crate::early_stopping::EarlyStopping;
-use crate::error::{CheckpointError, RecipeError};
+use crate::error::RecipeError;
 use crate::metrics::{Metric, Record, Split};
+use crate::train::snapshot;
 
 /// Early stopping's state in a run through the engine; see the [module docs](self).
 pub(crate) struct Early {
@@ -95,11 +94,7 @@ impl Early {
         if !whole || self.best_of(valid) != Some(epoch) {
             return Ok(());
         }
-        let fresh = self
-            .config
-            .try_init(&self.device)
-            .map_err(|e| RecipeError::setting(&self.run, "model", e))?;
-        let kept = fresh.load_record(model.clone().into_record());
+        let kept = snapshot(model, &self.config, &self.device)?;
         if let Some(dir) = &self.dir {
             write_best(dir, epoch, &kept)?;
         }
@@ -115,18 +110,12 @@ impl Early {
         };
         let path = dir.join(best_file(epoch));
         let bytes = std::fs::read(&path).map_err(|e| RecipeError::io(&path, e))?;
-        let fail = |source: CheckpointError| RecipeError::Checkpoint {
-            path: path.clone(),
-            source,
-        };
-        let record =
-            ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| fail(e.into()))?;
-        let kept = self
-            .config
-            .try_init(&self.device)
-            .map_err(|e| fail(e.into()))?
-            .try_load_record(record)
-            .map_err(|e| fail(e.into()))?;
+        let kept = weights_from(
+            &path,
+            Bytes::from_bytes_vec(bytes),
+            &self.config,
+            &self.device,
+        )?;
         *self.best.lock().unwrap_or_else(|p| p.into_inner()) = Some((epoch, kept));
         Ok(())
     }

@@ -21,8 +21,9 @@
 //!   global norm before the step, as the own loop clips one device's; Burn's per-tensor
 //!   `clip_tensor_norm` works too.
 //! * **Not supported** (refused with the field named): `skip_nonfinite`, `accumulate` and `ema`
-//!   (they keep state between the engine's steps that its checkpoints do not hold), the `plateau` schedule (the engine steps a scheduler per step and
-//!   never hands it a validation metric) and `inject_nonfinite`.
+//!   (they keep state between the engine's steps that its checkpoints do not hold), the
+//!   `plateau` schedule (the engine steps a scheduler per step and never hands it a validation
+//!   metric) and `inject_nonfinite`.
 //! * **Early stopping** is the own loop's rule on the replicas' validation sums, stopped through
 //!   Burn's early-stopping hook; the result is the best epoch's weights ([`early`]).
 //! * **Resume** continues from the latest epoch whose four checkpoint files are all there
@@ -200,7 +201,6 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
         (log.steps, log.valid) = (journal.steps, journal.valid);
     }
     // Wall time goes on from where the checkpointed run left it.
-    let t = &s.optimizer.transforms;
     let before = std::time::Duration::from_secs_f64(log.steps.last().map_or(0.0, |l| l.at));
     let early = s.early_stopping.map(|rule| early::Early {
         rule,
@@ -224,13 +224,18 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
             .unwrap_or_else(Instant::now),
         interrupter: interrupter.clone(),
         early,
-        clip: match t.clip_norm {
-            Some(_) => Some(Mutex::new(Chain::new(Transforms {
-                clip_norm: t.clip_norm,
-                ..Transforms::default()
-            })?)),
-            None => None,
-        },
+        clip: s
+            .optimizer
+            .transforms
+            .clip_norm
+            .map(|c| {
+                let clip = Transforms {
+                    clip_norm: Some(c),
+                    ..Transforms::default()
+                };
+                Chain::new(clip).map(Mutex::new)
+            })
+            .transpose()?,
     });
     let last_epoch = opts.stop_after_epoch.map_or(s.epochs, |e| e.min(s.epochs));
     let training = {
