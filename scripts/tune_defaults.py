@@ -34,6 +34,17 @@ CANDIDATES = {
     "monitor valid-accuracy": ["--monitor", "valid-accuracy"],
     "monitor valid-loss": ["--monitor", "valid-loss"],
     "char n 2-4": ["--set", "tokenizer.char_max_n=4"],
+    "char n 3-5": ["--set", "tokenizer.char_min_n=3"],
+    "word n-grams only": ["--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0"],
+    "word n-grams only + 2^20 buckets": [
+        "--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0",
+        "--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }'],
+    "word n-grams only + lr 0.0005": [
+        "--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0", "--lr", "0.0005"],
+    "word n-grams only + 2^20 buckets + lr 0.0005": [
+        "--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0",
+        "--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }', "--lr", "0.0005"],
+    "2^20 buckets": ["--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }'],
 }
 
 

@@ -1,6 +1,7 @@
 //! A time-boxed search for a run's settings on the validation split (fastText's
 //! `-autotune-validation`): seeded random search over the learning rate, epochs, embedding size,
-//! word and character n-grams, dropout and L2, starting from the given settings themselves.
+//! word and character n-grams, hash buckets, dropout and L2, starting from the given settings
+//! themselves.
 //!
 //! The score of a trial is the validation accuracy of the epoch it keeps (the best epoch with
 //! early stopping, else the last; validation loss breaks ties); the test split is never looked
@@ -39,6 +40,7 @@ use crate::metrics::{Metric, Split};
 use crate::recipe::{RunSpec, Settings};
 use crate::runner::DataCache;
 use crate::train::{Silent, TrainOptions, Trained, train};
+use stoke_text::tokenizer::Features;
 
 /// The values one trial tries (the rest of the settings stay as given).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,6 +59,8 @@ pub struct Candidate {
     pub dropout: f64,
     /// β of the L2 penalty.
     pub l2: f64,
+    /// Hash buckets (embedding rows); `None` when the settings use a vocabulary, which stays.
+    pub buckets: Option<usize>,
 }
 
 impl Candidate {
@@ -70,6 +74,10 @@ impl Candidate {
             char_ngrams: (settings.tokenizer.char_min_n, settings.tokenizer.char_max_n),
             dropout: settings.model.dropout,
             l2: settings.l2,
+            buckets: match settings.tokenizer.features {
+                Features::Hashing { buckets } => Some(buckets),
+                Features::Vocabulary { .. } => None,
+            },
         }
     }
 
@@ -83,14 +91,21 @@ impl Candidate {
         (s.tokenizer.char_min_n, s.tokenizer.char_max_n) = self.char_ngrams;
         s.model.dropout = self.dropout;
         s.l2 = self.l2;
+        if let Some(buckets) = self.buckets {
+            s.tokenizer.features = Features::Hashing { buckets };
+        }
         s
     }
 
-    /// The `stoke train` flags that set these values.
+    /// The `stoke train` flags that set these values, as a shell reads them (the buckets' TOML
+    /// table in single quotes).
     pub fn flags(&self) -> String {
+        let buckets = self.buckets.map_or(String::new(), |b| {
+            format!(" --set 'tokenizer.features={{kind=\"hashing\",buckets={b}}}'")
+        });
         format!(
             "--lr {} --epochs {} --l2 {} --set model.embed_dim={} --set model.dropout={} \
-             --set tokenizer.word_bigrams={} --set tokenizer.char_min_n={} --set tokenizer.char_max_n={}",
+             --set tokenizer.word_bigrams={} --set tokenizer.char_min_n={} --set tokenizer.char_max_n={}{}",
             self.lr,
             self.epochs,
             self.l2,
@@ -98,7 +113,8 @@ impl Candidate {
             self.dropout,
             self.word_bigrams,
             self.char_ngrams.0,
-            self.char_ngrams.1
+            self.char_ngrams.1,
+            buckets
         )
     }
 }
@@ -122,6 +138,11 @@ fn draw(rng: &mut ChaCha8Rng, base: &Candidate) -> Candidate {
         char_ngrams: pick(rng, &[(0, 0), (1, 3), (2, 4), (2, 5), (3, 6)]),
         dropout: pick(rng, &[0.0, 0.2, 0.5]),
         l2: pick(rng, &[0.0, 1e-7, 1e-6, 1e-5]),
+        // fastText's `bucket`; more rows, fewer collisions between n-grams (on sotu, word
+        // n-grams only: validation accuracy 0.7590 with 2^17 buckets, 0.7825 with 2^20).
+        buckets: base
+            .buckets
+            .map(|_| pick(rng, &[1 << 17, 1 << 18, 1 << 20])),
     }
 }
 
@@ -281,6 +302,7 @@ mod tests {
             char_ngrams: (2, 5),
             dropout: 0.2,
             l2: 0.0,
+            buckets: Some(1 << 17),
         }
     }
 
@@ -366,5 +388,38 @@ mod tests {
         // every grid value turns up in 50 draws of a 5-value grid (missing one: p ≈ 5·0.8⁵⁰)
         let dims: std::collections::BTreeSet<usize> = run(7).iter().map(|c| c.embed_dim).collect();
         assert_eq!(dims.len(), 4);
+        let buckets: std::collections::BTreeSet<_> = run(7).iter().map(|c| c.buckets).collect();
+        assert_eq!(buckets.len(), 3, "{buckets:?}");
+        // a vocabulary is never swapped for hashing
+        let vocabulary = Candidate {
+            buckets: None,
+            ..base.clone()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        assert!((0..50).all(|_| draw(&mut rng, &vocabulary).buckets.is_none()));
+    }
+
+    #[test]
+    fn the_buckets_round_trip_through_the_settings_and_the_flags() {
+        let mut settings: Settings = toml::from_str(
+            "epochs = 5\nbatch_size = 32\noptimizer = { name = \"adam\", lr = 0.002 }",
+        )
+        .unwrap();
+        let c = Candidate {
+            buckets: Some(1 << 20),
+            ..Candidate::of(&settings)
+        };
+        settings = c.apply(&settings);
+        assert_eq!(
+            settings.tokenizer.features,
+            Features::Hashing { buckets: 1 << 20 }
+        );
+        assert_eq!(Candidate::of(&settings), c);
+        assert!(
+            c.flags()
+                .ends_with(" --set 'tokenizer.features={kind=\"hashing\",buckets=1048576}'"),
+            "{}",
+            c.flags()
+        );
     }
 }
