@@ -45,6 +45,8 @@ CANDIDATES = {
         "--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0",
         "--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }', "--lr", "0.0005"],
     "2^20 buckets": ["--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }'],
+    "2^20 buckets + lr 0.0005": [
+        "--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }', "--lr", "0.0005"],
 }
 
 
