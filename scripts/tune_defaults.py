@@ -22,6 +22,11 @@ import time
 
 from baselines import name_of
 
+# Pieces the candidates below combine.
+WORDS_ONLY = ["--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0"]
+BUCKETS_2_20 = ["--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }']
+LR_0005 = ["--lr", "0.0005"]
+
 CANDIDATES = {
     "defaults": [],
     "dropout 0.5": ["--set", "model.dropout=0.5"],
@@ -35,18 +40,12 @@ CANDIDATES = {
     "monitor valid-loss": ["--monitor", "valid-loss"],
     "char n 2-4": ["--set", "tokenizer.char_max_n=4"],
     "char n 3-5": ["--set", "tokenizer.char_min_n=3"],
-    "word n-grams only": ["--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0"],
-    "word n-grams only + 2^20 buckets": [
-        "--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0",
-        "--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }'],
-    "word n-grams only + lr 0.0005": [
-        "--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0", "--lr", "0.0005"],
-    "word n-grams only + 2^20 buckets + lr 0.0005": [
-        "--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0",
-        "--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }', "--lr", "0.0005"],
-    "2^20 buckets": ["--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }'],
-    "2^20 buckets + lr 0.0005": [
-        "--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }', "--lr", "0.0005"],
+    "word n-grams only": WORDS_ONLY,
+    "word n-grams only + 2^20 buckets": WORDS_ONLY + BUCKETS_2_20,
+    "word n-grams only + lr 0.0005": WORDS_ONLY + LR_0005,
+    "word n-grams only + 2^20 buckets + lr 0.0005": WORDS_ONLY + BUCKETS_2_20 + LR_0005,
+    "2^20 buckets": BUCKETS_2_20,
+    "2^20 buckets + lr 0.0005": BUCKETS_2_20 + LR_0005,
 }
 
 
