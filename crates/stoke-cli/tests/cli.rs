@@ -84,7 +84,18 @@ fn devices_are_named_and_checked_before_training() {
     }
     // `stoke train`'s default row-sparse update is trained densely on several devices, and
     // the command says so.
-    let out = stoke(&["train", "--data", "sentiment-uci", "--devices", "flex,flex"]);
+    let small = "tokenizer.features={kind=\"hashing\",buckets=4096}";
+    let out = stoke(&[
+        "train",
+        "--data",
+        "sentiment-uci",
+        "--devices",
+        "flex,flex",
+        "--epochs",
+        "1",
+        "--set",
+        small,
+    ]);
     let err = text(&out.stderr);
     assert!(
         err.contains("\"sparse\" is trained densely on 2 devices"),
@@ -462,6 +473,87 @@ fn two_class_csv(
     csv
 }
 
+/// `stoke train --checkpoint` stopped after epoch 2 and continued with `--resume` ends with the
+/// uninterrupted run's model, byte for byte, and its metrics (wall time aside); the first two
+/// epochs' records, wall time included, are the stopped run's, so the resumed run did not start
+/// over. Without `--checkpoint` no checkpoint is written.
+#[test]
+fn train_resumes_from_its_checkpoint_as_if_never_stopped() {
+    let dir = tmp("train-resume");
+    let csv = two_class_csv(&dir, "review,sentiment", 80, |i| {
+        format!("\"great lovely film {i}\",pos\n\"awful boring film {i}\",neg\n")
+    });
+    let train = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            csv.to_str().unwrap(),
+            "--text-col",
+            "review",
+            "--label-col",
+            "sentiment",
+            "--epochs",
+            "4",
+            "--patience",
+            "3",
+            "--batch-size",
+            "8",
+            "--set",
+            "tokenizer.features={kind=\"hashing\",buckets=4096}",
+            "--set",
+            "model.dropout=0.3",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = stoke(&args);
+        assert!(o.status.success(), "{extra:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let whole = dir.join("whole");
+    train(&whole, &[]);
+    assert!(
+        !whole.join("checkpoint").exists(),
+        "no --checkpoint, no checkpoint"
+    );
+    let resumed = dir.join("resumed");
+    let said = train(&resumed, &["--checkpoint", "--stop-after-epoch", "2"]);
+    assert!(said.contains("stopped after epoch 2"), "{said}");
+    assert!(
+        !resumed.join("model").exists(),
+        "a stopped run saves no model"
+    );
+    let stopped = read_csv(&resumed.join("metrics.csv")).unwrap();
+    train(&resumed, &["--checkpoint", "--resume"]);
+    let model = |d: &Path| std::fs::read(d.join("model").join("model.bpk")).unwrap();
+    assert!(
+        model(&whole) == model(&resumed),
+        "the resumed run's weights differ"
+    );
+    let timeless = |d: &Path| {
+        read_csv(&d.join("metrics.csv"))
+            .unwrap()
+            .into_iter()
+            .filter(|r| !matches!(r.metric, Metric::WallTime | Metric::ExamplesPerSec))
+            .map(|r| (r.epoch, r.iteration, r.split, r.metric, r.value.to_bits()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(timeless(&whole), timeless(&resumed));
+    let after = read_csv(&resumed.join("metrics.csv")).unwrap();
+    let first_two = |rs: &[stoke_recipes::metrics::Record]| {
+        rs.iter()
+            .filter(|r| r.epoch <= 2 && r.split != Split::Test)
+            .map(|r| (r.epoch, r.split, r.metric, r.value.to_bits()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        first_two(&stopped),
+        first_two(&after),
+        "epochs 1-2 were run again"
+    );
+}
+
 #[test]
 fn train_predict_and_eval_round_trip_on_a_user_file() {
     let dir = tmp("train");
@@ -507,6 +599,8 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
         serde_json::from_slice(&std::fs::read(out.join("model").join("config.json")).unwrap())
             .unwrap();
     assert_eq!(config["embed_dim"], 128, "{config}");
+    // … and its 2^20 hash buckets (chosen on validation: RESULTS.md), not the recipes' 2^17.
+    assert_eq!(config["num_ids"], 1 << 20, "{config}");
     // Early stopping watches the validation accuracy unless told otherwise (chosen on
     // validation: RESULTS.md).
     let stopping = &settings["early_stopping"];

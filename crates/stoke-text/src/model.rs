@@ -3,7 +3,8 @@
 //! ```text
 //! tokens [B, L], mask [B, L]
 //!   → embedding table E [num_ids, embed_dim]
-//!   → mean pooling  h_b = Σ_t mask[b,t]·E[tokens[b,t]] / max(1, Σ_t mask[b,t])   [B, embed_dim]
+//!   → mean pooling  h_b = Σ_t w[b,t]·E[tokens[b,t]] / max(1, Σ_t w[b,t])   [B, embed_dim]
+//!     w = mask (each id's count in the text; `tf = "raw"`) or 1 + ln mask (`tf = "sublinear"`)
 //!   → n_hidden × ( Linear → BatchNorm (optional) → ReLU → Dropout(p) (optional) )
 //!   → Linear → logits [B, n_classes]
 //! ```
@@ -85,6 +86,25 @@ pub struct ModelShape {
     /// table the pooled input is the same for every text, BatchNorm passes back no gradient and
     /// the model does not learn.
     pub embed_init_std: f64,
+    /// How an id's count in a text weighs its row in the mean pooling (default
+    /// [`TermFrequency::Raw`]).
+    pub tf: TermFrequency,
+}
+
+/// The weight `w(c)` of an id that occurs `c` times in a text, in the mean pooling
+/// `Σ w(c_i)·E[i] / Σ w(c_i)` over the text's distinct ids `i`. scikit-learn's
+/// `TfidfVectorizer(sublinear_tf=…)` names the same choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TermFrequency {
+    /// `w(c) = c`: every occurrence counts once, PyTorch's `EmbeddingBag(mode="mean")` and
+    /// fastText's average.
+    #[default]
+    Raw,
+    /// `w(c) = 1 + ln c` (`sublinear_tf=True`): a character n-gram that occurs 40 times in a
+    /// passage weighs 4.7 rather than 40, so the many repeats of a long text's common n-grams
+    /// do not drown its rarer words.
+    Sublinear,
 }
 
 impl Default for ModelShape {
@@ -98,6 +118,7 @@ impl Default for ModelShape {
             init_scale: 1.0,
             bn_momentum: 0.1,
             embed_init_std: 0.01,
+            tf: TermFrequency::Raw,
         }
     }
 }
@@ -207,6 +228,7 @@ impl TextClassifierConfig {
         with_init_scale => init_scale: f64,
         with_bn_momentum => bn_momentum: f64,
         with_embed_init_std => embed_init_std: f64,
+        with_tf => tf: TermFrequency,
     }
 
     /// Rejects settings that cannot work: the sizes, the shape and the table size, each rule
@@ -334,6 +356,7 @@ impl TextClassifierConfig {
             embedding,
             blocks,
             output,
+            tf: self.tf,
         })
     }
 
@@ -405,13 +428,22 @@ fn unwrap_valid(model: Result<TextClassifier, InvalidSetting>) -> TextClassifier
     }
 }
 
-/// `h_b = Σ_t m_bt · e_bt / max(1, Σ_t m_bt)` for embeddings `[B, L, D]` and mask `[B, L]`:
-/// the batched product `m_b (1×L) · e_b (L×D)` divided by the count. `[B, D]`.
-fn mean_pool(emb: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
+/// `h_b = Σ_t w_bt · e_bt / max(1, Σ_t w_bt)` for embeddings `[B, L, D]` and counts `[B, L]`
+/// (0 = padding), `w = tf(counts)`: the batched product `w_b (1×L) · e_b (L×D)` divided by
+/// the total weight. `[B, D]`.
+fn mean_pool(emb: Tensor<3>, mask: Tensor<2>, tf: TermFrequency) -> Tensor<2> {
     let [b, l, d] = emb.dims();
-    let summed = mask.clone().reshape([b, 1, l]).matmul(emb).reshape([b, d]);
-    let count = mask.sum_dim(1).clamp_min(1.0); // [B, 1]
-    summed.div(count)
+    let w = match tf {
+        TermFrequency::Raw => mask, // w = c
+        TermFrequency::Sublinear => {
+            let real = mask.clone().greater_elem(0.0).float(); // 1 for an id, 0 for padding
+            // w = 1 + ln c on the ids (c ≥ 1), 0 on the padding (clamped to ln 1 first)
+            mask.clamp_min(1.0).log().add_scalar(1.0).mul(real)
+        }
+    };
+    let summed = w.clone().reshape([b, 1, l]).matmul(emb).reshape([b, d]);
+    let total = w.sum_dim(1).clamp_min(1.0); // [B, 1]
+    summed.div(total)
 }
 
 /// `Linear → BatchNorm? → ReLU → Dropout?`
@@ -443,13 +475,16 @@ pub struct TextClassifier {
     embedding: Embedding,
     blocks: Vec<HiddenBlock>,
     output: Linear,
+    /// The pooling's weight of an id's count (a setting, not saved with the weights).
+    #[module(skip)]
+    tf: TermFrequency,
 }
 
 impl TextClassifier {
     /// EmbeddingBag(mean): `h_b = Σ_t m_bt · E[x_bt] / max(1, Σ_t m_bt)`, computed as the
     /// batched product `m_b (1×L) · E[x_b] (L×D)` divided by the count. `[B, embed_dim]`.
     pub fn pool(&self, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
-        mean_pool(self.embedding.forward(tokens), mask)
+        mean_pool(self.embedding.forward(tokens), mask, self.tf)
     }
 
     /// The embedding rows `batch` uses ([`TextBatch::rows`]), `[rows, embed_dim]`, as a leaf of
@@ -481,7 +516,7 @@ impl TextClassifier {
         let emb = rows
             .select(0, batch.local.clone().reshape([b * l]))
             .reshape([b, l, d]);
-        self.forward_pooled(mean_pool(emb, batch.mask.clone()))
+        self.forward_pooled(mean_pool(emb, batch.mask.clone(), self.tf))
     }
 
     /// Mean cross-entropy and logits of the batch from its gathered rows; see

@@ -8,7 +8,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::{cpu, to_vec};
 use stoke_text::batch::{TextBatcher, TextItem};
-use stoke_text::model::{TextClassifier, TextClassifierConfig};
+use stoke_text::model::{TermFrequency, TextClassifier, TextClassifierConfig};
 use stoke_text::saved::SavedClassifier;
 use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
 
@@ -28,8 +28,8 @@ fn mean_pooling_is_embedding_bag_mean_and_padding_does_not_matter() {
         .with_batch_norm(false)
         .with_dropout(0.0)
         .init(&device);
-    // Alone, the text [3, 7, 7] has no padding. Next to a text of 6 ids it is padded with
-    // 3 masked zeros; its logits must not change.
+    // Alone, the text [3, 7, 7] is the bag {3: 1, 7: 2}, with no padding. Next to a text of 6
+    // distinct ids it is padded with 4 masked zeros; its logits must not change.
     let alone = TextBatcher.batch(vec![item(&[3, 7, 7], 0)], &device);
     let padded = TextBatcher.batch(
         vec![item(&[3, 7, 7], 0), item(&[1, 2, 3, 4, 5, 6], 1)],
@@ -38,7 +38,7 @@ fn mean_pooling_is_embedding_bag_mean_and_padding_does_not_matter() {
     assert_eq!(padded.tokens.dims(), [2, 6]);
     assert_eq!(
         to_vec(padded.mask.clone()),
-        vec![1., 1., 1., 0., 0., 0., 1., 1., 1., 1., 1., 1.]
+        vec![1., 2., 0., 0., 0., 0., 1., 1., 1., 1., 1., 1.]
     );
     let a = to_vec(model.forward_batch(&alone));
     let b = to_vec(model.forward_batch(&padded));
@@ -81,6 +81,42 @@ fn mean_pooling_is_embedding_bag_mean_and_padding_does_not_matter() {
             .iter()
             .all(|v| v.is_finite())
     );
+}
+
+/// `tf = "sublinear"` weighs an id that occurs c times by 1 + ln c, by hand from the table:
+/// the text [3, 7, 7] pools to (E3 + (1 + ln 2)·E7) / (2 + ln 2), padded or not, and the same
+/// through the row-sparse path. Raw counts would give (E3 + 2·E7)/3; a padding column weighed
+/// 1 + ln 1 = 1 instead of 0 would change the padded text.
+#[test]
+fn sublinear_term_frequency_weighs_a_count_by_one_plus_its_log() {
+    let device = cpu();
+    let model = TextClassifierConfig::new(50, 3)
+        .with_embed_dim(4)
+        .with_batch_norm(false)
+        .with_dropout(0.0)
+        .with_tf(TermFrequency::Sublinear)
+        .init(&device);
+    let table = to_vec(model.embedding_weight());
+    let row = |id: usize| &table[id * 4..(id + 1) * 4];
+    let padded = TextBatcher.batch(
+        vec![item(&[7, 3, 7], 0), item(&[1, 2, 3, 4, 5, 6], 1)],
+        &device,
+    );
+    let pooled = to_vec(model.pool(padded.tokens.clone(), padded.mask.clone()));
+    let w7 = 1.0 + 2f32.ln();
+    for c in 0..4 {
+        let want = (row(3)[c] + w7 * row(7)[c]) / (1.0 + w7);
+        assert!(
+            (pooled[c] - want).abs() < 1e-6,
+            "dim {c}: {} vs {want}",
+            pooled[c]
+        );
+    }
+    let dense = to_vec(model.forward_batch(&padded));
+    let sparse = to_vec(model.forward_rows(model.gather_rows(&padded), &padded));
+    for (a, b) in dense.iter().zip(&sparse) {
+        assert!((a - b).abs() < 1e-6, "{dense:?} vs {sparse:?}");
+    }
 }
 
 #[test]
