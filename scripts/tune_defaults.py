@@ -27,6 +27,7 @@ WORDS_ONLY = ["--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=
 BUCKETS_2_20 = ["--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }']
 LR_0005 = ["--lr", "0.0005"]
 SUBLINEAR = ["--set", "model.tf=sublinear"]
+SPLIT_BAGS = ["--set", "model.bags=split"]
 # The defaults until 2^20 buckets at η 0.0005 replaced them: the candidates named without
 # "defaults" change these (and were measured against them).
 BEFORE = ["--set", 'tokenizer.features={ kind = "hashing", buckets = 131072 }', "--lr", "0.002"]
@@ -34,6 +35,8 @@ BEFORE = ["--set", 'tokenizer.features={ kind = "hashing", buckets = 131072 }', 
 CANDIDATES = {
     "defaults (2^20 buckets at lr 0.0005)": [],
     "defaults + sublinear tf": SUBLINEAR,
+    "defaults + split bags": SPLIT_BAGS,
+    "defaults + split bags + sublinear tf": SPLIT_BAGS + SUBLINEAR,
     "defaults before (2^17 buckets at lr 0.002)": BEFORE,
     **{name: BEFORE + flags for name, flags in {
         "dropout 0.5": ["--set", "model.dropout=0.5"],

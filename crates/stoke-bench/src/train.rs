@@ -188,6 +188,7 @@ fn synthetic(
                 .map(|_| (next() >> (64 - bucket_bits)) as u32)
                 .collect();
             TextItem {
+                words: tokens,
                 ids,
                 label: (next() % classes as u64) as usize,
             }

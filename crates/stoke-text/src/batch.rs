@@ -36,8 +36,11 @@ use crate::tokenizer::Tokenizer;
 /// One encoded text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TextItem {
-    /// Feature ids from [`Tokenizer::encode`].
+    /// Feature ids from [`Tokenizer::encode_grouped`](crate::tokenizer::Tokenizer::encode_grouped):
+    /// word features, then character n-grams.
     pub ids: Vec<u32>,
+    /// How many of `ids` (the first) are word features; the rest are character n-grams.
+    pub words: usize,
     /// Class index.
     pub label: usize,
 }
@@ -49,6 +52,10 @@ pub struct TextBatch {
     pub tokens: Tensor<2, Int>,
     /// `[batch, max_len]`: how often the id occurs in the text (0.0 for padding).
     pub mask: Tensor<2>,
+    /// `[batch, max_len]`: 1.0 where the id is a character n-gram, 0.0 for a word feature or
+    /// padding. A text's word bag comes first, then its character bag; an id in both (a hash
+    /// collision) has a column in each.
+    pub char_ngram: Tensor<2>,
     /// `[batch]` class indices.
     pub labels: Tensor<1, Int>,
     /// The distinct ids of the batch, ascending (the embedding rows it uses).
@@ -78,16 +85,30 @@ pub struct TextBatcher;
 impl Batcher<TextItem, TextBatch> for TextBatcher {
     fn batch(&self, items: Vec<TextItem>, device: &Device) -> TextBatch {
         let b = items.len();
-        let bags: Vec<Vec<(u32, u32)>> = items.iter().map(|i| bag(&i.ids)).collect();
-        let len = bags.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        // Each text's word bag, then its character bag.
+        let bags: Vec<[Vec<(u32, u32)>; 2]> = items
+            .iter()
+            .map(|i| {
+                let (words, chars) = i.ids.split_at(i.words.min(i.ids.len()));
+                [bag(words), bag(chars)]
+            })
+            .collect();
+        let width = |[w, c]: &[Vec<(u32, u32)>; 2]| w.len() + c.len();
+        let len = bags.iter().map(width).max().unwrap_or(0).max(1);
         let mut tokens = vec![0i64; b * len];
         let mut mask = vec![0f32; b * len];
+        let mut char_ngram = vec![0f32; b * len];
         let mut labels = Vec::with_capacity(b);
-        for (r, (item, bag)) in items.iter().zip(&bags).enumerate() {
+        for (r, (item, [words, chars])) in items.iter().zip(&bags).enumerate() {
             let row = r * len;
-            for (c, &(id, count)) in bag.iter().enumerate() {
+            let columns = words
+                .iter()
+                .map(|e| (e, 0.0))
+                .chain(chars.iter().map(|e| (e, 1.0)));
+            for (c, (&(id, count), is_char)) in columns.enumerate() {
                 tokens[row + c] = id as i64;
                 mask[row + c] = count as f32;
+                char_ngram[row + c] = is_char;
             }
             labels.push(item.label as i64);
         }
@@ -112,6 +133,7 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
         TextBatch {
             tokens: Tensor::from_data(TensorData::new(tokens, [b, len]), device),
             mask: Tensor::from_data(TensorData::new(mask, [b, len]), device),
+            char_ngram: Tensor::from_data(TensorData::new(char_ngram, [b, len]), device),
             labels: Tensor::from_data(TensorData::new(labels, [b]), device),
             rows,
             local: Tensor::from_data(TensorData::new(local, [b, len]), device),
@@ -141,8 +163,9 @@ pub fn encode_all(tokenizer: &Tokenizer, texts: &LabelledTexts) -> Vec<TextItem>
         .encode_many(&strs, threads)
         .into_iter()
         .zip(&texts.examples)
-        .map(|(ids, e)| TextItem {
-            ids,
+        .map(|(encoded, e)| TextItem {
+            ids: encoded.ids,
+            words: encoded.words,
             label: e.label,
         })
         .collect()

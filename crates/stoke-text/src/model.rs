@@ -4,7 +4,8 @@
 //! tokens [B, L], mask [B, L]
 //!   → embedding table E [num_ids, embed_dim]
 //!   → mean pooling  h_b = Σ_t w[b,t]·E[tokens[b,t]] / max(1, Σ_t w[b,t])   [B, embed_dim]
-//!     w = mask (each id's count in the text; `tf = "raw"`) or 1 + ln mask (`tf = "sublinear"`)
+//!     w = mask (each id's count in the text; `tf = "raw"`) or 1 + ln mask (`tf = "sublinear"`);
+//!     `bags = "split"`: the mean of the word features plus the mean of the character n-grams
 //!   → n_hidden × ( Linear → BatchNorm (optional) → ReLU → Dropout(p) (optional) )
 //!   → Linear → logits [B, n_classes]
 //! ```
@@ -89,6 +90,23 @@ pub struct ModelShape {
     /// How an id's count in a text weighs its row in the mean pooling (default
     /// [`TermFrequency::Raw`]).
     pub tf: TermFrequency,
+    /// One mean over every feature, or one per kind of feature (default [`Bags::One`]).
+    pub bags: Bags,
+}
+
+/// What the mean pooling averages over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bags {
+    /// `h = Σ_i w_i·E[i] / Σ_i w_i` over all the text's features (fastText's average).
+    #[default]
+    One,
+    /// `h = Σ_{i∈words} w_i·E[i] / Σ_{i∈words} w_i + Σ_{i∈chars} w_i·E[i] / Σ_{i∈chars} w_i`:
+    /// word features and character n-grams each averaged in their own bag, so a passage's
+    /// thousands of character n-grams weigh as much as its few hundred words, not ten times
+    /// more. scikit-learn's union of a word and a character `TfidfVectorizer` does the same
+    /// by normalising each block on its own.
+    Split,
 }
 
 /// The weight `w(c)` of an id that occurs `c` times in a text, in the mean pooling
@@ -119,6 +137,7 @@ impl Default for ModelShape {
             bn_momentum: 0.1,
             embed_init_std: 0.01,
             tf: TermFrequency::Raw,
+            bags: Bags::One,
         }
     }
 }
@@ -229,6 +248,7 @@ impl TextClassifierConfig {
         with_bn_momentum => bn_momentum: f64,
         with_embed_init_std => embed_init_std: f64,
         with_tf => tf: TermFrequency,
+        with_bags => bags: Bags,
     }
 
     /// Rejects settings that cannot work: the sizes, the shape and the table size, each rule
@@ -357,6 +377,7 @@ impl TextClassifierConfig {
             blocks,
             output,
             tf: self.tf,
+            bags: self.bags,
         })
     }
 
@@ -428,10 +449,17 @@ fn unwrap_valid(model: Result<TextClassifier, InvalidSetting>) -> TextClassifier
     }
 }
 
-/// `h_b = Σ_t w_bt · e_bt / max(1, Σ_t w_bt)` for embeddings `[B, L, D]` and counts `[B, L]`
-/// (0 = padding), `w = tf(counts)`: the batched product `w_b (1×L) · e_b (L×D)` divided by
-/// the total weight. `[B, D]`.
-fn mean_pool(emb: Tensor<3>, mask: Tensor<2>, tf: TermFrequency) -> Tensor<2> {
+/// `h_b = Σ_t w_bt · e_bt / max(1, Σ_t w_bt)` for embeddings `[B, L, D]`, counts `[B, L]`
+/// (0 = padding) and `w = tf(counts)`; with [`Bags::Split`] the same within the word columns
+/// plus the same within the character columns (`char_ngram` = 1). Computed as the batched
+/// product `v_b (1×L) · e_b (L×D)` with `v = w / Σ w` per bag. `[B, D]`.
+fn mean_pool(
+    emb: Tensor<3>,
+    mask: Tensor<2>,
+    char_ngram: Tensor<2>,
+    tf: TermFrequency,
+    bags: Bags,
+) -> Tensor<2> {
     let [b, l, d] = emb.dims();
     let w = match tf {
         TermFrequency::Raw => mask, // w = c
@@ -441,9 +469,20 @@ fn mean_pool(emb: Tensor<3>, mask: Tensor<2>, tf: TermFrequency) -> Tensor<2> {
             mask.clamp_min(1.0).log().add_scalar(1.0).mul(real)
         }
     };
-    let summed = w.clone().reshape([b, 1, l]).matmul(emb).reshape([b, d]);
-    let total = w.sum_dim(1).clamp_min(1.0); // [B, 1]
-    summed.div(total)
+    // v = w / max(1, Σ w) over one bag's columns; an empty bag adds nothing
+    let share = |w: Tensor<2>| {
+        let total = w.clone().sum_dim(1).clamp_min(1.0); // [B, 1]
+        w.div(total)
+    };
+    let v = match bags {
+        Bags::One => share(w),
+        Bags::Split => {
+            let chars = w.clone().mul(char_ngram.clone()); // w on the character columns
+            let words = w.mul(char_ngram.neg().add_scalar(1.0)); // w on the word columns
+            share(words).add(share(chars))
+        }
+    };
+    v.reshape([b, 1, l]).matmul(emb).reshape([b, d])
 }
 
 /// `Linear → BatchNorm? → ReLU → Dropout?`
@@ -478,13 +517,22 @@ pub struct TextClassifier {
     /// The pooling's weight of an id's count (a setting, not saved with the weights).
     #[module(skip)]
     tf: TermFrequency,
+    /// One bag or one per kind of feature (a setting, not saved with the weights).
+    #[module(skip)]
+    bags: Bags,
 }
 
 impl TextClassifier {
-    /// EmbeddingBag(mean): `h_b = Σ_t m_bt · E[x_bt] / max(1, Σ_t m_bt)`, computed as the
-    /// batched product `m_b (1×L) · E[x_b] (L×D)` divided by the count. `[B, embed_dim]`.
-    pub fn pool(&self, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
-        mean_pool(self.embedding.forward(tokens), mask, self.tf)
+    /// EmbeddingBag(mean) of a batch: `h_b = Σ_t w_bt · E[x_bt] / max(1, Σ_t w_bt)` over its
+    /// columns (per bag with [`Bags::Split`]; see the [module docs](self)). `[B, embed_dim]`.
+    pub fn pool(&self, batch: &TextBatch) -> Tensor<2> {
+        self.pool_embedded(self.embedding.forward(batch.tokens.clone()), batch)
+    }
+
+    /// The pooling of the batch's looked-up rows `[B, L, embed_dim]`.
+    fn pool_embedded(&self, emb: Tensor<3>, batch: &TextBatch) -> Tensor<2> {
+        let (mask, chars) = (batch.mask.clone(), batch.char_ngram.clone());
+        mean_pool(emb, mask, chars, self.tf, self.bags)
     }
 
     /// The embedding rows `batch` uses ([`TextBatch::rows`]), `[rows, embed_dim]`, as a leaf of
@@ -516,7 +564,7 @@ impl TextClassifier {
         let emb = rows
             .select(0, batch.local.clone().reshape([b * l]))
             .reshape([b, l, d]);
-        self.forward_pooled(mean_pool(emb, batch.mask.clone(), self.tf))
+        self.forward_pooled(self.pool_embedded(emb, batch))
     }
 
     /// Mean cross-entropy and logits of the batch from its gathered rows; see
@@ -544,11 +592,6 @@ impl TextClassifier {
         self
     }
 
-    /// Logits `[batch, n_classes]` for padded ids and their mask.
-    pub fn forward(&self, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
-        self.forward_pooled(self.pool(tokens, mask))
-    }
-
     /// Logits from pooled embeddings `[batch, embed_dim]`: the hidden blocks and the output.
     fn forward_pooled(&self, mut x: Tensor<2>) -> Tensor<2> {
         for block in &self.blocks {
@@ -557,9 +600,9 @@ impl TextClassifier {
         self.output.forward(x)
     }
 
-    /// Logits for a batch.
+    /// Logits `[batch, n_classes]` for a batch.
     pub fn forward_batch(&self, batch: &TextBatch) -> Tensor<2> {
-        self.forward(batch.tokens.clone(), batch.mask.clone())
+        self.forward_pooled(self.pool(batch))
     }
 
     /// Mean cross-entropy of the batch, `−(1/B) Σ_b log softmax(z_b)[y_b]`, and the logits.

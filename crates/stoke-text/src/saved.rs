@@ -492,7 +492,11 @@ impl SavedClassifier {
             .tokenizer
             .encode_many(texts, 1)
             .into_iter()
-            .map(|ids| TextItem { ids, label: 0 })
+            .map(|e| TextItem {
+                ids: e.ids,
+                words: e.words,
+                label: 0,
+            })
             .collect();
         self.logits(&items)
             .iter()

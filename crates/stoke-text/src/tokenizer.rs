@@ -224,6 +224,16 @@ impl TokenizerConfig {
     }
 }
 
+/// A text's feature ids ([`Tokenizer::encode_grouped`]): the first `words` are its word
+/// features (unigrams and bigrams), the rest its character n-grams.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Encoded {
+    /// Word-feature ids, then character n-gram ids, each group in order of appearance.
+    pub ids: Vec<u32>,
+    /// How many of `ids` are word features.
+    pub words: usize,
+}
+
 /// One feature of a text, before it becomes an id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Feature<'a> {
@@ -506,40 +516,57 @@ impl Tokenizer {
         }
     }
 
-    /// The feature ids of `text`, in order of appearance (duplicates kept: a bag, not a set).
+    /// The feature ids of `text`: its word features (unigrams and bigrams) in order of
+    /// appearance, then its character n-grams in order of appearance (duplicates kept: a bag,
+    /// not a set). [`encode_grouped`](Self::encode_grouped) says where the groups meet.
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        let mut ids = Vec::new();
+        self.encode_grouped(text).ids
+    }
+
+    /// [`encode`](Self::encode), with the number of word-feature ids that come first.
+    pub fn encode_grouped(&self, text: &str) -> Encoded {
+        let (mut ids, mut chars) = (Vec::new(), Vec::new());
+        let mut push = |f: Feature<'_>, id: u32| match f {
+            Feature::Char(_) => chars.push(id),
+            Feature::Word(_) | Feature::Bigram(..) => ids.push(id),
+        };
         match self.config.features {
             Features::Hashing { buckets } => {
                 let m = buckets as u64;
-                self.for_each_feature(text, |f| ids.push((f.hash() % m) as u32));
+                self.for_each_feature(text, |f| push(f, (f.hash() % m) as u32));
             }
             Features::Vocabulary { .. } => {
                 let mut key = String::new();
                 self.for_each_feature(text, |f| {
                     f.write_key(&mut key);
                     if let Some(&id) = self.index.get(key.as_str()) {
-                        ids.push(id);
+                        push(f, id);
                     }
                 });
             }
         }
-        ids
+        let words = ids.len();
+        ids.append(&mut chars);
+        Encoded { ids, words }
     }
 
     /// [`encode`](Tokenizer::encode) for many texts, on up to `threads` threads (results in
     /// input order, identical to the sequential ones).
-    pub fn encode_many(&self, texts: &[&str], threads: usize) -> Vec<Vec<u32>> {
+    pub fn encode_many(&self, texts: &[&str], threads: usize) -> Vec<Encoded> {
         let threads = threads.clamp(1, 64).min(texts.len().max(1));
         if threads == 1 {
-            return texts.iter().map(|t| self.encode(t)).collect();
+            return texts.iter().map(|t| self.encode_grouped(t)).collect();
         }
         let chunk = texts.len().div_ceil(threads);
         std::thread::scope(|scope| {
             let handles: Vec<_> = texts
                 .chunks(chunk)
                 .map(|part| {
-                    scope.spawn(move || part.iter().map(|t| self.encode(t)).collect::<Vec<_>>())
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|t| self.encode_grouped(t))
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .collect();
             handles

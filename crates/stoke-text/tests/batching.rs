@@ -15,6 +15,7 @@ fn items(n: usize) -> Arc<Vec<TextItem>> {
         (0..n)
             .map(|i| TextItem {
                 ids: vec![i as u32; i % 4 + 1],
+                words: i % 4 + 1,
                 label: i,
             })
             .collect(),
@@ -101,6 +102,7 @@ fn every_row_once_per_epoch_in_a_seeded_order_that_changes_per_epoch() {
 fn evaluation_batches_bound_the_embeddings_they_materialise() {
     let item = |n: usize| TextItem {
         ids: vec![1; n],
+        words: n,
         label: 0,
     };
     assert_eq!(eval_batch_size(&[item(3), item(926)], 128), 141);

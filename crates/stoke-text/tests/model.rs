@@ -8,13 +8,15 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::{cpu, to_vec};
 use stoke_text::batch::{TextBatcher, TextItem};
-use stoke_text::model::{TermFrequency, TextClassifier, TextClassifierConfig};
+use stoke_text::model::{Bags, TermFrequency, TextClassifier, TextClassifierConfig};
 use stoke_text::saved::SavedClassifier;
 use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
 
+/// A text of word features only.
 fn item(ids: &[u32], label: usize) -> TextItem {
     TextItem {
         ids: ids.to_vec(),
+        words: ids.len(),
         label,
     }
 }
@@ -51,7 +53,7 @@ fn mean_pooling_is_embedding_bag_mean_and_padding_does_not_matter() {
     let table = to_vec(model.embedding_weight());
     let row = |id: usize| &table[id * 8..(id + 1) * 8];
     let bags = TextBatcher.batch(vec![item(&[3, 7, 7], 0), item(&[3], 1)], &device);
-    let pooled = to_vec(model.pool(bags.tokens, bags.mask));
+    let pooled = to_vec(model.pool(&bags));
     for c in 0..8 {
         let want = [(row(3)[c] + 2.0 * row(7)[c]) / 3.0, row(3)[c]];
         for (b, want) in want.into_iter().enumerate() {
@@ -64,18 +66,14 @@ fn mean_pooling_is_embedding_bag_mean_and_padding_does_not_matter() {
     }
     // The mean of [3, 7, 7] is also the mean of the bag [7, 3, 7] (order does not matter).
     let shuffled = TextBatcher.batch(vec![item(&[7, 3, 7], 0)], &device);
-    let p1 = to_vec(model.pool(alone.tokens.clone(), alone.mask.clone()));
-    let p2 = to_vec(model.pool(shuffled.tokens, shuffled.mask));
+    let p1 = to_vec(model.pool(&alone));
+    let p2 = to_vec(model.pool(&shuffled));
     for (x, y) in p1.iter().zip(&p2) {
         assert!((x - y).abs() < 1e-6);
     }
     // An empty bag pools to zeros (and does not produce NaN).
     let empty = TextBatcher.batch(vec![item(&[], 0)], &device);
-    assert!(
-        to_vec(model.pool(empty.tokens.clone(), empty.mask.clone()))
-            .iter()
-            .all(|&v| v == 0.0)
-    );
+    assert!(to_vec(model.pool(&empty)).iter().all(|&v| v == 0.0));
     assert!(
         to_vec(model.forward_batch(&empty))
             .iter()
@@ -102,7 +100,7 @@ fn sublinear_term_frequency_weighs_a_count_by_one_plus_its_log() {
         vec![item(&[7, 3, 7], 0), item(&[1, 2, 3, 4, 5, 6], 1)],
         &device,
     );
-    let pooled = to_vec(model.pool(padded.tokens.clone(), padded.mask.clone()));
+    let pooled = to_vec(model.pool(&padded));
     let w7 = 1.0 + 2f32.ln();
     for c in 0..4 {
         let want = (row(3)[c] + w7 * row(7)[c]) / (1.0 + w7);
@@ -114,6 +112,59 @@ fn sublinear_term_frequency_weighs_a_count_by_one_plus_its_log() {
     }
     let dense = to_vec(model.forward_batch(&padded));
     let sparse = to_vec(model.forward_rows(model.gather_rows(&padded), &padded));
+    for (a, b) in dense.iter().zip(&sparse) {
+        assert!((a - b).abs() < 1e-6, "{dense:?} vs {sparse:?}");
+    }
+}
+
+/// `bags = "split"`, by hand from the table: a text with the word feature 3 and the character
+/// n-grams [7, 7, 9] has the columns 3 | 7, 9 (counts 1 | 2, 1) and pools to
+/// E3 + (2·E7 + E9)/3, the same through the row-sparse path; one bag gives (E3 + 2·E7 + E9)/4.
+/// A character n-gram that collides with a word (id 3 in both) has a column in each bag.
+#[test]
+fn split_bags_add_the_mean_of_the_words_to_the_mean_of_the_character_ngrams() {
+    let device = cpu();
+    let config = TextClassifierConfig::new(50, 3)
+        .with_embed_dim(4)
+        .with_batch_norm(false)
+        .with_dropout(0.0);
+    let split = config.clone().with_bags(Bags::Split).init(&device);
+    let table = to_vec(split.embedding_weight());
+    let one = config
+        .init(&device)
+        .load_record(split.clone().into_record());
+    let row = |id: usize| &table[id * 4..(id + 1) * 4];
+    let text = |ids: &[u32], words: usize| TextItem {
+        ids: ids.to_vec(),
+        words,
+        label: 0,
+    };
+    let batch = TextBatcher.batch(
+        vec![text(&[3, 7, 9, 7], 1), text(&[3, 3], 1), text(&[], 0)],
+        &device,
+    );
+    assert_eq!(to_vec(batch.mask.clone())[..3], [1., 2., 1.]);
+    assert_eq!(
+        to_vec(batch.char_ngram.clone())[..6],
+        [0., 1., 1., 0., 1., 0.]
+    );
+    let (s, o) = (to_vec(split.pool(&batch)), to_vec(one.pool(&batch)));
+    for c in 0..4 {
+        let (e3, e7, e9) = (row(3)[c], row(7)[c], row(9)[c]);
+        let want = e3 + (2.0 * e7 + e9) / 3.0;
+        assert!((s[c] - want).abs() < 1e-6, "dim {c}: {} vs {want}", s[c]);
+        let want = (e3 + 2.0 * e7 + e9) / 4.0;
+        assert!(
+            (o[c] - want).abs() < 1e-6,
+            "one bag, dim {c}: {} vs {want}",
+            o[c]
+        );
+        // [3 | 3]: E3 in each bag.
+        assert!((s[4 + c] - 2.0 * e3).abs() < 1e-6, "collision, dim {c}");
+        assert_eq!(s[8 + c], 0.0, "an empty text pools to zeros");
+    }
+    let dense = to_vec(split.forward_batch(&batch));
+    let sparse = to_vec(split.forward_rows(split.gather_rows(&batch), &batch));
     for (a, b) in dense.iter().zip(&sparse) {
         assert!((a - b).abs() < 1e-6, "{dense:?} vs {sparse:?}");
     }

@@ -87,3 +87,27 @@ fn other_scripts_and_case_folding() {
     assert!(!t.encode("Hello world").is_empty());
     assert!(t.encode("   ...   ").is_empty());
 }
+
+/// `encode_grouped` puts a text's word features first and says how many: they are what a
+/// words-only tokenizer emits, and the rest what a characters-only one emits (each in order).
+#[test]
+fn grouped_ids_are_the_word_features_then_the_character_ngrams() {
+    let all = TokenizerConfig::hashing(1 << 20);
+    let words = all.clone().without_char_ngrams();
+    let chars = all
+        .clone()
+        .with_word_unigrams(false)
+        .with_word_bigrams(false);
+    let (all, words, chars) = (
+        Tokenizer::new(all).unwrap(),
+        Tokenizer::new(words).unwrap(),
+        Tokenizer::new(chars).unwrap(),
+    );
+    let text = "Stoke the fire, stoke it again";
+    let e = all.encode_grouped(text);
+    // 6 words: 6 unigrams and 5 bigrams.
+    assert_eq!(e.words, 11);
+    assert_eq!(e.ids[..e.words], words.encode(text)[..]);
+    assert_eq!(e.ids[e.words..], chars.encode(text)[..]);
+    assert_eq!(all.encode(text), e.ids);
+}

@@ -13,6 +13,7 @@ use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
 fn item(ids: &[u32], label: usize) -> TextItem {
     TextItem {
         ids: ids.to_vec(),
+        words: ids.len(),
         label,
     }
 }
