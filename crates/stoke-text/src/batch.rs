@@ -3,9 +3,11 @@
 //! A batch holds each text as a bag: its distinct ids, ascending, with a float `mask` that
 //! counts how often each occurs (0 = padding), padded to the text with the most distinct ids.
 //! The model's mean pooling weighs each row by its count, so the bag pools to the mean over
-//! every occurrence, and padding never changes a text's representation. A long passage's
-//! thousands of character n-grams are mostly repeats: on sotu a bag is about a third of the
-//! text's ids, and so is the work of the gather, the pooling and their backward pass.
+//! every occurrence, and padding never changes a text's representation. The repeats of a
+//! passage's frequent character n-grams become one column each: on sotu a bag holds about two
+//! thirds of the text's ids (841 distinct of 1,265 on average over 3,000 passages, counted with
+//! a regex approximation of the tokenizer), and so shrinks the work of the gather, the pooling
+//! and their backward pass.
 //!
 //! # Batch size and iterations
 //!
