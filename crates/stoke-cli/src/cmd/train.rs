@@ -90,7 +90,8 @@ pub struct TrainArgs {
     /// embedding update is dense.
     #[arg(long, value_delimiter = ',', value_name = "D1,D2,...")]
     devices: Vec<String>,
-    /// Search the learning rate, epochs, embedding size, n-grams, dropout and L2 for this many
+    /// Search the learning rate, epochs, embedding size, n-grams, hash buckets, the pooling
+    /// (`model.bags`, `model.tf`), dropout and L2 for this many
     /// seconds on the validation split (the given settings are the first trial), then keep the
     /// best trial's model, if it beats the given settings' validation accuracy by more than one
     /// standard error (else theirs); the trials and the winner's flags are printed on stderr.
