@@ -475,8 +475,22 @@ fn two_class_csv(
     csv
 }
 
+/// The data flags of the two-column review files below (`two_class_csv` with a
+/// `review,sentiment` header).
+fn review_file(csv: &Path) -> [&str; 6] {
+    let path = csv.to_str().unwrap();
+    [
+        "--data",
+        path,
+        "--text-col",
+        "review",
+        "--label-col",
+        "sentiment",
+    ]
+}
+
 /// `stoke train --checkpoint` stopped after epoch 2 and continued with `--resume` ends with the
-/// uninterrupted run's model, byte for byte, and its metrics (wall time aside); the first two
+/// uninterrupted run's weights, bit for bit, and its metrics (wall time aside); the first two
 /// epochs' records, wall time included, are the stopped run's, so the resumed run did not start
 /// over. Without `--checkpoint` no checkpoint is written.
 #[test]
@@ -486,14 +500,9 @@ fn train_resumes_from_its_checkpoint_as_if_never_stopped() {
         format!("\"great lovely film {i}\",pos\n\"awful boring film {i}\",neg\n")
     });
     let train = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data",
-            csv.to_str().unwrap(),
-            "--text-col",
-            "review",
-            "--label-col",
-            "sentiment",
+        let mut args = vec!["train"];
+        args.extend(review_file(&csv));
+        args.extend([
             "--epochs",
             "4",
             "--patience",
@@ -507,7 +516,7 @@ fn train_resumes_from_its_checkpoint_as_if_never_stopped() {
             "--quiet",
             "--out",
             out.to_str().unwrap(),
-        ];
+        ]);
         args.extend_from_slice(extra);
         let o = stoke(&args);
         assert!(o.status.success(), "{extra:?}: {}", text(&o.stderr));
@@ -578,25 +587,25 @@ fn train_predict_and_eval_round_trip_on_a_user_file() {
         format!("\"great wonderful lovely film {i}\",pos\n\"awful terrible boring film {i}\",neg\n")
     });
     let out = dir.join("run");
-    let o = stoke(&[
-        "train",
-        "--data",
-        csv.to_str().unwrap(),
-        "--text-col",
-        "review",
-        "--label-col",
-        "sentiment",
-        "--optimizer",
-        "adam",
-        "--lr",
-        "0.01",
-        "--epochs",
-        "3",
-        "--quiet",
-        "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = stoke(
+        &[
+            &["train"][..],
+            &review_file(&csv),
+            &[
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--epochs",
+                "3",
+                "--quiet",
+                "--json",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["test_accuracy"].as_f64().unwrap() >= 0.9, "{v}");

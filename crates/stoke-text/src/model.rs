@@ -102,10 +102,11 @@ pub enum Bags {
     #[default]
     One,
     /// `h = Σ_{i∈words} w_i·E[i] / Σ_{i∈words} w_i + Σ_{i∈chars} w_i·E[i] / Σ_{i∈chars} w_i`:
-    /// word features and character n-grams each averaged in their own bag, so a passage's
-    /// thousands of character n-grams weigh as much as its few hundred words, not ten times
-    /// more. scikit-learn's union of a word and a character `TfidfVectorizer` does the same
-    /// by normalising each block on its own.
+    /// word features and character n-grams each averaged in their own bag, so a sotu passage's
+    /// ~1,100 character n-grams weigh as much as its ~130 word features, not nine times more
+    /// (averages over 3,000 passages, counted with a regex approximation of the tokenizer).
+    /// scikit-learn's union of a word and a character `TfidfVectorizer` does the same by
+    /// normalising each block on its own.
     Split,
 }
 

@@ -550,7 +550,7 @@ impl Tokenizer {
         Encoded { ids, words }
     }
 
-    /// [`encode`](Tokenizer::encode) for many texts, on up to `threads` threads (results in
+    /// [`encode_grouped`](Tokenizer::encode_grouped) for many texts, on up to `threads` threads (results in
     /// input order, identical to the sequential ones).
     pub fn encode_many(&self, texts: &[&str], threads: usize) -> Vec<Encoded> {
         let threads = threads.clamp(1, 64).min(texts.len().max(1));
