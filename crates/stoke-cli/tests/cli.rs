@@ -580,6 +580,41 @@ fn train_resumes_from_its_checkpoint_as_if_never_stopped() {
     );
 }
 
+/// Where `--set` does not choose the pooling, `stoke train` takes it from the training texts'
+/// length (`Pooling::suited_to`): 40-word passages (79 word features: 40 unigrams and 39 bigrams,
+/// ≥ 64) get split bags with sublinear tf, 4-word sentences (7) one bag with raw counts, and a
+/// `--set` of one of the two keeps that key's value. The saved `config.json` records the choice.
+#[test]
+fn train_pools_passages_and_sentences_differently_unless_told() {
+    let dir = tmp("train-pooling");
+    let pooling = |words: usize, extra: &[&str]| {
+        let csv = two_class_csv(&dir, "review,sentiment", 20, |i| {
+            let passage = |w: &str| vec![format!("{w}{i}"); words].join(" ");
+            format!("\"{}\",pos\n\"{}\",neg\n", passage("good"), passage("bad"))
+        });
+        let out = dir.join(format!("run-{words}-{}", extra.len()));
+        let mut args = vec!["train"];
+        args.extend(review_file(&csv));
+        args.extend(["--epochs", "1", "--quiet", "--out", out.to_str().unwrap()]);
+        args.extend([
+            "--set",
+            "tokenizer.features={kind=\"hashing\",buckets=4096}",
+        ]);
+        args.extend_from_slice(extra);
+        let o = stoke(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("model/config.json")).unwrap()).unwrap();
+        (config["bags"].clone(), config["tf"].clone())
+    };
+    assert_eq!(pooling(40, &[]), ("split".into(), "sublinear".into()));
+    assert_eq!(pooling(4, &[]), ("one".into(), "raw".into()));
+    assert_eq!(
+        pooling(40, &["--set", "model.bags=one"]),
+        ("one".into(), "sublinear".into())
+    );
+}
+
 #[test]
 fn train_predict_and_eval_round_trip_on_a_user_file() {
     let dir = tmp("train");

@@ -239,19 +239,20 @@ pub struct Tuned {
 
 /// Searches for `budget` from `spec`'s settings: the first trial is `spec` itself, then seeded
 /// random candidates until the budget is spent (a trial that starts within it finishes) or
-/// `max_trials` are done. `each` is told of every finished trial.
+/// `max_trials` are done. Data sets are prepared through `cache` (the candidates that change the
+/// tokenizer each prepare their own). `each` is told of every finished trial.
 pub fn autotune(
     spec: &RunSpec,
     budget: Duration,
     max_trials: usize,
     opts: &TrainOptions,
+    cache: &mut DataCache,
     mut each: impl FnMut(&Trial),
 ) -> Result<Tuned, RecipeError> {
     spec.settings.validate()?;
     let start = Instant::now();
     let base = Candidate::of(&spec.settings);
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0xa070_70e0);
-    let mut cache = DataCache::default();
     let mut trials: Vec<Trial> = Vec::new();
     let mut best: Option<(usize, RunSpec, Trained)> = None;
     while trials.len() < max_trials.max(1) && (trials.is_empty() || start.elapsed() < budget) {
@@ -298,7 +299,7 @@ pub fn autotune(
         }
         // Keep only the data of the tokenizer settings in use, not one copy per candidate.
         if cache.len() > 2 {
-            cache = DataCache::default();
+            *cache = DataCache::default();
         }
     }
     // Internal invariant: the loop runs the first trial unconditionally (`trials.is_empty()`;

@@ -8,7 +8,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::{cpu, to_vec};
 use stoke_text::batch::{TextBatch, TextBatcher, TextItem};
-use stoke_text::model::{Bags, TermFrequency, TextClassifier, TextClassifierConfig};
+use stoke_text::model::{Bags, Pooling, TermFrequency, TextClassifier, TextClassifierConfig};
 use stoke_text::saved::SavedClassifier;
 use stoke_text::tokenizer::{Tokenizer, TokenizerConfig};
 
@@ -628,4 +628,33 @@ fn hostile_saved_classifiers_get_one_line_errors_naming_the_file() {
     for dir in made.into_inner() {
         std::fs::remove_dir_all(dir.parent().unwrap()).ok();
     }
+}
+
+/// `Pooling::suited_to` looks at the median text's word features, from 64 on a passage:
+/// medians worked by hand (the upper median of an even count).
+#[test]
+fn the_pooling_follows_the_median_texts_length() {
+    let texts = |words: &[usize]| -> Vec<TextItem> {
+        words
+            .iter()
+            .map(|&w| TextItem {
+                ids: vec![1; w + 3], // three character n-grams after the words
+                words: w,
+                label: 0,
+            })
+            .collect()
+    };
+    let pooled = |words: &[usize]| {
+        let p = Pooling::suited_to(&texts(words));
+        (p.bags, p.tf, p.median_words)
+    };
+    let passage = (Bags::Split, TermFrequency::Sublinear);
+    let sentence = (Bags::One, TermFrequency::Raw);
+    // One long text among single words: the mean (67) is a passage's, the median (1) is not.
+    assert_eq!(pooled(&[1, 1, 200]), (sentence.0, sentence.1, 1));
+    assert_eq!(pooled(&[100, 63, 64]), (passage.0, passage.1, 64));
+    assert_eq!(pooled(&[63, 100, 63]), (sentence.0, sentence.1, 63));
+    // [10, 70, 80, 90] → the upper median, 80.
+    assert_eq!(pooled(&[90, 10, 80, 70]), (passage.0, passage.1, 80));
+    assert_eq!(pooled(&[]), (sentence.0, sentence.1, 0));
 }

@@ -17,6 +17,7 @@ use stoke_recipes::train::{RunStatus, Silent, TrainOptions, train};
 use stoke_recipes::{RunSpec, Settings};
 use stoke_text::calibration::Temperature;
 use stoke_text::evaluation::Evaluation;
+use stoke_text::model::Pooling;
 use stoke_text::saved::SavedClassifier;
 
 use crate::args::Common;
@@ -38,8 +39,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.0005)]
     lr: f64,
     /// Optimizer or model fields: `--set momentum=0.9 --set model.dropout=0.5 --set tokenizer.char_max_n=3`
-    /// (the model's defaults are the recipes' except `model.embed_dim=128`, and the tokenizer
-    /// hashes into 2^20 buckets);
+    /// (the model's defaults are the recipes' except `model.embed_dim=128` and the pooling:
+    /// `model.bags=split model.tf=sublinear` when the median training text has 64 word features
+    /// or more, a passage, else `one` and `raw`; the tokenizer hashes into 2^20 buckets);
     /// values are TOML: `--set 'tokenizer.features={ kind = "hashing", buckets = 16384 }'`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -163,6 +165,11 @@ struct Trained<'a> {
 }
 
 impl TrainArgs {
+    /// Whether `--set model.KEY=…` gives the model's `key`.
+    fn sets_model(&self, key: &str) -> Result<bool> {
+        Ok(Sets::parse(&self.set)?.model.contains_key(key))
+    }
+
     /// The run these flags describe.
     fn spec(&self) -> Result<RunSpec> {
         let mut sets = Sets::parse(&self.set)?;
@@ -241,7 +248,13 @@ impl TrainArgs {
 }
 
 /// `--autotune SECONDS`: the search, its trials reported on stderr.
-fn tune(spec: &RunSpec, seconds: f64, device: Device, quiet: bool) -> Result<Tuned> {
+fn tune(
+    spec: &RunSpec,
+    seconds: f64,
+    device: Device,
+    cache: &mut DataCache,
+    quiet: bool,
+) -> Result<Tuned> {
     if !(seconds.is_finite() && seconds > 0.0) {
         bail!("--autotune {seconds}: must be a positive number of seconds");
     }
@@ -258,6 +271,7 @@ fn tune(spec: &RunSpec, seconds: f64, device: Device, quiet: bool) -> Result<Tun
         Duration::from_secs_f64(seconds),
         usize::MAX,
         &opts,
+        cache,
         |t| {
             n += 1;
             if !quiet {
@@ -288,6 +302,28 @@ pub fn run(a: TrainArgs) -> Result<()> {
     for note in stoke_recipes::learner::notes(&spec) {
         eprintln!("note: {note}");
     }
+    // The pooling suited to the training texts' length, where --set does not choose it.
+    let (bags_given, tf_given) = (a.sets_model("bags")?, a.sets_model("tf")?);
+    if !(bags_given && tf_given) {
+        let pooling = Pooling::suited_to(&cache.get(&spec)?.train);
+        let model = &mut spec.settings.model;
+        if !bags_given {
+            model.bags = pooling.bags;
+        }
+        if !tf_given {
+            model.tf = pooling.tf;
+        }
+        if !a.common.quiet {
+            eprintln!(
+                "note: model.bags={} model.tf={} (the median training text has {} word \
+                 features; {} or more: split bags, sublinear tf)",
+                model.bags,
+                model.tf,
+                pooling.median_words,
+                Pooling::PASSAGE_WORDS
+            );
+        }
+    }
     let trained = match a.autotune {
         None => {
             let data = cache.get(&spec)?;
@@ -308,7 +344,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
             bail!("--checkpoint: an --autotune search writes no checkpoints (its trials are short)")
         }
         Some(seconds) => {
-            let tuned = tune(&spec, seconds, backend.device()?, a.common.quiet)?;
+            let tuned = tune(
+                &spec,
+                seconds,
+                backend.device()?,
+                &mut cache,
+                a.common.quiet,
+            )?;
             spec = tuned.spec;
             tuned.trained
         }
