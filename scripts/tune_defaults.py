@@ -26,6 +26,9 @@ from baselines import name_of
 WORDS_ONLY = ["--set", "tokenizer.char_min_n=0", "--set", "tokenizer.char_max_n=0"]
 BUCKETS_2_20 = ["--set", 'tokenizer.features={ kind = "hashing", buckets = 1048576 }']
 LR_0005 = ["--lr", "0.0005"]
+# The pooling, both keys given: `stoke train` otherwise picks it from the texts' length.
+ONE_BAG = ["--set", "model.bags=one"]
+RAW_TF = ["--set", "model.tf=raw"]
 SUBLINEAR = ["--set", "model.tf=sublinear"]
 SPLIT_BAGS = ["--set", "model.bags=split"]
 # The defaults until 2^20 buckets at η 0.0005 replaced them: the candidates named without
@@ -33,12 +36,14 @@ SPLIT_BAGS = ["--set", "model.bags=split"]
 BEFORE = ["--set", 'tokenizer.features={ kind = "hashing", buckets = 131072 }', "--lr", "0.002"]
 
 CANDIDATES = {
-    "defaults (2^20 buckets at lr 0.0005)": [],
-    "defaults + sublinear tf": SUBLINEAR,
-    "defaults + split bags": SPLIT_BAGS,
+    # Measured before the pooling followed the texts' length, when one raw bag was the default.
+    "defaults (2^20 buckets at lr 0.0005)": ONE_BAG + RAW_TF,
+    "defaults + sublinear tf": ONE_BAG + SUBLINEAR,
+    "defaults + split bags": SPLIT_BAGS + RAW_TF,
     "defaults + split bags + sublinear tf": SPLIT_BAGS + SUBLINEAR,
-    "defaults before (2^17 buckets at lr 0.002)": BEFORE,
-    **{name: BEFORE + flags for name, flags in {
+    "defaults before (2^17 buckets at lr 0.002)": BEFORE + ONE_BAG + RAW_TF,
+    "defaults (pooling by text length)": [],
+    **{name: BEFORE + ONE_BAG + RAW_TF + flags for name, flags in {
         "dropout 0.5": ["--set", "model.dropout=0.5"],
         "lr 0.001": ["--lr", "0.001"],
         "lr 0.005": ["--lr", "0.005"],
