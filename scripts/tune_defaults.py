@@ -43,6 +43,9 @@ CANDIDATES = {
     "defaults + split bags + sublinear tf": SPLIT_BAGS + SUBLINEAR,
     "defaults before (2^17 buckets at lr 0.002)": BEFORE + ONE_BAG + RAW_TF,
     "defaults (pooling by text length)": [],
+    "split bags + sublinear tf + char n 2-4": SPLIT_BAGS + SUBLINEAR + ["--set", "tokenizer.char_max_n=4"],
+    "split bags + sublinear tf + lr 0.001": SPLIT_BAGS + SUBLINEAR + ["--lr", "0.001"],
+    "split bags + sublinear tf + dropout 0.5": SPLIT_BAGS + SUBLINEAR + ["--set", "model.dropout=0.5"],
     **{name: BEFORE + ONE_BAG + RAW_TF + flags for name, flags in {
         "dropout 0.5": ["--set", "model.dropout=0.5"],
         "lr 0.001": ["--lr", "0.001"],
