@@ -1112,9 +1112,21 @@ fn autotune_reports_its_trials_and_its_winner_reproduces() {
     let plain: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plain["valid_accuracy"], tuned["valid_accuracy"], "{flags}");
     assert_eq!(plain["train_loss"], tuned["train_loss"], "{flags}");
+    // Flags are checked before the data are read (x.csv does not exist).
     fails_clearly(
         &["train", "--data", "x.csv", "--autotune=0"],
         "--autotune 0",
+    );
+    fails_clearly(
+        &[
+            "train",
+            "--data",
+            "x.csv",
+            "--autotune",
+            "5",
+            "--checkpoint",
+        ],
+        "--checkpoint: an --autotune search writes no checkpoints",
     );
 }
 

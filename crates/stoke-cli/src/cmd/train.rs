@@ -172,6 +172,14 @@ impl TrainArgs {
 
     /// The run these flags describe.
     fn spec(&self) -> Result<RunSpec> {
+        if let Some(seconds) = self.autotune
+            && !(seconds.is_finite() && seconds > 0.0)
+        {
+            bail!("--autotune {seconds}: must be a positive number of seconds");
+        }
+        if self.autotune.is_some() && self.checkpoint {
+            bail!("--checkpoint: an --autotune search writes no checkpoints (its trials are short)")
+        }
         let mut sets = Sets::parse(&self.set)?;
         sets.model
             .entry("embed_dim")
@@ -255,9 +263,6 @@ fn tune(
     cache: &mut DataCache,
     quiet: bool,
 ) -> Result<Tuned> {
-    if !(seconds.is_finite() && seconds > 0.0) {
-        bail!("--autotune {seconds}: must be a positive number of seconds");
-    }
     let opts = TrainOptions {
         device,
         checkpoint_dir: None,
@@ -339,9 +344,6 @@ pub fn run(a: TrainArgs) -> Result<()> {
             bars.done(&spec);
             bars.finish();
             trained
-        }
-        Some(_) if a.checkpoint => {
-            bail!("--checkpoint: an --autotune search writes no checkpoints (its trials are short)")
         }
         Some(seconds) => {
             let tuned = tune(
