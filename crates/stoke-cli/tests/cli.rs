@@ -1112,6 +1112,22 @@ fn autotune_reports_its_trials_and_its_winner_reproduces() {
     let plain: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plain["valid_accuracy"], tuned["valid_accuracy"], "{flags}");
     assert_eq!(plain["train_loss"], tuned["train_loss"], "{flags}");
+    // A budget that the first trial alone outlasts says so.
+    let mut args = base.to_vec();
+    let short = dir.join("short");
+    args.extend([
+        "--epochs",
+        "1",
+        "--autotune",
+        "0.001",
+        "--out",
+        short.to_str().unwrap(),
+    ]);
+    let o = stoke(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("autotune: best of 1 trials"), "{err}");
+    assert!(err.contains("so no other trial ran"), "{err}");
     // Flags are checked before the data are read (x.csv does not exist).
     fails_clearly(
         &["train", "--data", "x.csv", "--autotune=0"],

@@ -297,6 +297,13 @@ fn tune(
         best.valid_accuracy,
         best.candidate.flags()
     );
+    if let [only] = &tuned.trials[..] {
+        eprintln!(
+            "autotune: the given settings' run took {:.1} s of the {seconds} s budget, so no \
+             other trial ran: a budget of several runs searches",
+            only.seconds
+        );
+    }
     Ok(tuned)
 }
 
