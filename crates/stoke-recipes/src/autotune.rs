@@ -123,20 +123,11 @@ impl Candidate {
             self.word_bigrams,
             self.char_ngrams.0,
             self.char_ngrams.1,
-            name(&self.bags),
-            name(&self.tf),
+            self.bags,
+            self.tf,
             buckets
         )
     }
-}
-
-/// The TOML name of a setting (`split`, `sublinear`).
-fn name<T: Serialize>(value: &T) -> String {
-    // Internal invariant: unit variants serialise to their names.
-    toml::Value::try_from(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .expect("a unit variant")
 }
 
 /// A uniform pick from `xs`.

@@ -88,10 +88,10 @@ pub struct ModelShape {
     /// the model does not learn.
     pub embed_init_std: f64,
     /// How an id's count in a text weighs its row in the mean pooling (default
-    /// [`TermFrequency::Raw`]; `stoke train` takes [`Pooling::suited_to`] its texts).
+    /// [`TermFrequency::Raw`]; `stoke train` picks it from its texts with [`Pooling::suited_to`]).
     pub tf: TermFrequency,
     /// One mean over every feature, or one per kind of feature (default [`Bags::One`];
-    /// `stoke train` takes [`Pooling::suited_to`] its texts).
+    /// `stoke train` picks it from its texts with [`Pooling::suited_to`]).
     pub bags: Bags,
 }
 
