@@ -12,6 +12,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The system allocator, with huge pages asked for on blocks of 32 MiB or more (see
+/// [`alloc::HugePages`]).
+#[global_allocator]
+static ALLOCATOR: alloc::HugePages = alloc::HugePages;
+
 fn main() -> ExitCode {
     // A bug must still end in one clear line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
