@@ -243,7 +243,15 @@ def machine():
     return {"cpu": first("/proc/cpuinfo", "model name"), "cores": os.cpu_count(),
             "memory": first("/proc/meminfo", "MemTotal"), "kernel": platform.release(),
             "libc": " ".join(platform.libc_ver()), "torch": torch.__version__,
-            "shared": "a shared machine: other agents' builds and tests ran at the same time"}
+            "shared": load_note()}
+
+
+def load_note():
+    """What else ran: the 1-minute load average when the run began (this run adds about 1)."""
+    one = os.getloadavg()[0]
+    return (f"load average {one:.1f} at the start: " +
+            ("idle apart from this run" if one < 2.0 else
+             "a shared machine, other builds and tests ran at the same time"))
 
 
 def run(a):
