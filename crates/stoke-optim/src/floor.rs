@@ -23,10 +23,10 @@ pub fn pass(w: &mut [f32], g: &[f32], state: &mut [Vec<f32>]) {
         ema_weight: 0.0,
     };
     for_chunks(lanes, &|l: Lanes<'_>| match k {
-        0 => simd(floor_chunk::<0>, &(), l),
-        1 => simd(floor_chunk::<1>, &(), l),
-        2 => simd(floor_chunk::<2>, &(), l),
-        _ => simd(floor_chunk::<3>, &(), l),
+        0 => simd!((), floor_chunk::<0>, &(), l),
+        1 => simd!((), floor_chunk::<1>, &(), l),
+        2 => simd!((), floor_chunk::<2>, &(), l),
+        _ => simd!((), floor_chunk::<3>, &(), l),
     });
 }
 

@@ -95,26 +95,47 @@ pub(crate) fn for_chunks<F: Fn(Lanes<'_>) + Sync>(lanes: Lanes<'_>, kernel: &F) 
     }
 }
 
-/// Calls the kernel `f` (a function item, e.g. `adam_chunk::<true, false, false>`, whose body is
-/// `#[inline(always)]`), compiled for AVX2 when the CPU has it: the kernels are plain loops that
-/// the compiler vectorises, and wider vectors matter for the `sqrt` and division of the adaptive
-/// ones. Only instruction selection changes: no fused multiply-add is enabled, so the rounding
-/// of every operation, and the result, is the same on every x86-64 CPU.
-#[inline(always)]
-pub(crate) fn simd<K>(f: impl Fn(&K, Lanes<'_>), k: &K, lanes: Lanes<'_>) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { simd_avx2(f, k, lanes) };
-    }
-    f(k, lanes)
+/// `simd!(K, f, k, lanes)` calls the kernel `f` (a path to a function, e.g.
+/// `kernel::<true, false, false>`, whose body is `#[inline(always)]`; `k: &K`) from a function
+/// compiled for AVX-512 or AVX2 when the CPU has it, else as it is. The kernels are plain loops
+/// that the compiler vectorises, and wider vectors matter for the `sqrt` and division of the
+/// adaptive ones, which on one thread take longer than the memory traffic. The kernel is called
+/// by name inside each wide function, so it is inlined there and compiled for its features (a
+/// kernel passed as an `impl Fn` value was called through a shim compiled for the baseline,
+/// 4-wide SSE, whatever the caller's features). Only instruction selection changes: `sqrt` and
+/// `/` are correctly rounded at every width and Rust never contracts `a * b + c` into a fused
+/// multiply-add, so the rounding of every operation, and the result, is the same on every
+/// x86-64 CPU (`tests/fused.rs`).
+macro_rules! simd {
+    ($K:ty, $f:expr, $k:expr, $l:expr) => {{
+        let (k, l): (&$K, $crate::host::Lanes<'_>) = ($k, $l);
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn avx512(k: &$K, l: $crate::host::Lanes<'_>) {
+                ($f)(k, l)
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2(k: &$K, l: $crate::host::Lanes<'_>) {
+                ($f)(k, l)
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (checked just above).
+                unsafe { avx512(k, l) }
+            } else if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { avx2(k, l) }
+            } else {
+                ($f)(k, l)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            ($f)(k, l)
+        }
+    }};
 }
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn simd_avx2<K>(f: impl Fn(&K, Lanes<'_>), k: &K, lanes: Lanes<'_>) {
-    f(k, lanes)
-}
+pub(crate) use simd;
 
 /// Runs `kernel` on each listed row: `w` and the state buffers are `[rows, width]` tables,
 /// `g` holds one row of `width` per entry of `rows`. The rows are scattered over tables far
@@ -174,12 +195,12 @@ fn prefetch(row: &[f32]) {
     let _ = row;
 }
 
-/// Calls `$kernel::<B₁, …, Bₖ>($k, $lanes)` through [`simd`], with the const `bool` parameters set
+/// Calls `$kernel::<B₁, …, Bₖ>($k, $lanes)` through [`simd!`] (`$k: &Constants`), with the const `bool` parameters set
 /// to the runtime values `$flag₁ … $flagₖ`, so each combination of options gets a loop without
 /// branches (which the compiler can vectorise).
 macro_rules! specialize {
     ($kernel:ident [$($done:tt)*] [] ($k:expr, $l:expr)) => {
-        $crate::host::simd($kernel::<$($done)*>, $k, $l)
+        $crate::host::simd!(Constants, $kernel::<$($done)*>, $k, $l)
     };
     ($kernel:ident [$($done:tt)*] [$flag:expr $(, $rest:expr)*] ($($args:expr),*)) => {
         if $flag {
