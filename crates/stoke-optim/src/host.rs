@@ -195,9 +195,10 @@ fn prefetch(row: &[f32]) {
     let _ = row;
 }
 
-/// Calls `$kernel::<B₁, …, Bₖ>($k, $lanes)` through [`simd!`] (`$k: &Constants`), with the const `bool` parameters set
-/// to the runtime values `$flag₁ … $flagₖ`, so each combination of options gets a loop without
-/// branches (which the compiler can vectorise).
+/// Calls `$kernel::<B₁, …, Bₖ>($k, $lanes)` through [`simd!`], with the const `bool` parameters
+/// set to the runtime values `$flag₁ … $flagₖ`, so each combination of options gets a loop without
+/// branches (which the compiler can vectorise). `$k` is a `&Constants`: the calling module's
+/// type of that name.
 macro_rules! specialize {
     ($kernel:ident [$($done:tt)*] [] ($k:expr, $l:expr)) => {
         $crate::host::simd!(Constants, $kernel::<$($done)*>, $k, $l)
