@@ -58,9 +58,10 @@ impl Default for OptimBenchOptions {
 pub struct OptimBenchResult {
     /// `sgd`, `momentum`, `rmsprop`, `adagrad`, `adam`, `adadelta`.
     pub optimizer: String,
-    /// `plain`, `momentum`, `centered`, `amsgrad`, `adamw`.
+    /// `plain`, `momentum`, `centered`, `amsgrad`, `adamw`, `clip`, `clip+ema`.
     pub variant: String,
-    /// Bytes the update must read and write per parameter.
+    /// Bytes the update must read and write per parameter (with a global-norm clip, the norm's
+    /// read of the gradients too).
     pub bytes_per_param: usize,
     /// stoke's step as run by default (the fused in-place pass on a CPU backend), median ms.
     pub stoke_ms: f64,
@@ -252,21 +253,34 @@ struct Floor {
     w: Vec<f32>,
     g: Vec<f32>,
     state: Vec<Vec<f32>>,
+    /// A first pass that reads `g` (a global-norm clip's norm).
+    norm: bool,
 }
 
 impl Floor {
-    fn new(n: usize, k: usize) -> Self {
+    fn new(n: usize, k: usize, norm: bool) -> Self {
         Self {
             w: vec![0.5; n],
             g: vec![1e-3; n],
             state: (0..k).map(|_| vec![0.1; n]).collect(),
+            norm,
         }
+    }
+
+    /// Bytes per parameter: read w, g and the state, write w and the state; read g once more
+    /// for a norm.
+    fn bytes_per_param(&self) -> usize {
+        let k = self.state.len();
+        4 * (2 + k) + 4 * (1 + k) + if self.norm { 4 } else { 0 }
     }
 }
 
 impl Timed for Floor {
     fn round(&mut self) -> f64 {
         let start = Instant::now();
+        if self.norm {
+            std::hint::black_box(stoke_optim::floor::norm_pass(&self.g));
+        }
         stoke_optim::floor::pass(&mut self.w, &self.g, &mut self.state);
         let elapsed = start.elapsed().as_secs_f64() * 1e3;
         std::hint::black_box(&self.w);
@@ -321,13 +335,31 @@ struct Measure<'o> {
 }
 
 impl Measure<'_> {
-    /// One configuration: stoke fused, stoke as tensor ops, Burn's built-in (if any) and the
-    /// floor, measured in alternation.
+    /// One configuration with `k` state buffers: stoke fused, stoke as tensor ops, Burn's
+    /// built-in (if any) and the floor, measured in alternation.
     fn add<'a>(
         &mut self,
         optimizer: &str,
         variant: &str,
         k: usize,
+        stoke: &dyn Fn(bool) -> Box<dyn Timed + 'a>,
+        burn: Option<Box<dyn Timed + 'a>>,
+    ) {
+        self.add_floor(
+            optimizer,
+            variant,
+            Floor::new(self.n, k, false),
+            stoke,
+            burn,
+        );
+    }
+
+    /// The same against `floor`.
+    fn add_floor<'a>(
+        &mut self,
+        optimizer: &str,
+        variant: &str,
+        mut floor: Floor,
         stoke: &dyn Fn(bool) -> Box<dyn Timed + 'a>,
         burn: Option<Box<dyn Timed + 'a>>,
     ) {
@@ -337,7 +369,6 @@ impl Measure<'_> {
         {
             return;
         }
-        let mut floor = Floor::new(self.n, k);
         let (mut fused, mut ops) = (stoke(true), stoke(false));
         let mut burn = burn;
         let mut timed: Vec<&mut dyn Timed> = vec![&mut floor, fused.as_mut(), ops.as_mut()];
@@ -348,7 +379,7 @@ impl Measure<'_> {
         self.results.push(OptimBenchResult {
             optimizer: optimizer.into(),
             variant: variant.into(),
-            bytes_per_param: 4 * (2 + k) + 4 * (1 + k),
+            bytes_per_param: floor.bytes_per_param(),
             stoke_ms: ms[1],
             tensor_ops_ms: ms[2],
             burn_ms: ms.get(3).copied(),
@@ -444,22 +475,22 @@ pub fn run(device: &Device, opts: &OptimBenchOptions) -> OptimBenchReport {
         ),
     );
     // Global-norm clipping (to half the gradients' norm, so the factor is applied): the norm is
-    // one extra read of the gradients, the factor rides in the Adam pass. Burn has no global
-    // clipping (its `GradientClipping::Norm` is per tensor). With `ema`, the weights' moving
-    // average is updated in the same pass too (one more buffer read and written: the floor of
-    // k = 3 buffers has the same bytes).
+    // one extra read of the gradients, which the floor reads too, and the factor rides in the
+    // Adam pass. Burn has no global clipping (its `GradientClipping::Norm` is per tensor). With
+    // `ema`, the weights' moving average is updated in the same pass too (one more buffer read
+    // and written: the floor of k = 3 buffers has the same bytes).
     let c = 0.5 * set.norm();
-    m.add(
+    m.add_floor(
         "adam",
         "clip",
-        2,
+        Floor::new(n, 2, true),
         &|f| clipped(&set, device, c, false, f),
         None,
     );
-    m.add(
+    m.add_floor(
         "adam",
         "clip+ema",
-        3,
+        Floor::new(n, 3, true),
         &|f| clipped(&set, device, c, true, f),
         None,
     );

@@ -137,7 +137,7 @@ pub struct TrainBenchResult {
     pub peak_rss_mib: f64,
     /// Resident memory before the model was built (data loaded), MiB.
     pub base_rss_mib: f64,
-    /// What this path must hold, MiB ([`working_set_bytes`]): parameters, the gradients it
+    /// What this path must hold, MiB ([`Footprint::bytes`]): parameters, the gradients it
     /// allocates, optimizer state and one batch.
     pub working_set_mib: f64,
     /// The most embedding rows one batch used (distinct ids).
@@ -196,26 +196,45 @@ fn synthetic(
         .collect()
 }
 
-/// Bytes a training step must hold: the parameters (`params` f32, of which `table` are the
-/// embedding table of width `embed_dim`), `state_copies` optimizer-state buffers of the same
-/// size, one batch of `batch_bytes`, and the gradients the path allocates — the dense path a
-/// gradient of every parameter (`params`); the row-sparse path one of the dense layers
-/// (`params − table`) and the batch's `rows` embedding rows twice (gathered, and their gradient),
-/// never a full-table gradient.
-pub fn working_set_bytes(
-    embedding: EmbeddingUpdate,
-    params: usize,
-    table: usize,
-    embed_dim: usize,
-    rows: usize,
-    state_copies: usize,
-    batch_bytes: usize,
-) -> usize {
-    let gradients = match embedding {
-        EmbeddingUpdate::Dense => params,
-        EmbeddingUpdate::Sparse => params - table + 2 * rows * embed_dim,
-    };
-    4 * (params * (1 + state_copies) + gradients) + batch_bytes
+/// What a training step must hold, for [`Footprint::bytes`].
+#[derive(Debug, Clone, Copy)]
+pub struct Footprint {
+    /// How the table is updated.
+    pub embedding: EmbeddingUpdate,
+    /// Parameters (f32), the table's included.
+    pub params: usize,
+    /// Parameters of the embedding table.
+    pub table: usize,
+    /// Its width.
+    pub embed_dim: usize,
+    /// The most rows one batch uses (distinct ids).
+    pub rows: usize,
+    /// Texts per batch.
+    pub batch: usize,
+    /// Optimizer-state buffers of the parameters' size.
+    pub state_copies: usize,
+    /// One batch's ids, positions and weights.
+    pub batch_bytes: usize,
+    /// Whether an L2 penalty is on.
+    pub l2: bool,
+}
+
+impl Footprint {
+    /// Bytes: the parameters, the optimizer state, one batch, and the gradients the path
+    /// allocates — the dense path a gradient of every parameter; the row-sparse path one of the
+    /// dense layers (`params − table`), the pooled vectors and their gradient (`2 · batch ·
+    /// embed_dim`), the gradient of the batch's rows (`rows · embed_dim`) and, with L2, those
+    /// rows read for `2β·w` (`rows · embed_dim` more), never a full-table gradient.
+    pub fn bytes(&self) -> usize {
+        let (rows, pooled) = (self.rows * self.embed_dim, self.batch * self.embed_dim);
+        let gradients = match self.embedding {
+            EmbeddingUpdate::Dense => self.params,
+            EmbeddingUpdate::Sparse => {
+                self.params - self.table + 2 * pooled + rows + if self.l2 { rows } else { 0 }
+            }
+        };
+        4 * (self.params * (1 + self.state_copies) + gradients) + self.batch_bytes
+    }
 }
 
 /// Resident set size now and its peak (`VmRSS`, `VmHWM`), MiB; zeros where /proc is missing.
@@ -337,15 +356,18 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
         let longest = items.iter().map(|i| i.ids.len()).max().unwrap_or(1);
         let batch_bytes = opts.batch_size * longest * 20;
         let table = num_ids * opts.embed_dim;
-        let bytes = working_set_bytes(
+        let bytes = Footprint {
             embedding,
             params,
             table,
-            opts.embed_dim,
+            embed_dim: opts.embed_dim,
             rows,
+            batch: opts.batch_size,
             state_copies,
             batch_bytes,
-        );
+            l2: opts.l2 > 0.0,
+        }
+        .bytes();
         let working_set = bytes as f64 / (1024.0 * 1024.0);
         results.push(TrainBenchResult {
             optimizer: spec.label(),

@@ -1,9 +1,10 @@
 //! The memory-bandwidth floor of an optimizer step, for `stoke bench optim` (the `stoke-bench`
 //! crate): a loop that reads `w`, `g` and `k` state buffers and writes `w` and the state, in
 //! place and in one pass, split over the same threads and compiled with the same vector
-//! instructions as the fused optimizer steps (`host.rs`). Not part of the library's API.
+//! instructions as the fused optimizer steps (`host.rs`); with global-norm clipping, a first
+//! pass that only reads `g` ([`norm_pass`]). Not part of the library's API.
 
-use crate::host::{Lanes, for_chunks, simd};
+use crate::host::{GRAIN, Lanes, for_chunks, simd};
 
 /// One pass of the floor's loop over `w`, `g` and up to three state buffers (each as long as
 /// `w`): `s ← 0.9·s + g` for each, then `w ← w − 1e-3·Σ s`.
@@ -63,4 +64,31 @@ fn floor_chunk<const K: usize>(_: &(), l: Lanes<'_>) {
             }
         }
     }
+}
+
+/// The floor of the global norm's pass: `Σ g²` in `f32`, sixteen running sums, halved over the
+/// rayon pool as the norm of the clipping transform is. A global-norm clip must read every
+/// gradient once before the update can start (4 bytes per parameter more than the update's own
+/// traffic), so its floor is this pass plus [`pass`].
+pub fn norm_pass(g: &[f32]) -> f32 {
+    if g.len() >= 2 * GRAIN && rayon::current_num_threads() > 1 {
+        let (a, b) = g.split_at(g.len() / 2);
+        let (a, b) = rayon::join(|| norm_pass(a), || norm_pass(b));
+        return a + b;
+    }
+    simd!((g: &[f32]) -> f32 { squares_chunk(g) })
+}
+
+/// `Σ g²` of one chunk in sixteen running sums.
+#[inline(always)]
+fn squares_chunk(g: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let chunks = g.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..16 {
+            acc[j] += c[j] * c[j];
+        }
+    }
+    rest.iter().map(|v| v * v).sum::<f32>() + acc.iter().sum::<f32>()
 }

@@ -25,7 +25,7 @@ use burn::backend::{Flex, flex::FlexTensor};
 use burn::backend::{NdArray, ndarray::NdArrayTensor};
 
 /// Below this many elements per chunk a kernel runs on one thread (splitting costs more).
-const GRAIN: usize = 1 << 15;
+pub(crate) const GRAIN: usize = 1 << 15;
 
 /// The slices one kernel call works on: the parameter, its gradient, and up to three state
 /// buffers (unused ones are empty). All non-empty slices have the same length. The gradient is
@@ -97,42 +97,44 @@ pub(crate) fn for_chunks<F: Fn(Lanes<'_>) + Sync>(lanes: Lanes<'_>, kernel: &F) 
 
 /// `simd!(K, f, k, lanes)` calls the kernel `f` (a path to a function, e.g.
 /// `kernel::<true, false, false>`, whose body is `#[inline(always)]`; `k: &K`) from a function
-/// compiled for AVX-512 or AVX2 when the CPU has it, else as it is. The kernels are plain loops
+/// compiled for AVX-512 or AVX2 when the CPU has it, else as it is; `simd!((a: A, …) -> R
+/// { body })` does the same for any body over the named arguments (the norm's sum of squares).
+/// The kernels are plain loops
 /// that the compiler vectorises, and wider vectors matter for the `sqrt` and division of the
 /// adaptive ones, which on one thread take longer than the memory traffic. The kernel is called
 /// by name inside each wide function, so it is inlined there and compiled for its features (a
 /// kernel passed as an `impl Fn` value was called through a shim compiled for the baseline,
 /// 4-wide SSE, whatever the caller's features). Only instruction selection changes: `sqrt` and
 /// `/` are correctly rounded at every width and Rust never contracts `a * b + c` into a fused
-/// multiply-add, so the rounding of every operation, and the result, is the same on every
-/// x86-64 CPU (`tests/fused.rs`).
+/// multiply-add or reorders a sum, so the rounding of every operation, and the result, is the
+/// same on every x86-64 CPU (`tests/fused.rs`).
 macro_rules! simd {
-    ($K:ty, $f:expr, $k:expr, $l:expr) => {{
-        let (k, l): (&$K, $crate::host::Lanes<'_>) = ($k, $l);
+    (($($a:ident: $t:ty),*) -> $r:ty $body:block) => {{
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = "avx512f")]
-            fn avx512(k: &$K, l: $crate::host::Lanes<'_>) {
-                ($f)(k, l)
-            }
+            fn avx512($($a: $t),*) -> $r $body
             #[target_feature(enable = "avx2")]
-            fn avx2(k: &$K, l: $crate::host::Lanes<'_>) {
-                ($f)(k, l)
-            }
+            fn avx2($($a: $t),*) -> $r $body
+            fn base($($a: $t),*) -> $r $body
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU supports AVX-512F (checked just above).
-                unsafe { avx512(k, l) }
+                unsafe { avx512($($a),*) }
             } else if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2 (checked just above).
-                unsafe { avx2(k, l) }
+                unsafe { avx2($($a),*) }
             } else {
-                ($f)(k, l)
+                base($($a),*)
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            ($f)(k, l)
+            $body
         }
+    }};
+    ($K:ty, $f:expr, $k:expr, $l:expr) => {{
+        let (k, l): (&$K, $crate::host::Lanes<'_>) = ($k, $l);
+        $crate::host::simd!((k: &$K, l: $crate::host::Lanes<'_>) -> () { ($f)(k, l) })
     }};
 }
 pub(crate) use simd;
@@ -181,7 +183,7 @@ fn for_rows<F: Fn(Lanes<'_>)>(lanes: Lanes<'_>, rows: &[u32], width: usize, kern
 
 /// Asks the CPU to start loading `row` into the caches (a hint; no effect on results).
 #[inline(always)]
-fn prefetch(row: &[f32]) {
+pub fn prefetch(row: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     for line in row.chunks(16) {
         // SAFETY: prefetching is a hint; the address is that of a live slice element.
@@ -389,6 +391,20 @@ pub(crate) fn on_host<const D: usize>(w: &Tensor<D>) -> bool {
     false
 }
 
+/// Calls `read` with the `f32` buffer of `t` (row-major) when `t` is an `f32` tensor on a CPU
+/// backend (Flex or NdArray, without autodiff: pass `t.inner()`), reading it in place; `None`
+/// on any other device. A strided view is copied into a contiguous buffer first.
+pub fn with_host_slice<const D: usize, R>(
+    t: &Tensor<D>,
+    read: impl FnOnce(&[f32]) -> R,
+) -> Option<R> {
+    if !on_host(t) {
+        return None;
+    }
+    let host = Host::from_tensor(t.clone()).ok()?;
+    Some(read(host.slice()))
+}
+
 /// `Σ x²` of a tensor on a CPU backend, read from its buffer and summed in `f64`; `None` on any
 /// other device. The order of the additions depends only on the length (fixed halves down to
 /// [`GRAIN`], eight running sums within), not on the number of threads, so the result is the same
@@ -407,6 +423,14 @@ fn sum_sq(x: &[f32]) -> f64 {
         let (a, b) = rayon::join(|| sum_sq(a), || sum_sq(b));
         return a + b;
     }
+    // eight independent f64 lanes: one AVX-512 register, the same sums at every width
+    simd!((x: &[f32]) -> f64 { sum_sq_leaf(x) })
+}
+
+/// `Σ x²` of one leaf of [`sum_sq`]: eight running sums (element `i` into sum `i mod 8`), then
+/// their total in order.
+#[inline(always)]
+fn sum_sq_leaf(x: &[f32]) -> f64 {
     let mut acc = [0f64; 8];
     let chunks = x.chunks_exact(8);
     let rest = chunks.remainder();

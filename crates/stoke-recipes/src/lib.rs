@@ -7,6 +7,7 @@
 //! ([`report`]) and `report.md`.
 
 pub mod autotune;
+pub mod bag;
 mod checkpoint;
 pub mod data;
 pub mod early_stopping;

@@ -5,9 +5,9 @@
 //! other; backward produces its full gradient (`[rows, dim]`, mostly zeros) and the optimizer
 //! updates every row; an L2 penalty in the loss covers every weight.
 //!
-//! **Sparse**: the rows a batch uses are gathered into a leaf of their own
-//! ([`TextClassifier::gather_rows`]), so backward produces the gradient of those rows only, and
-//! a [`RowOptimizer`] updates only them (exact for SGD and AdaGrad, lazy for the others; see
+//! **Sparse**: the batch is pooled by hand ([`RowBag`]), its pooled vectors a leaf of their
+//! own, so backward produces their gradient, [`RowBag::backward`] the gradient of the rows the
+//! batch uses and nothing of the size of the table, and a [`RowOptimizer`] updates only them (exact for SGD and AdaGrad, lazy for the others; see
 //! [`stoke_optim::rows`]). The L2 penalty covers the other weights through the loss and adds
 //! `2β·w` to the gradient of each used row (the gradient of `β Σ w²` over those rows), so rows
 //! decay when they are used. Nothing per step is as large as the table.
@@ -21,6 +21,7 @@ use stoke_text::batch::TextBatch;
 use stoke_text::model::TextClassifier;
 
 use crate::RecipeError;
+use crate::bag::RowBag;
 use stoke_optim::OptimizerSpec;
 
 /// How the embedding table is updated.
@@ -184,9 +185,9 @@ impl Stepper {
 
     /// One step on `batch` with learning rate `lr`. A non-finite loss leaves the model as it was.
     pub fn step(&mut self, model: TextClassifier, batch: &TextBatch, lr: f64) -> Stepped {
-        let gathered = self.rows.as_ref().map(|_| model.gather_rows(batch));
-        let (loss, logits) = match &gathered {
-            Some(rows) => model.loss_rows(rows.clone(), batch),
+        let bag = self.rows.as_ref().map(|_| RowBag::forward(&model, batch));
+        let (loss, logits) = match &bag {
+            Some(bag) => model.loss_pooled(bag.pooled(), batch),
             None => model.loss(batch),
         };
         let loss = match self.l2.as_ref().and_then(|r| r.penalty(&model)) {
@@ -207,15 +208,18 @@ impl Stepper {
         if std::mem::take(&mut self.poison) {
             poison_last(&model, &mut grads);
         }
-        let (outcome, model) = match (&mut self.rows, gathered) {
-            (Some(table_optim), Some(rows)) => {
-                // Internal invariant: `gather_rows` makes the rows a leaf that requires grad.
-                let mut g = rows
+        let (outcome, model) = match (&mut self.rows, bag) {
+            (Some(table_optim), Some(bag)) => {
+                // Internal invariant: `RowBag::forward` makes the pooled vectors a leaf that
+                // requires grad (the model is on an autodiff device to be trained).
+                let dh = bag
+                    .pooled()
                     .grad_remove(&mut grads)
-                    .expect("the gathered rows are a leaf");
+                    .expect("the pooled vectors are a leaf");
+                let mut g = bag.backward(dh);
                 if self.beta > 0.0 {
                     // ∂(β Σ w²)/∂w = 2β·w on the used rows
-                    g = g.add(rows.inner().mul_scalar(2.0 * self.beta));
+                    g = g.add(model.rows_of_table(batch).mul_scalar(2.0 * self.beta));
                 }
                 let params = GradientsParams::from_grads(grads, &model);
                 // Internal invariant: `new` refuses a row-sparse update with accumulate > 1.
@@ -228,7 +232,7 @@ impl Stepper {
                         let model = self.optim.step(lr, model, params);
                         // Internal invariant: a batch's rows are its distinct ids, sorted,
                         // each < num_ids (the table's rows; the tokenizer makes no other), and
-                        // `g` is the gradient of `gather_rows`' [rows, width] leaf.
+                        // `g` is `RowBag::backward`'s [rows, width] gradient of them.
                         let model = model.map_embedding(|table| {
                             table_optim
                                 .step(lr, table, &batch.rows, g)

@@ -64,6 +64,22 @@ pub struct TextBatch {
     pub rows: Vec<u32>,
     /// `[batch, max_len]`: each id's position in [`rows`](Self::rows) (0 for padding).
     pub local: Tensor<2, Int>,
+    /// The same columns on the host, for the pooling weights and the row-sparse step.
+    pub host: HostColumns,
+}
+
+/// A batch's columns on the host, row-major `[batch, width]`: the values of
+/// [`TextBatch::mask`], [`TextBatch::char_ngram`] and [`TextBatch::local`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostColumns {
+    /// Columns per text (`max_len`).
+    pub width: usize,
+    /// How often each column's id occurs in its text (0 for padding).
+    pub counts: Vec<f32>,
+    /// Whether each column is a character n-gram.
+    pub is_char: Vec<bool>,
+    /// Each column's position in [`TextBatch::rows`] (0 for padding).
+    pub local: Vec<u32>,
 }
 
 impl TextBatch {
@@ -120,18 +136,25 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
         if rows.is_empty() {
             rows.push(0); // the masked padding column still looks one row up
         }
-        let local: Vec<i64> = tokens
+        let local: Vec<u32> = tokens
             .iter()
             .zip(&mask)
             .map(|(&id, &m)| {
                 if m > 0.0 {
                     // Internal invariant: `rows` holds every id of the batch (built above).
-                    rows.binary_search(&(id as u32)).expect("id is in rows") as i64
+                    rows.binary_search(&(id as u32)).expect("id is in rows") as u32
                 } else {
                     0
                 }
             })
             .collect();
+        let host = HostColumns {
+            width: len,
+            counts: mask.clone(),
+            is_char: char_ngram.iter().map(|&c| c > 0.0).collect(),
+            local: local.clone(),
+        };
+        let local: Vec<i64> = local.into_iter().map(i64::from).collect();
         TextBatch {
             tokens: Tensor::from_data(TensorData::new(tokens, [b, len]), device),
             mask: Tensor::from_data(TensorData::new(mask, [b, len]), device),
@@ -139,6 +162,7 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
             labels: Tensor::from_data(TensorData::new(labels, [b]), device),
             rows,
             local: Tensor::from_data(TensorData::new(local, [b, len]), device),
+            host,
         }
     }
 }

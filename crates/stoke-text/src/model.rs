@@ -45,7 +45,7 @@ use burn::tensor::Distribution;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{TextBatch, TextItem};
+use crate::batch::{HostColumns, TextBatch, TextItem};
 use crate::dropout::HostDropout;
 use crate::error::{InvalidSetting, require};
 use crate::rng;
@@ -526,42 +526,43 @@ fn unwrap_valid(model: Result<TextClassifier, InvalidSetting>) -> TextClassifier
     }
 }
 
-/// `h_b = Σ_t w_bt · e_bt / max(1, Σ_t w_bt)` for embeddings `[B, L, D]`, counts `[B, L]`
-/// (0 = padding) and `w = tf(counts)`; with [`Bags::Split`] the same within the word columns
-/// plus the same within the character columns (`char_ngram` = 1). Computed as `Σ_t v_bt·e_bt`
-/// with `v = w / Σ w` per bag. `[B, D]`.
-fn mean_pool(
-    emb: Tensor<3>,
-    mask: Tensor<2>,
-    char_ngram: Tensor<2>,
-    tf: TermFrequency,
-    bags: Bags,
-) -> Tensor<2> {
+/// The pooling weights `v [B, L]` of a batch's columns, row-major: `v_bt = w_bt / max(1, Σ_t
+/// w_bt)` with `w = tf(count)` (0 on padding), and with [`Bags::Split`] the sum within the word
+/// columns and within the character columns each (so each bag's weights add up to 1). The pooled
+/// vector is then `h_b = Σ_t v_bt · e_bt`.
+fn pool_weights(columns: &HostColumns, tf: TermFrequency, bags: Bags) -> Vec<f32> {
+    let w = |c: f32| match tf {
+        TermFrequency::Raw => c, // w = c
+        // w = 1 + ln c on the ids (c ≥ 1), 0 on the padding
+        TermFrequency::Sublinear if c > 0.0 => 1.0 + c.ln(),
+        TermFrequency::Sublinear => 0.0,
+    };
+    let mut v: Vec<f32> = columns.counts.iter().map(|&c| w(c)).collect();
+    let width = columns.width.max(1);
+    for (text, is_char) in v
+        .chunks_exact_mut(width)
+        .zip(columns.is_char.chunks_exact(width))
+    {
+        // Σ w per bag: [words, chars] (one bag: everything in the first)
+        let bag = |t: usize| usize::from(bags == Bags::Split && is_char[t]);
+        let mut total = [0f32; 2];
+        for (t, w) in text.iter().enumerate() {
+            total[bag(t)] += w;
+        }
+        // v = w / max(1, Σ w) over its bag's columns; an empty bag adds nothing
+        for (t, w) in text.iter_mut().enumerate() {
+            *w /= total[bag(t)].max(1.0);
+        }
+    }
+    v
+}
+
+/// `h_b = Σ_t v_bt · e_bt` for embeddings `[B, L, D]` and weights `v [B, L]`: a broadcast
+/// product summed over the columns, whose backward is the broadcast products `∂e = v·∂h` and
+/// `∂v = Σ_d e·∂h` (not batched matrix products of inner size 1, which the `words` profile
+/// found slow). `[B, D]`.
+fn weighted_sum(emb: Tensor<3>, v: Tensor<2>) -> Tensor<2> {
     let [b, l, d] = emb.dims();
-    let w = match tf {
-        TermFrequency::Raw => mask, // w = c
-        TermFrequency::Sublinear => {
-            let real = mask.clone().greater_elem(0.0).float(); // 1 for an id, 0 for padding
-            // w = 1 + ln c on the ids (c ≥ 1), 0 on the padding (clamped to ln 1 first)
-            mask.clamp_min(1.0).log().add_scalar(1.0).mul(real)
-        }
-    };
-    // v = w / max(1, Σ w) over one bag's columns; an empty bag adds nothing
-    let share = |w: Tensor<2>| {
-        let total = w.clone().sum_dim(1).clamp_min(1.0); // [B, 1]
-        w.div(total)
-    };
-    let v = match bags {
-        Bags::One => share(w),
-        Bags::Split => {
-            let chars = w.clone().mul(char_ngram.clone()); // w on the character columns
-            let words = w.mul(char_ngram.neg().add_scalar(1.0)); // w on the word columns
-            share(words).add(share(chars))
-        }
-    };
-    // h_b = Σ_t v_bt · e_bt: a broadcast product summed over the columns, whose backward is
-    // the broadcast products ∂e = v·∂h and ∂v = Σ_d e·∂h (not batched matrix products of
-    // inner size 1, which the `words` profile found slow)
     emb.mul(v.reshape([b, l, 1])).sum_dim(1).reshape([b, d])
 }
 
@@ -611,46 +612,38 @@ impl TextClassifier {
 
     /// The pooling of the batch's looked-up rows `[B, L, embed_dim]`.
     fn pool_embedded(&self, emb: Tensor<3>, batch: &TextBatch) -> Tensor<2> {
-        let (mask, chars) = (batch.mask.clone(), batch.char_ngram.clone());
-        mean_pool(emb, mask, chars, self.tf, self.bags)
+        weighted_sum(emb, self.pool_weights(batch))
     }
 
-    /// The embedding rows `batch` uses ([`TextBatch::rows`]), `[rows, embed_dim]`, as a leaf of
-    /// its own that collects their gradient: the table itself stays out of the autodiff graph,
-    /// so backward produces the gradient of these rows only, not of the whole table. Pass it to
-    /// [`forward_rows`](Self::forward_rows), then to the row-sparse optimizer step.
-    pub fn gather_rows(&self, batch: &TextBatch) -> Tensor<2> {
-        let table = self.embedding.weight.val();
-        let device = table.device();
+    /// The embedding rows `batch` uses ([`TextBatch::rows`]), `[rows, embed_dim]`, without
+    /// autodiff.
+    pub fn rows_of_table(&self, batch: &TextBatch) -> Tensor<2> {
+        let table = self.embedding.weight.val().inner();
         let ids: Vec<i64> = batch.rows.iter().map(|&r| r as i64).collect();
-        let ids = Tensor::<1, Int>::from_data(
-            TensorData::new(ids, [batch.rows.len()]),
-            &device.clone().without_autodiff(),
-        );
-        let rows = table.inner().select(0, ids);
-        if device.is_autodiff() {
-            rows.autodiff().require_grad()
-        } else {
-            rows
-        }
+        let n = ids.len();
+        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &table.device());
+        table.select(0, ids)
     }
 
-    /// Logits from the rows gathered by [`gather_rows`](Self::gather_rows): the same function
-    /// as [`forward_batch`](Self::forward_batch), with the rows looked up by
-    /// [`TextBatch::local`].
-    pub fn forward_rows(&self, rows: Tensor<2>, batch: &TextBatch) -> Tensor<2> {
-        let [b, l] = batch.local.dims();
-        let d = rows.dims()[1];
-        let emb = rows
-            .select(0, batch.local.clone().reshape([b * l]))
-            .reshape([b, l, d]);
-        self.forward_pooled(self.pool_embedded(emb, batch))
+    /// The weights `v [B, L]` of the mean pooling, `h_b = Σ_t v_bt · E[x_bt]`: each column's
+    /// share of its text's bag (`w / Σ w` with `w` the count, or `1 + ln` count with sublinear
+    /// tf; per bag with [`Bags::Split`]), 0 on padding. A function of the batch alone, never
+    /// tracked by autodiff; the row-sparse step pools with it by hand.
+    pub fn pool_weights(&self, batch: &TextBatch) -> Tensor<2> {
+        let v = self.pool_weights_host(batch);
+        let shape = batch.mask.dims();
+        Tensor::from_data(TensorData::new(v, shape), &batch.mask.device())
     }
 
-    /// Mean cross-entropy and logits of the batch from its gathered rows; see
-    /// [`gather_rows`](Self::gather_rows).
-    pub fn loss_rows(&self, rows: Tensor<2>, batch: &TextBatch) -> (Tensor<1>, Tensor<2>) {
-        let logits = self.forward_rows(rows, batch);
+    /// [`pool_weights`](Self::pool_weights) on the host, row-major `[B, L]`.
+    pub fn pool_weights_host(&self, batch: &TextBatch) -> Vec<f32> {
+        pool_weights(&batch.host, self.tf, self.bags)
+    }
+
+    /// Mean cross-entropy and logits of the batch from its pooled embeddings `[B, embed_dim]`
+    /// (see [`forward_pooled`](Self::forward_pooled)).
+    pub fn loss_pooled(&self, pooled: Tensor<2>, batch: &TextBatch) -> (Tensor<1>, Tensor<2>) {
+        let logits = self.forward_pooled(pooled);
         let loss = CrossEntropyLossConfig::new()
             .init(&logits.device())
             .forward(logits.clone(), batch.labels.clone());
@@ -672,8 +665,9 @@ impl TextClassifier {
         self
     }
 
-    /// Logits from pooled embeddings `[batch, embed_dim]`: the hidden blocks and the output.
-    fn forward_pooled(&self, mut x: Tensor<2>) -> Tensor<2> {
+    /// Logits from pooled embeddings `[batch, embed_dim]` ([`pool`](Self::pool), or the
+    /// row-sparse step's own pooling): the hidden blocks and the output.
+    pub fn forward_pooled(&self, mut x: Tensor<2>) -> Tensor<2> {
         for block in &self.blocks {
             x = block.forward(x);
         }
@@ -687,11 +681,7 @@ impl TextClassifier {
 
     /// Mean cross-entropy of the batch, `−(1/B) Σ_b log softmax(z_b)[y_b]`, and the logits.
     pub fn loss(&self, batch: &TextBatch) -> (Tensor<1>, Tensor<2>) {
-        let logits = self.forward_batch(batch);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.labels.clone());
-        (loss, logits)
+        self.loss_pooled(self.pool(batch), batch)
     }
 
     /// Restarts the mask stream of every dropout layer from `seed` (layer `k` draws from stream

@@ -226,7 +226,8 @@ fn print_optim(r: &OptimBenchReport) {
         ));
     }
     output::line(
-        "floor: one in-place pass touching exactly B/p bytes per parameter; stoke: the fused step; \
+        "floor: one in-place pass touching exactly B/p bytes per parameter (clip: a read of g for \
+         the norm, then that pass); stoke: the fused step; \
          ops: stoke as tensor ops (with_fused(false)); burn: Burn's built-in optimizer",
     );
     if r.floor_on_host {

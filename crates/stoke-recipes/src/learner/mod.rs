@@ -15,7 +15,8 @@
 //!   batch `B = D·b`. `batch_size` is the global `B`; it
 //!   must be a multiple of `D`.
 //! * **The embedding update is dense.** The engine gathers parameter gradients only; the
-//!   row-sparse update's gradient is that of a gathered leaf, which it does not see. A run asking
+//!   row-sparse update's gradient comes from the pooled vectors' leaf ([`crate::bag`]), which
+//!   it does not see. A run asking
 //!   for `embedding = "sparse"` trains densely and [`notes`] says so.
 //! * **Gradient transforms.** `clip_norm` clips the gathered gradients (of all devices) by their
 //!   global norm before the step, as the own loop clips one device's; Burn's per-tensor
@@ -71,7 +72,7 @@ pub fn notes(spec: &RunSpec) -> Vec<String> {
     if s.devices.len() > 1 && s.embedding == EmbeddingUpdate::Sparse {
         notes.push(format!(
             "{}: embedding = \"sparse\" is trained densely on {} devices (Burn's multi-device \
-             engine gathers parameter gradients only, not the gathered rows' gradient)",
+             engine gathers parameter gradients only, not the batch's rows' gradient)",
             spec.id(),
             s.devices.len()
         ));
