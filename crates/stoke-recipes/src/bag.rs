@@ -14,9 +14,10 @@
 //!
 //! Through Burn's ops the same function took a gather of the rows, a second gather into
 //! `[B, L, D]`, a broadcast product and a sum, and as many passes backward, each allocating a
-//! `[B, L, D]` buffer (655 KB at batch 64 × 40 ids × 64): on a CPU backend the two loops here
-//! read each used row of the table once and write `[B, D]` forward, and write `[rows, D]`
-//! backward. On any other device the same equations run as tensor ops without autodiff.
+//! `[B, L, D]` buffer (655 KB at batch 64 × 40 ids × 64). On a CPU backend the loops here copy
+//! each used row of the table once, in ascending order (`R = E[rows]`), sum `h` from that copy,
+//! and write `[rows, D]` backward. On any other device the same equations run as tensor ops
+//! without autodiff.
 
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;

@@ -7,8 +7,8 @@
 //!
 //! **Sparse**: the batch is pooled by hand ([`RowBag`]), its pooled vectors a leaf of their
 //! own, so backward produces their gradient, [`RowBag::backward`] the gradient of the rows the
-//! batch uses and nothing of the size of the table, and a [`RowOptimizer`] updates only them (exact for SGD and AdaGrad, lazy for the others; see
-//! [`stoke_optim::rows`]). The L2 penalty covers the other weights through the loss and adds
+//! batch uses and nothing of the size of the table, and a [`RowOptimizer`] updates only them
+//! (exact for SGD and AdaGrad, lazy for the others; see [`stoke_optim::rows`]). The L2 penalty covers the other weights through the loss and adds
 //! `2β·w` to the gradient of each used row (the gradient of `β Σ w²` over those rows), so rows
 //! decay when they are used. Nothing per step is as large as the table.
 

@@ -558,9 +558,9 @@ fn pool_weights(columns: &HostColumns, tf: TermFrequency, bags: Bags) -> Vec<f32
 }
 
 /// `h_b = Σ_t v_bt · e_bt` for embeddings `[B, L, D]` and weights `v [B, L]`: a broadcast
-/// product summed over the columns, whose backward is the broadcast products `∂e = v·∂h` and
-/// `∂v = Σ_d e·∂h` (not batched matrix products of inner size 1, which the `words` profile
-/// found slow). `[B, D]`.
+/// product summed over the columns, whose backward is the broadcast product `∂e = v·∂h` (`v`
+/// comes from the host and is never tracked; not batched matrix products of inner size 1, which
+/// the `words` profile found slow). `[B, D]`.
 fn weighted_sum(emb: Tensor<3>, v: Tensor<2>) -> Tensor<2> {
     let [b, l, d] = emb.dims();
     emb.mul(v.reshape([b, l, 1])).sum_dim(1).reshape([b, d])
