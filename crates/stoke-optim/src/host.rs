@@ -405,6 +405,21 @@ pub fn with_host_slice<const D: usize, R>(
     Some(read(host.slice()))
 }
 
+/// Calls `write` with the `f32` buffer of `t` (row-major), writable in place, when `t` is an `f32`
+/// tensor on a CPU backend (without autodiff), and gives the tensor back; `Err(t)` untouched on
+/// any other device. A buffer shared with another tensor, or a strided view, is copied first.
+pub fn with_host_slice_mut<const D: usize>(
+    t: Tensor<D>,
+    write: impl FnOnce(&mut [f32]),
+) -> Result<Tensor<D>, Tensor<D>> {
+    if !on_host(&t) {
+        return Err(t);
+    }
+    let mut host = Host::from_tensor(t)?;
+    write(host.slice_mut());
+    Ok(host.into_tensor())
+}
+
 /// `Σ x²` of a tensor on a CPU backend, read from its buffer and summed in `f64`; `None` on any
 /// other device. The order of the additions depends only on the length (fixed halves down to
 /// [`GRAIN`], eight running sums within), not on the number of threads, so the result is the same

@@ -1,27 +1,35 @@
 //! One training step of the text classifier — forward, loss (+ L2), backward, optimizer step —
 //! with the embedding table updated densely or row-sparsely.
 //!
-//! **Dense** (the default of recipes, the course's semantics): the table is a parameter like any
-//! other; backward produces its full gradient (`[rows, dim]`, mostly zeros) and the optimizer
-//! updates every row; an L2 penalty in the loss covers every weight.
+//! Both updates pool the batch by hand ([`RowBag`]): its pooled vectors are a leaf of the
+//! autodiff graph, so backward produces their gradient and [`RowBag::backward`] the gradient of
+//! the rows the batch uses, `∂R [rows, D]`; Burn's autodiff never sees the table through the
+//! lookup.
 //!
-//! **Sparse**: the batch is pooled by hand ([`RowBag`]), its pooled vectors a leaf of their
-//! own, so backward produces their gradient, [`RowBag::backward`] the gradient of the rows the
-//! batch uses and nothing of the size of the table, and a [`RowOptimizer`] updates only them
-//! (exact for SGD and AdaGrad, lazy for the others; see [`stoke_optim::rows`]). The L2 penalty covers the other weights through the loss and adds
-//! `2β·w` to the gradient of each used row (the gradient of `β Σ w²` over those rows), so rows
-//! decay when they are used. Nothing per step is as large as the table.
+//! **Dense** (the default of recipes, the course's semantics): the table is a parameter like any
+//! other; [`table_gradient`] writes `∂R` into a whole-table gradient (`[num_ids, D]`, zero on the
+//! rows the batch does not use, plus the L2 penalty's `2β·E` from autodiff when there is one)
+//! and the optimizer updates every row; an L2 penalty in the loss covers every weight. This is
+//! the same gradient as Burn's embedding backward (`tests/bag.rs`) built without its
+//! `[B, L, D]` intermediates, and without L2 the same bits as that path; with L2 the sums of a
+//! parameter's two contributions can round differently in the last bit, since the graphs differ.
+//!
+//! **Sparse**: a [`RowOptimizer`] updates only the rows in `∂R` (exact for SGD and AdaGrad,
+//! lazy for the others; see [`stoke_optim::rows`]). The L2 penalty covers the other weights
+//! through the loss and adds `2β·w` to the gradient of each used row (the gradient of `β Σ w²`
+//! over those rows), so rows decay when they are used. Nothing per step is as large as the
+//! table.
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use stoke_optim::{Chain, GradScale, L2Regularizer, Outcome, RowOptimizer};
+use stoke_optim::{Chain, GradScale, L2Regularizer, Outcome, RowOptimizer, with_host_slice};
 use stoke_text::batch::TextBatch;
 use stoke_text::model::TextClassifier;
 
 use crate::RecipeError;
-use crate::bag::RowBag;
+use crate::bag::{RowBag, table_gradient, zero_rows};
 use stoke_optim::OptimizerSpec;
 
 /// How the embedding table is updated.
@@ -65,6 +73,10 @@ pub struct Stepper {
     chain: Chain,
     /// Make one gradient of the next step NaN (the test seam of `inject_nonfinite`).
     poison: bool,
+    /// The last dense table gradient built without an L2 part, and the rows it holds: zeroed on
+    /// those rows, it is the next step's buffer (a fresh one cost the kernel a page clearing of
+    /// the whole table every step: 27% of a dense Momentum step).
+    recycled: Option<(Tensor<2>, Vec<u32>)>,
 }
 
 /// What one step gives back.
@@ -132,6 +144,7 @@ impl Stepper {
             beta: l2,
             chain: Chain::fused(spec.transforms, scale)?,
             poison: false,
+            recycled: None,
         })
     }
 
@@ -185,11 +198,8 @@ impl Stepper {
 
     /// One step on `batch` with learning rate `lr`. A non-finite loss leaves the model as it was.
     pub fn step(&mut self, model: TextClassifier, batch: &TextBatch, lr: f64) -> Stepped {
-        let bag = self.rows.as_ref().map(|_| RowBag::forward(&model, batch));
-        let (loss, logits) = match &bag {
-            Some(bag) => model.loss_pooled(bag.pooled(), batch),
-            None => model.loss(batch),
-        };
+        let bag = RowBag::forward(&model, batch);
+        let (loss, logits) = model.loss_pooled(bag.pooled(), batch);
         let loss = match self.l2.as_ref().and_then(|r| r.penalty(&model)) {
             Some(p) => loss.add(p),
             None => loss,
@@ -208,15 +218,16 @@ impl Stepper {
         if std::mem::take(&mut self.poison) {
             poison_last(&model, &mut grads);
         }
-        let (outcome, model) = match (&mut self.rows, bag) {
-            (Some(table_optim), Some(bag)) => {
-                // Internal invariant: `RowBag::forward` makes the pooled vectors a leaf that
-                // requires grad (the model is on an autodiff device to be trained).
-                let dh = bag
-                    .pooled()
-                    .grad_remove(&mut grads)
-                    .expect("the pooled vectors are a leaf");
-                let mut g = bag.backward(dh);
+        // Internal invariant: `RowBag::forward` makes the pooled vectors a leaf that requires
+        // grad (the model is on an autodiff device to be trained).
+        let dh = bag
+            .pooled()
+            .grad_remove(&mut grads)
+            .expect("the pooled vectors are a leaf");
+        // ∂R: the gradient of the batch's rows
+        let mut g = bag.backward(dh);
+        let (outcome, model) = match &mut self.rows {
+            Some(table_optim) => {
                 if self.beta > 0.0 {
                     // ∂(β Σ w²)/∂w = 2β·w on the used rows
                     g = g.add(model.rows_of_table(batch).mul_scalar(2.0 * self.beta));
@@ -243,8 +254,26 @@ impl Stepper {
                     (outcome, None) => (outcome, model),
                 }
             }
-            _ => {
-                let params = GradientsParams::from_grads(grads, &model);
+            None => {
+                let mut params = GradientsParams::from_grads(grads, &model);
+                let (id, [num_ids, _]) = (model.embedding_id(), model.embedding_weight().dims());
+                // ∂E = the L2 penalty's 2β·E (autodiff's, when L2 covers the table) + ∂R on
+                // the batch's rows
+                let (base, recycle) = match params.remove::<2>(id) {
+                    Some(l2_part) => (Some(l2_part), false),
+                    None => {
+                        let last = self.recycled.take();
+                        let last = last.filter(|(t, _)| t.dims() == [num_ids, g.dims()[1]]);
+                        (last.and_then(|(t, rows)| zero_rows(t, &rows)), true)
+                    }
+                };
+                let grad = table_gradient(g, &batch.rows, num_ids, base);
+                if recycle && with_host_slice(&grad, |_| ()).is_some() {
+                    // a second handle: the optimizer reads the gradient and never writes it,
+                    // so after the step this one is its buffer's only owner again
+                    self.recycled = Some((grad.clone(), batch.rows.clone()));
+                }
+                params.register(id, grad);
                 match self.chain.prepare(&model, params) {
                     (outcome, Some(params)) => (outcome, self.optim.step(lr, model, params)),
                     (outcome, None) => (outcome, model),

@@ -1,11 +1,12 @@
 //! The row-sparse step's hand-written embedding bag (`stoke_recipes::bag::RowBag`) against Burn:
 //! its pooled vectors are the model's own pooling (Burn's embedding lookup and tensor ops), and
 //! its row gradient is what Burn's autodiff gives the table's rows through that pooling. On the
-//! CPU backend the host loops run, on wgpu the tensor-op equations.
+//! CPU backend the host loops run, on wgpu the tensor-op equations. The dense update's whole-table
+//! gradient built from the row gradient is Burn's table gradient, zeros included.
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
-use stoke_recipes::bag::RowBag;
+use stoke_recipes::bag::{RowBag, table_gradient};
 use stoke_text::batch::{TextBatcher, TextItem};
 use stoke_text::model::{Bags, TermFrequency, TextClassifierConfig};
 
@@ -30,7 +31,7 @@ fn items() -> Vec<TextItem> {
 }
 
 fn check(device: Device, tf: TermFrequency, bags: Bags) {
-    let ad = device.autodiff();
+    let ad = device.clone().autodiff();
     let model = TextClassifierConfig::new(50, 2)
         .with_embed_dim(6)
         .with_tf(tf)
@@ -56,7 +57,7 @@ fn check(device: Device, tf: TermFrequency, bags: Bags) {
             "h[{i}]: {g} vs Burn's {w} ({tf:?}, {bags:?})"
         );
     }
-    let rows = to_vec(bag.backward(c.inner()));
+    let rows = to_vec(bag.backward(c.clone().inner()));
     assert_eq!(rows.len(), batch.rows.len() * d);
     for (k, &r) in batch.rows.iter().enumerate() {
         for j in 0..d {
@@ -71,6 +72,30 @@ fn check(device: Device, tf: TermFrequency, bags: Bags) {
     let used: f32 = rows.iter().map(|g| g.abs()).sum();
     let all: f32 = table_grad.iter().map(|g| g.abs()).sum();
     assert!((used - all).abs() < 1e-5 * all.max(1.0), "{used} vs {all}");
+
+    // The dense update's whole-table gradient is Burn's, zeros included; with a base (an L2
+    // part) it is base + Burn's, element by element.
+    let dense = |base: Option<Tensor<2>>| {
+        let dr = bag.backward(c.clone().inner());
+        to_vec(table_gradient(dr, &batch.rows, 50, base))
+    };
+    let got = dense(None);
+    assert_eq!(got.len(), table_grad.len());
+    for (i, (w, g)) in table_grad.iter().zip(&got).enumerate() {
+        assert!((w - g).abs() < 1e-6, "∂E flat[{i}]: {g} vs Burn's {w}");
+    }
+    let base: Vec<f32> = (0..50 * d).map(|i| (i % 13) as f32 * 0.25 - 1.5).collect();
+    let on = Tensor::<2>::from_data(TensorData::new(base.clone(), [50, d]), &device);
+    for (i, (g, (w, b))) in dense(Some(on))
+        .iter()
+        .zip(table_grad.iter().zip(&base))
+        .enumerate()
+    {
+        assert!(
+            (w + b - g).abs() < 1e-6,
+            "base + ∂E flat[{i}]: {g} vs {b} + {w}"
+        );
+    }
 }
 
 fn every_pooling(device: Device) {

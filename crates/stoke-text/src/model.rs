@@ -718,6 +718,11 @@ impl TextClassifier {
         self.embedding.weight.val()
     }
 
+    /// The parameter id of the embedding table, under which its gradient is registered.
+    pub fn embedding_id(&self) -> burn::module::ParamId {
+        self.embedding.weight.id
+    }
+
     /// The weights `[d_in, d_out]` of every Linear layer: the hidden blocks in order, then
     /// the output layer.
     pub fn linear_weights(&self) -> Vec<Tensor<2>> {
