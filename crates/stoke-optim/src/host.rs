@@ -432,14 +432,56 @@ pub(crate) fn sum_squares<const D: usize>(t: &Tensor<D>) -> Option<f64> {
     Some(sum_sq(host.slice()))
 }
 
+/// `Σ x²` of a tensor on a CPU backend (as [`sum_squares`], the same bits) and, in the same
+/// pass over its buffer, `k·x` written into `into` (a tensor shaped like `x`, taken over, or a
+/// new one); `None` on any other device. For an L2 penalty `β Σ x²` and its gradient `2β·x`
+/// (`k = 2β`) at the cost of one read of `x`.
+pub fn scaled_with_sum_squares<const D: usize>(
+    x: &Tensor<D>,
+    k: f32,
+    into: Option<Tensor<D>>,
+) -> Option<(Tensor<D>, f64)> {
+    if !on_host(x) {
+        return None;
+    }
+    let src = Host::from_tensor(x.clone()).ok()?;
+    let into = into.filter(|t| t.shape() == x.shape() && on_host(t));
+    let mut dst = match into {
+        Some(t) => Host::from_tensor(t).ok()?,
+        None => Host::from_tensor(Tensor::<D>::zeros(x.shape(), &x.device())).ok()?,
+    };
+    let sum = sum_sq_into(src.slice(), Some((dst.slice_mut(), k)));
+    Some((dst.into_tensor(), sum))
+}
+
 fn sum_sq(x: &[f32]) -> f64 {
+    sum_sq_into(x, None)
+}
+
+/// [`sum_sq`], writing `k·x` into `out` on the way when given.
+fn sum_sq_into(x: &[f32], out: Option<(&mut [f32], f32)>) -> f64 {
     if x.len() >= 2 * GRAIN {
-        let (a, b) = x.split_at(x.len() / 2);
-        let (a, b) = rayon::join(|| sum_sq(a), || sum_sq(b));
+        let mid = x.len() / 2;
+        let (a, b) = x.split_at(mid);
+        let (oa, ob) = match out {
+            Some((o, k)) => {
+                let (oa, ob) = o.split_at_mut(mid);
+                (Some((oa, k)), Some((ob, k)))
+            }
+            None => (None, None),
+        };
+        let (a, b) = rayon::join(|| sum_sq_into(a, oa), || sum_sq_into(b, ob));
         return a + b;
     }
     // eight independent f64 lanes: one AVX-512 register, the same sums at every width
-    simd!((x: &[f32]) -> f64 { sum_sq_leaf(x) })
+    let sum = simd!((x: &[f32]) -> f64 { sum_sq_leaf(x) });
+    if let Some((o, k)) = out {
+        // the leaf is at most 2·GRAIN floats: x is read again from the cache
+        simd!((o: &mut [f32], x: &[f32], k: f32) -> () {
+            o.iter_mut().zip(x).for_each(|(o, &x)| *o = k * x)
+        });
+    }
+    sum
 }
 
 /// `Σ x²` of one leaf of [`sum_sq`]: eight running sums (element `i` into sum `i mod 8`), then

@@ -254,7 +254,7 @@ pub use device::{Backend, BackendError, DeviceName, DeviceNameError, WgpuAdapter
 pub use ema::{Averaged, AveragedState, ema_weights};
 pub use error::ConfigError;
 pub use forms::{EpsilonPlacement, MomentumForm};
-pub use host::{prefetch, with_host_slice, with_host_slice_mut};
+pub use host::{prefetch, scaled_with_sum_squares, with_host_slice, with_host_slice_mut};
 pub use l2::{Criterion, L2Regularized, L2Regularizer};
 pub use momentum::{Momentum, MomentumConfig, MomentumState};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};

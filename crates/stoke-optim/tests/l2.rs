@@ -206,3 +206,32 @@ fn negative_or_nan_factors_are_rejected() {
             .is_err()
     );
 }
+
+/// `scaled_with_sum_squares` (the dense text step's one pass for a table's penalty and its
+/// gradient), on a tensor long enough to be split over threads (> 2 × 2^15 elements, an odd
+/// length so the halves are uneven), into a fresh buffer and into a given one: `k·x` exactly,
+/// and `Σ x²` within f64 rounding of the sum here. Bug caught: the output halves paired with
+/// the wrong input halves, or a given buffer written at an offset.
+#[test]
+fn scaled_with_sum_squares_writes_k_x_and_sums_x_squared() {
+    for (backend, device) in cpu_devices() {
+        let n = 3 * (1 << 15) + 17;
+        let x: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 8.0)
+            .collect();
+        let want: f64 = x.iter().map(|&v| v as f64 * v as f64).sum();
+        let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [n, 1]), &device);
+        let given = Tensor::<2>::ones([n, 1], &device);
+        for into in [None, Some(given)] {
+            let (out, sum) = stoke_optim::scaled_with_sum_squares(&t, 0.25, into).unwrap();
+            assert!(
+                (sum - want).abs() <= 1e-12 * want,
+                "{backend}: {sum} vs {want}"
+            );
+            let out = values(out);
+            for (i, (&o, &v)) in out.iter().zip(&x).enumerate() {
+                assert_eq!(o, 0.25 * v, "{backend}: element {i}");
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@
 //! `E` is the embedding table, `x_bt` the id in column `t` of text `b`, `v` the pooling weights
 //! ([`TextClassifier::pool_weights`]: each column's share of its bag, 0 on padding) and `rows`
 //! the batch's distinct ids ([`TextBatch::rows`]), whose gradient `∂R` the row-sparse optimizer
-//! takes ([`table_gradient`] makes the whole table's gradient of it for a dense update). `h`
+//! takes ([`crate::dense`] makes the whole table's gradient of it for a dense update). `h`
 //! becomes a leaf of the autodiff graph; backward through the hidden blocks and the loss gives
 //! `∂h`, and [`RowBag::backward`] turns it into `∂R`.
 //!
@@ -22,7 +22,7 @@
 
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
-use stoke_optim::{prefetch, with_host_slice, with_host_slice_mut};
+use stoke_optim::{prefetch, with_host_slice};
 use stoke_text::batch::TextBatch;
 use stoke_text::model::TextClassifier;
 
@@ -174,74 +174,6 @@ impl RowBag {
             }
         }
     }
-}
-
-/// The gradient of the whole table `∂E [num_ids, D]` from that of the batch's rows `∂R [rows, D]`
-/// ([`RowBag::backward`]), for a dense update:
-///
-/// ```text
-/// ∂E_i = base_i + ∂R_r   where i = rows_r,      ∂E_i = base_i   elsewhere
-/// ```
-///
-/// `base` is the table's gradient from the rest of the loss (an L2 penalty's `2β·E`), zeros when
-/// there is none; `rows` are the batch's distinct ids ([`TextBatch::rows`]), each < `num_ids`.
-/// On a CPU backend the rows are added in place into `base`, or copied into a zeroed buffer
-/// (fresh pages, no fill pass); on any other device it is a `select_assign`.
-pub fn table_gradient(
-    dr: Tensor<2>,
-    rows: &[u32],
-    num_ids: usize,
-    base: Option<Tensor<2>>,
-) -> Tensor<2> {
-    let [n, d] = dr.dims();
-    debug_assert_eq!(n, rows.len());
-    let device = dr.device();
-    let scatter = |full: &mut [f32], dr: &[f32]| {
-        for (&i, dr) in rows.iter().zip(dr.chunks_exact(d)) {
-            let e = &mut full[i as usize * d..(i as usize + 1) * d];
-            // ∂E_i = base_i + ∂R_r
-            e.iter_mut().zip(dr).for_each(|(e, &g)| *e += g);
-        }
-    };
-    let base = match base {
-        Some(base) => base,
-        None => {
-            let zeroed = with_host_slice(&dr, |dr| {
-                let mut full = vec![0f32; num_ids * d];
-                scatter(&mut full, dr);
-                full
-            });
-            if let Some(full) = zeroed {
-                return Tensor::from_data(TensorData::new(full, [num_ids, d]), &device);
-            }
-            Tensor::zeros([num_ids, d], &device)
-        }
-    };
-    let dr_host = with_host_slice(&dr, <[f32]>::to_vec);
-    let base = match dr_host {
-        Some(dr) => match with_host_slice_mut(base, |full| scatter(full, &dr)) {
-            Ok(full) => return full,
-            Err(base) => base,
-        },
-        None => base,
-    };
-    let ids: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
-    let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &device);
-    base.select_assign(0, ids, dr, IndexingUpdateOp::Add)
-}
-
-/// `grad` with the rows `rows` set to zero, in place, when it is a host buffer (copied first if
-/// another tensor shares it); `None` on any other device. Applied to the last step's
-/// [`table_gradient`] without a base, whose only nonzero rows are that batch's, it gives a zeroed
-/// table buffer for the next step at the cost of those rows.
-pub fn zero_rows(grad: Tensor<2>, rows: &[u32]) -> Option<Tensor<2>> {
-    let [_, d] = grad.dims();
-    with_host_slice_mut(grad, |full| {
-        for &i in rows {
-            full[i as usize * d..(i as usize + 1) * d].fill(0.0);
-        }
-    })
-    .ok()
 }
 
 /// The values of a float tensor as host `f32`s.

@@ -10,6 +10,7 @@ pub mod autotune;
 pub mod bag;
 mod checkpoint;
 pub mod data;
+pub mod dense;
 pub mod early_stopping;
 pub mod environment;
 pub mod error;

@@ -7,12 +7,11 @@
 //! lookup.
 //!
 //! **Dense** (the default of recipes, the course's semantics): the table is a parameter like any
-//! other; [`table_gradient`] writes `∂R` into a whole-table gradient (`[num_ids, D]`, zero on the
-//! rows the batch does not use, plus the L2 penalty's `2β·E` from autodiff when there is one)
-//! and the optimizer updates every row; an L2 penalty in the loss covers every weight. This is
-//! the same gradient as Burn's embedding backward (`tests/bag.rs`) built without its
-//! `[B, L, D]` intermediates, and without L2 the same bits as that path; with L2 the sums of a
-//! parameter's two contributions can round differently in the last bit, since the graphs differ.
+//! other; [`TableGradient`] writes `∂R` into a whole-table gradient (`[num_ids, D]`, zero on the
+//! rows the batch does not use, plus the L2 penalty's `2β·E` when there is one; see
+//! [`crate::dense`]) and the optimizer updates every row; the L2 penalty covers every weight,
+//! the table's share computed there, the others' through the loss. Without L2 this gives the
+//! same bits as Burn's embedding backward did.
 //!
 //! **Sparse**: a [`RowOptimizer`] updates only the rows in `∂R` (exact for SGD and AdaGrad,
 //! lazy for the others; see [`stoke_optim::rows`]). The L2 penalty covers the other weights
@@ -24,12 +23,13 @@ use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use stoke_optim::{Chain, GradScale, L2Regularizer, Outcome, RowOptimizer, with_host_slice};
+use stoke_optim::{Chain, GradScale, L2Regularizer, Outcome, RowOptimizer};
 use stoke_text::batch::TextBatch;
 use stoke_text::model::TextClassifier;
 
 use crate::RecipeError;
-use crate::bag::{RowBag, table_gradient, zero_rows};
+use crate::bag::RowBag;
+use crate::dense::TableGradient;
 use stoke_optim::OptimizerSpec;
 
 /// How the embedding table is updated.
@@ -66,17 +66,20 @@ const TABLE: &str = "embedding.weight";
 /// Optimizers and regulariser of a training run; see the [module docs](self).
 pub struct Stepper {
     optim: ModuleOptimizer,
-    rows: Option<RowOptimizer>,
+    table: Table,
     l2: Option<L2Regularizer>,
     beta: f64,
     /// Clipping, skipping and accumulation around both optimizers (their shared gradient scale).
     chain: Chain,
     /// Make one gradient of the next step NaN (the test seam of `inject_nonfinite`).
     poison: bool,
-    /// The last dense table gradient built without an L2 part, and the rows it holds: zeroed on
-    /// those rows, it is the next step's buffer (a fresh one cost the kernel a page clearing of
-    /// the whole table every step: 27% of a dense Momentum step).
-    recycled: Option<(Tensor<2>, Vec<u32>)>,
+}
+
+/// How the embedding table is updated: by the module optimizer from a whole-table gradient, or
+/// by a row optimizer.
+enum Table {
+    Dense(TableGradient),
+    Sparse(RowOptimizer),
 }
 
 /// What one step gives back.
@@ -130,21 +133,19 @@ impl Stepper {
         }
         // One gradient scale for both optimizers: the clip factor and 1/n act in their passes.
         let scale = GradScale::new();
-        let rows = match update {
-            EmbeddingUpdate::Dense => None,
-            EmbeddingUpdate::Sparse => {
-                reg = reg.map(|r| r.excluding(TABLE));
-                Some(spec.try_rows_scaled(&scale)?)
-            }
+        // The table's penalty acts in its own gradient (either update), not through the loss.
+        reg = reg.map(|r| r.excluding(TABLE));
+        let table = match update {
+            EmbeddingUpdate::Dense => Table::Dense(TableGradient::new(l2)),
+            EmbeddingUpdate::Sparse => Table::Sparse(spec.try_rows_scaled(&scale)?),
         };
         Ok(Self {
             optim: spec.try_init_scaled(&scale)?,
-            rows,
+            table,
             l2: reg,
             beta: l2,
             chain: Chain::fused(spec.transforms, scale)?,
             poison: false,
-            recycled: None,
         })
     }
 
@@ -181,12 +182,18 @@ impl Stepper {
 
     /// The embedding table's row optimizer, when the update is sparse.
     pub fn rows(&self) -> Option<&RowOptimizer> {
-        self.rows.as_ref()
+        match &self.table {
+            Table::Sparse(rows) => Some(rows),
+            Table::Dense(_) => None,
+        }
     }
 
     /// The same, to restore its state.
     pub fn rows_mut(&mut self) -> Option<&mut RowOptimizer> {
-        self.rows.as_mut()
+        match &mut self.table {
+            Table::Sparse(rows) => Some(rows),
+            Table::Dense(_) => None,
+        }
     }
 
     /// A test seam (recipes' `inject_nonfinite`): the next [`step`](Self::step) makes the
@@ -204,7 +211,12 @@ impl Stepper {
             Some(p) => loss.add(p),
             None => loss,
         };
-        let value = loss.clone().into_scalar::<f32>() as f64;
+        // β Σ E² of a dense update (its gradient is made below, after backward)
+        let table_penalty = match &mut self.table {
+            Table::Dense(table) => table.penalty(&model.embedding_weight().inner()),
+            Table::Sparse(_) => 0.0,
+        };
+        let value = loss.clone().into_scalar::<f32>() as f64 + table_penalty;
         if !value.is_finite() && !self.chain.transforms().skip_nonfinite {
             let outcome = Outcome::Skipped { norm: value };
             return Stepped {
@@ -226,8 +238,8 @@ impl Stepper {
             .expect("the pooled vectors are a leaf");
         // ∂R: the gradient of the batch's rows
         let mut g = bag.backward(dh);
-        let (outcome, model) = match &mut self.rows {
-            Some(table_optim) => {
+        let (outcome, model) = match &mut self.table {
+            Table::Sparse(table_optim) => {
                 if self.beta > 0.0 {
                     // ∂(β Σ w²)/∂w = 2β·w on the used rows
                     g = g.add(model.rows_of_table(batch).mul_scalar(2.0 * self.beta));
@@ -254,26 +266,10 @@ impl Stepper {
                     (outcome, None) => (outcome, model),
                 }
             }
-            None => {
+            Table::Dense(table) => {
                 let mut params = GradientsParams::from_grads(grads, &model);
                 let (id, [num_ids, _]) = (model.embedding_id(), model.embedding_weight().dims());
-                // ∂E = the L2 penalty's 2β·E (autodiff's, when L2 covers the table) + ∂R on
-                // the batch's rows
-                let (base, recycle) = match params.remove::<2>(id) {
-                    Some(l2_part) => (Some(l2_part), false),
-                    None => {
-                        let last = self.recycled.take();
-                        let last = last.filter(|(t, _)| t.dims() == [num_ids, g.dims()[1]]);
-                        (last.and_then(|(t, rows)| zero_rows(t, &rows)), true)
-                    }
-                };
-                let grad = table_gradient(g, &batch.rows, num_ids, base);
-                if recycle && with_host_slice(&grad, |_| ()).is_some() {
-                    // a second handle: the optimizer reads the gradient and never writes it,
-                    // so after the step this one is its buffer's only owner again
-                    self.recycled = Some((grad.clone(), batch.rows.clone()));
-                }
-                params.register(id, grad);
+                params.register(id, table.gradient(g, &batch.rows, num_ids));
                 match self.chain.prepare(&model, params) {
                     (outcome, Some(params)) => (outcome, self.optim.step(lr, model, params)),
                     (outcome, None) => (outcome, model),

@@ -2,11 +2,13 @@
 //! its pooled vectors are the model's own pooling (Burn's embedding lookup and tensor ops), and
 //! its row gradient is what Burn's autodiff gives the table's rows through that pooling. On the
 //! CPU backend the host loops run, on wgpu the tensor-op equations. The dense update's whole-table
-//! gradient built from the row gradient is Burn's table gradient, zeros included.
+//! gradient built from the row gradient is Burn's table gradient, zeros included, with an L2
+//! penalty's part, step after step.
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
-use stoke_recipes::bag::{RowBag, table_gradient};
+use stoke_recipes::bag::RowBag;
+use stoke_recipes::dense::{TableGradient, table_gradient};
 use stoke_text::batch::{TextBatcher, TextItem};
 use stoke_text::model::{Bags, TermFrequency, TextClassifierConfig};
 
@@ -98,7 +100,62 @@ fn check(device: Device, tf: TermFrequency, bags: Bags) {
     }
 }
 
+/// The dense update's table gradient step after step (`TableGradient`, which reuses its buffer),
+/// against Burn's autodiff of `Σ c·h + β Σ E²` on each batch: batches A, B, A, so that a buffer
+/// still holding the last batch's rows is reused for one with other rows; without and with L2.
+/// The penalty against `β Σ E²` summed here in f64.
+fn dense_steps(device: Device) {
+    let ad = device.autodiff();
+    let model = TextClassifierConfig::new(50, 2)
+        .with_embed_dim(6)
+        .init_seeded(&ad, 7);
+    let item = |ids: &[u32], label| TextItem {
+        ids: ids.to_vec(),
+        words: ids.len(),
+        label,
+    };
+    let other = vec![
+        item(&[1, 2, 2, 48], 0),
+        item(&[9, 30], 1),
+        item(&[2, 44, 45], 1),
+    ];
+    let d = 6;
+    let table: Vec<f32> = to_vec(model.embedding_weight());
+    for beta in [0.0, 0.05] {
+        let mut steps = TableGradient::new(beta);
+        for items in [items(), other.clone(), items()] {
+            let b = items.len();
+            let batch = TextBatcher.batch(items, &ad);
+            let c: Vec<f32> = (0..b * d)
+                .map(|i| ((i * 5 % 9) as f32 - 4.0) / 3.0)
+                .collect();
+            let c = Tensor::<2>::from_data(TensorData::new(c, [b, d]), &ad);
+            let e = model.embedding_weight();
+            let loss = model.pool(&batch).mul(c.clone()).sum();
+            let loss = loss.add(e.clone().square().sum().mul_scalar(beta));
+            let want = to_vec(e.grad(&loss.backward()).unwrap());
+
+            let penalty = steps.penalty(&model.embedding_weight().inner());
+            let sum: f64 = table.iter().map(|&x| x as f64 * x as f64).sum();
+            // (f64 on the CPU backends; an f32 sum through tensor ops elsewhere)
+            assert!(
+                (penalty - beta * sum).abs() <= 1e-6 * sum,
+                "β={beta}: {penalty}"
+            );
+            let dr = RowBag::forward(&model, &batch).backward(c.inner());
+            let got = to_vec(steps.gradient(dr, &batch.rows, 50));
+            for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+                assert!(
+                    (w - g).abs() < 1e-6,
+                    "β={beta}: ∂E flat[{i}]: {g} vs Burn's {w}"
+                );
+            }
+        }
+    }
+}
+
 fn every_pooling(device: Device) {
+    dense_steps(device.clone());
     for tf in [TermFrequency::Raw, TermFrequency::Sublinear] {
         for bags in [Bags::One, Bags::Split] {
             check(device.clone(), tf, bags);
