@@ -181,8 +181,9 @@ def run_fasttext(task, a, threads):
 def run_stoke_train(task, a, threads):
     name, data, cols, tok, _, _ = task
     with tempfile.TemporaryDirectory() as out:
-        cmd = [a.stoke, "train", "--data", data, *cols, "--optimizer", a.stoke_optimizer,
-               "--lr", str(a.stoke_lr), "--epochs", str(a.ft_epochs), "--patience", "0",
+        lr = [] if a.stoke_lr is None else ["--lr", str(a.stoke_lr)]
+        cmd = [a.stoke, "train", "--data", data, *cols, "--optimizer", a.stoke_optimizer, *lr,
+               "--epochs", str(a.ft_epochs), "--patience", "0",
                "--embedding", "sparse", "--set", "model.n_hidden=0",
                "--set", f"model.embed_dim={a.ft_dim}", "--no-calibration", "--quiet", "--json",
                "--out", out]
@@ -505,7 +506,8 @@ def main():
                    help="fastText's (default: its own; on langid it underfits at 5 epochs: "
                         "test accuracy 0.16, against 0.96 at --ft-lr 1)")
     r.add_argument("--stoke-optimizer", default="adam", help="stoke train's (its default)")
-    r.add_argument("--stoke-lr", type=float, default=0.002, help="stoke train's (its default)")
+    r.add_argument("--stoke-lr", type=float, default=None,
+                   help="stoke train's (default: none passed, stoke train's own default)")
     r.set_defaults(func=run)
     o = sub.add_parser("optim", help="repeated `stoke bench optim` runs")
     o.add_argument("--stoke", default=r.get_default("stoke"))

@@ -130,24 +130,28 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
             }
             labels.push(item.label as i64);
         }
-        let mut rows: Vec<u32> = items.iter().flat_map(|i| i.ids.iter().copied()).collect();
-        rows.sort_unstable();
-        rows.dedup();
+        // Every used column as (id, column), sorted: the batch's distinct ids come out
+        // ascending, and each column's place among them on the way (no search per column).
+        let mut keyed: Vec<u64> = tokens
+            .iter()
+            .zip(&mask)
+            .enumerate()
+            .filter(|(_, (_, m))| **m > 0.0)
+            .map(|(c, (&id, _))| ((id as u64) << 32) | c as u64)
+            .collect();
+        keyed.sort_unstable();
+        let mut rows: Vec<u32> = Vec::with_capacity(keyed.len());
+        let mut local = vec![0u32; b * len];
+        for key in keyed {
+            let id = (key >> 32) as u32;
+            if rows.last() != Some(&id) {
+                rows.push(id);
+            }
+            local[key as u32 as usize] = rows.len() as u32 - 1;
+        }
         if rows.is_empty() {
             rows.push(0); // the masked padding column still looks one row up
         }
-        let local: Vec<u32> = tokens
-            .iter()
-            .zip(&mask)
-            .map(|(&id, &m)| {
-                if m > 0.0 {
-                    // Internal invariant: `rows` holds every id of the batch (built above).
-                    rows.binary_search(&(id as u32)).expect("id is in rows") as u32
-                } else {
-                    0
-                }
-            })
-            .collect();
         let host = HostColumns {
             width: len,
             counts: mask.clone(),

@@ -133,8 +133,9 @@ impl HostDropout {
                 rng.set_word_pos(rng.get_word_pos() + words);
                 *skip_rows = 0;
             }
-            (0..n)
-                .map(|_| if rng::unit(rng) < keep { scale } else { 0.0 })
+            rng::below(rng, n, keep)
+                .into_iter()
+                .map(|kept| if kept { scale } else { 0.0 })
                 .collect()
         });
         let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &input.device());

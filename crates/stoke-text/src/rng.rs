@@ -52,6 +52,29 @@ pub(crate) fn unit(rng: &mut ChaCha8Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// `n` draws of `u < p` (`u` as [`unit`], one 64-bit draw each, in order): the same booleans as
+/// `n` calls of `unit(rng) < p`, with the stream's words read in blocks
+/// (`fill_bytes` yields the words `next_u64` would, low word first) and compared as integers,
+/// `⌊x / 2¹¹⌋ < ⌈p · 2⁵³⌉` (exact: `⌊x / 2¹¹⌋ · 2⁻⁵³ < p` for an integer below 2⁵³).
+pub(crate) fn below(rng: &mut ChaCha8Rng, n: usize, p: f64) -> Vec<bool> {
+    let threshold = threshold(p);
+    let mut bytes = vec![0u8; 8 * n];
+    rng.fill_bytes(&mut bytes);
+    bytes
+        .chunks_exact(8)
+        .map(|x| {
+            // Internal invariant: chunks_exact(8) yields 8-byte slices.
+            let x = u64::from_le_bytes(x.try_into().expect("8 bytes"));
+            (x >> 11) < threshold
+        })
+        .collect()
+}
+
+/// `⌈p · 2⁵³⌉`: the 53-bit integers `m` with `m · 2⁻⁵³ < p` are those below it.
+fn threshold(p: f64) -> u64 {
+    (p * (1u64 << 53) as f64).ceil() as u64
+}
+
 /// `n` draws of `U(low, high)`, `low + (high − low)·u`, rounded to `f32`.
 pub(crate) fn uniform(rng: &mut ChaCha8Rng, n: usize, low: f64, high: f64) -> Vec<f32> {
     (0..n)
@@ -144,6 +167,39 @@ mod tests {
                 b.next_u64(),
                 "n = {n}: the generator's next word"
             );
+        }
+    }
+
+    /// `below` is `unit(rng) < p` draw by draw, and leaves the generator where those draws do:
+    /// from an odd word position (a 64-bit draw straddling two words), across block
+    /// boundaries (ChaCha8 blocks are 16 words; 1,000 draws span 125 of them). Bug caught: the
+    /// words read high first, or a word too many consumed.
+    #[test]
+    fn below_is_unit_draws_compared_one_by_one() {
+        for p in [0.5, 0.8, 0.0, 1.0] {
+            for n in [0, 1, 7, 1000] {
+                let (mut a, mut b) = (rng(5, DROPOUT_STREAM), rng(5, DROPOUT_STREAM));
+                a.next_u32();
+                b.next_u32();
+                let got = below(&mut a, n, p);
+                let want: Vec<bool> = (0..n).map(|_| unit(&mut b) < p).collect();
+                assert_eq!(got, want, "p = {p}, n = {n}");
+                assert_eq!(a.next_u32(), b.next_u32(), "p = {p}, n = {n}: next word");
+            }
+        }
+    }
+
+    /// The integer comparison agrees with the `f64` one on the integers around the threshold,
+    /// for a `p` whose `p · 2⁵³` is an integer (0.5: the comparison must stay strict) and ones
+    /// for which it is not. Bug caught: the threshold rounded down, or `≤` for `<`.
+    #[test]
+    fn the_threshold_splits_the_53_bit_integers_where_unit_does() {
+        for p in [0.5, 0.8, 0.1, 1.0 / 3.0, 0.999_999] {
+            let t = threshold(p);
+            for m in t.saturating_sub(2)..t + 2 {
+                let as_unit = m as f64 * (1.0 / (1u64 << 53) as f64) < p;
+                assert_eq!(m < t, as_unit, "p = {p}, m = {m}, threshold {t}");
+            }
         }
     }
 
