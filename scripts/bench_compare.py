@@ -132,9 +132,11 @@ def fasttext_tasks(a, tmp):
         ft = dict(dim=a.ft_dim, bucket=1 << 18, wordNgrams=2, minn=0, maxn=0)
         tasks.append(("synthetic", path, ["--text-col", "text", "--label-col", "label"], tok, ft))
     if "langid" in a.fasttext_data:
-        # stoke's default tokenizer: word 1-2 grams + char 2-5 grams hashed into 2^17 buckets
+        # stoke's default tokenizer (word 1-2 grams + char 2-5 grams), its buckets set to
+        # fastText's 2^17 (`stoke train` hashes into 2^20 by default)
+        tok = ['tokenizer.features={ kind = "hashing", buckets = 131072 }']
         ft = dict(dim=a.ft_dim, bucket=1 << 17, wordNgrams=2, minn=2, maxn=5)
-        tasks.append(("langid", "langid", [], [], ft))
+        tasks.append(("langid", "langid", [], tok, ft))
     out = []
     for name, data, cols, tok, ft in tasks:
         parts = os.path.join(tmp, name)
