@@ -127,14 +127,18 @@ def fasttext_tasks(a, tmp):
     if "synthetic" in a.fasttext_data:
         path = os.path.join(tmp, "synthetic.jsonl")
         synthetic_task(path, a.ft_texts, 40, 18, 4)
+        # fastText's split on both sides: each word a row of its own, n-grams hashed into 2^18
         tok = ["tokenizer.char_min_n=0", "tokenizer.char_max_n=0",
-               'tokenizer.features={ kind = "hashing", buckets = 262144 }']
+               'tokenizer.features={ kind = "words_and_hashing", min_count = 1, '
+               'max_words = 1048576, buckets = 262144 }']
         ft = dict(dim=a.ft_dim, bucket=1 << 18, wordNgrams=2, minn=0, maxn=0)
         tasks.append(("synthetic", path, ["--text-col", "text", "--label-col", "label"], tok, ft))
     if "langid" in a.fasttext_data:
-        # stoke's default tokenizer (word 1-2 grams + char 2-5 grams), its buckets set to
-        # fastText's 2^17 (`stoke train` hashes into 2^20 by default)
-        tok = ['tokenizer.features={ kind = "hashing", buckets = 131072 }']
+        # stoke's default tokenizer (word 1-2 grams + char 2-5 grams) with fastText's split:
+        # words a row each, n-grams hashed into fastText's 2^17 buckets (`stoke train` hashes
+        # everything into 2^20 by default)
+        tok = ['tokenizer.features={ kind = "words_and_hashing", min_count = 1, '
+               'max_words = 1048576, buckets = 131072 }']
         ft = dict(dim=a.ft_dim, bucket=1 << 17, wordNgrams=2, minn=2, maxn=5)
         tasks.append(("langid", "langid", [], tok, ft))
     out = []

@@ -81,7 +81,7 @@ impl Candidate {
             l2: settings.l2,
             buckets: match settings.tokenizer.features {
                 Features::Hashing { buckets } => Some(buckets),
-                Features::Vocabulary { .. } => None,
+                Features::Vocabulary { .. } | Features::WordsAndHashing { .. } => None,
             },
             bags: settings.model.bags,
             tf: settings.model.tf,

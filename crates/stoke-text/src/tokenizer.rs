@@ -21,7 +21,9 @@
 //!    a fixed function, so ids are identical on every machine and need no fitting; in
 //!    [`Features::Vocabulary`] mode, the features seen at least `min_count` times by
 //!    [`Tokenizer::fit`], most frequent first (ties by byte order), at most `max_size`;
-//!    unseen features are dropped.
+//!    unseen features are dropped; in [`Features::WordsAndHashing`] mode (fastText's), the
+//!    words are a vocabulary as above (ids `0..V`) and the other features are hashed into
+//!    `V + hash mod buckets`.
 //!
 //! The default configuration was chosen by validation accuracy on the three bundled data
 //! sets; see the crate documentation for the measured table.
@@ -51,6 +53,18 @@ pub enum Features {
         min_count: usize,
         /// Maximum number of features kept (most frequent first).
         max_size: usize,
+    },
+    /// fastText's split: each word [`Tokenizer::fit`] saw at least `min_count` times has an id
+    /// of its own (ids `0..V`, most frequent first, `V ≤ max_words`); bigrams and character
+    /// n-grams are hashed into `buckets` ids after them (`V + hash mod buckets`). An unseen word
+    /// is dropped, its n-grams are kept.
+    WordsAndHashing {
+        /// Minimum number of occurrences of a word in the fitting texts.
+        min_count: usize,
+        /// Maximum number of words kept (most frequent first).
+        max_words: usize,
+        /// Number of ids the n-grams are hashed into.
+        buckets: usize,
     },
 }
 
@@ -201,6 +215,30 @@ impl TokenizerConfig {
                     "must be in 1..=2^32-1",
                 )?;
             }
+            Features::WordsAndHashing {
+                min_count,
+                max_words,
+                buckets,
+            } => {
+                require(
+                    min_count > 0,
+                    "features.min_count",
+                    min_count,
+                    "must be at least 1",
+                )?;
+                require(
+                    max_words > 0,
+                    "features.max_words",
+                    max_words,
+                    "must be at least 1",
+                )?;
+                require(
+                    buckets > 0 && max_words.saturating_add(buckets) <= u32::MAX as usize,
+                    "features.buckets",
+                    buckets,
+                    "must be at least 1, with max_words + buckets <= 2^32-1",
+                )?;
+            }
         }
         let (min_n, max_n) = (self.char_min_n, self.char_max_n);
         require(
@@ -327,6 +365,21 @@ impl TryFrom<TokenizerFile> for Tokenizer {
                 n,
                 "must have at most features.max_size entries",
             )?,
+            Features::WordsAndHashing { max_words, .. } => {
+                require(
+                    n <= max_words,
+                    "vocabulary",
+                    n,
+                    "must have at most features.max_words entries",
+                )?;
+                let not_word = f.vocabulary.iter().find(|k| !k.starts_with("w:"));
+                require(
+                    not_word.is_none(),
+                    "vocabulary",
+                    not_word.cloned().unwrap_or_default(),
+                    "must hold words only (keys \"w:…\") with words_and_hashing features",
+                )?;
+            }
         }
         let mut index = HashMap::with_capacity(n);
         for (i, k) in f.vocabulary.iter().enumerate() {
@@ -401,6 +454,7 @@ impl Tokenizer {
         match self.config.features {
             Features::Hashing { buckets } => buckets,
             Features::Vocabulary { .. } => self.vocab.len().max(1),
+            Features::WordsAndHashing { buckets, .. } => self.vocab.len() + buckets,
         }
     }
 
@@ -410,17 +464,25 @@ impl Tokenizer {
     where
         I: IntoIterator<Item = &'a str>,
     {
-        let Features::Vocabulary {
-            min_count,
-            max_size,
-        } = self.config.features
-        else {
-            return;
+        let (min_count, max_size, words_only) = match self.config.features {
+            Features::Hashing { .. } => return,
+            Features::Vocabulary {
+                min_count,
+                max_size,
+            } => (min_count, max_size, false),
+            Features::WordsAndHashing {
+                min_count,
+                max_words,
+                ..
+            } => (min_count, max_words, true),
         };
         let mut counts: HashMap<String, usize> = HashMap::new();
         let mut key = String::new();
         for text in texts {
             self.for_each_feature(text, |f| {
+                if words_only && !matches!(f, Feature::Word(_)) {
+                    return;
+                }
                 f.write_key(&mut key);
                 if let Some(c) = counts.get_mut(key.as_str()) {
                     *c += 1;
@@ -544,6 +606,20 @@ impl Tokenizer {
                     }
                 });
             }
+            Features::WordsAndHashing { buckets, .. } => {
+                let (words, m) = (self.vocab.len() as u64, buckets as u64);
+                let mut key = String::new();
+                self.for_each_feature(text, |f| match f {
+                    Feature::Word(_) => {
+                        f.write_key(&mut key);
+                        if let Some(&id) = self.index.get(key.as_str()) {
+                            push(f, id);
+                        }
+                    }
+                    // V + hash mod buckets
+                    _ => push(f, (words + f.hash() % m) as u32),
+                });
+            }
         }
         let words = ids.len();
         ids.append(&mut chars);
@@ -663,6 +739,47 @@ mod tests {
         let back: Tokenizer = serde_json::from_str(&json).unwrap();
         assert_eq!(back, t);
         assert_eq!(back.encode("the cat"), t.encode("the cat"));
+    }
+
+    /// fastText's split, by hand: "a b a" / "a b c" count w:a 3, w:b 2, w:c 1, so min_count 2
+    /// keeps ids 0 = a, 1 = b; every bigram and character n-gram is 2 + its FNV-1a hash mod
+    /// 100 (the same hash as hashing mode); c is dropped, its n-grams and bigram kept. A saved
+    /// tokenizer reads back the same, and one whose vocabulary holds a non-word is refused.
+    /// Bug caught: bigrams counted into the vocabulary, or n-gram ids without the offset V.
+    #[test]
+    fn words_and_hashing_gives_words_their_own_ids_and_hashes_the_rest() {
+        let features = Features::WordsAndHashing {
+            min_count: 2,
+            max_words: 10,
+            buckets: 100,
+        };
+        let cfg = TokenizerConfig {
+            features,
+            ..TokenizerConfig::default()
+        }
+        .with_char_ngrams(2, 2);
+        let mut t = Tokenizer::new(cfg.clone()).unwrap();
+        t.fit(["a b a", "a b c"]);
+        assert_eq!(t.vocabulary(), ["w:a", "w:b"]);
+        assert_eq!(t.num_ids(), 102);
+        let hashed = Tokenizer::new(TokenizerConfig {
+            features: Features::Hashing { buckets: 100 },
+            ..cfg
+        })
+        .unwrap();
+        let (ours, theirs) = (t.encode_grouped("b c"), hashed.encode_grouped("b c"));
+        // words: b, (c dropped), bigram b|c; characters: <b b> <c c>
+        assert_eq!(ours.words, 2);
+        assert_eq!(ours.ids[0], 1);
+        assert_eq!(ours.ids[1], 2 + theirs.ids[2]);
+        let chars: Vec<u32> = theirs.ids[theirs.words..].iter().map(|h| 2 + h).collect();
+        assert_eq!(&ours.ids[ours.words..], &chars[..]);
+
+        let json = serde_json::to_string(&t).unwrap();
+        let back: Tokenizer = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.encode("a b c"), t.encode("a b c"));
+        let bad = json.replace("\"w:b\"", "\"c:b>\"");
+        assert!(serde_json::from_str::<Tokenizer>(&bad).is_err(), "{bad}");
     }
 
     #[test]
