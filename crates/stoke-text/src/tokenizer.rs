@@ -191,6 +191,16 @@ impl TokenizerConfig {
 
     /// Rejects settings that cannot work, naming the field.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if let Features::Vocabulary { min_count, .. }
+        | Features::WordsAndHashing { min_count, .. } = self.features
+        {
+            require(
+                min_count > 0,
+                "features.min_count",
+                min_count,
+                "must be at least 1",
+            )?;
+        }
         match self.features {
             Features::Hashing { buckets } => require(
                 (1..=u32::MAX as usize).contains(&buckets),
@@ -198,16 +208,7 @@ impl TokenizerConfig {
                 buckets,
                 "must be in 1..=2^32-1",
             )?,
-            Features::Vocabulary {
-                min_count,
-                max_size,
-            } => {
-                require(
-                    min_count > 0,
-                    "features.min_count",
-                    min_count,
-                    "must be at least 1",
-                )?;
+            Features::Vocabulary { max_size, .. } => {
                 require(
                     (1..=u32::MAX as usize).contains(&max_size),
                     "features.max_size",
@@ -216,16 +217,8 @@ impl TokenizerConfig {
                 )?;
             }
             Features::WordsAndHashing {
-                min_count,
-                max_words,
-                buckets,
+                max_words, buckets, ..
             } => {
-                require(
-                    min_count > 0,
-                    "features.min_count",
-                    min_count,
-                    "must be at least 1",
-                )?;
                 require(
                     max_words > 0,
                     "features.max_words",
