@@ -11,7 +11,8 @@
 //! rows the batch does not use, plus the L2 penalty's `2β·E` when there is one; see
 //! [`crate::dense`]) and the optimizer updates every row; the L2 penalty covers every weight,
 //! the table's share computed there, the others' through the loss. Without L2 this gives the
-//! same bits as Burn's embedding backward did.
+//! same bits as Burn's embedding backward did; with L2 a parameter's two contributions can be
+//! summed with a different last bit, since the autodiff graph differs.
 //!
 //! **Sparse**: a [`RowOptimizer`] updates only the rows in `∂R` (exact for SGD and AdaGrad,
 //! lazy for the others; see [`stoke_optim::rows`]). The L2 penalty covers the other weights
@@ -86,8 +87,9 @@ enum Table {
 pub struct Stepped {
     /// The updated model (unchanged when the loss was not finite).
     pub model: TextClassifier,
-    /// The batch's loss with the L2 penalty of the parameters it covers through the loss: all
-    /// weights (dense), or all but the table (sparse: the table's share acts inside the update).
+    /// The batch's loss with the L2 penalty: of all weights (dense; the table's share computed
+    /// by [`TableGradient`]), or of all but the table (sparse: the table's share acts inside the
+    /// update).
     pub loss: f64,
     /// The batch's logits (before the update).
     pub logits: Tensor<2>,

@@ -1,4 +1,4 @@
-//! The row-sparse step's hand-written embedding bag (`stoke_recipes::bag::RowBag`) against Burn:
+//! The training step's hand-written embedding bag (`stoke_recipes::bag::RowBag`) against Burn:
 //! its pooled vectors are the model's own pooling (Burn's embedding lookup and tensor ops), and
 //! its row gradient is what Burn's autodiff gives the table's rows through that pooling. On the
 //! CPU backend the host loops run, on wgpu the tensor-op equations. The dense update's whole-table
