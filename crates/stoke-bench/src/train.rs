@@ -317,7 +317,9 @@ pub fn run(device: &Device, opts: &TrainBenchOptions) -> Result<TrainBenchReport
         let (base_rss, _) = rss_mib();
         let mut model = config.try_init_seeded(&ad, opts.seed).map_err(invalid)?;
         params = burn::module::Module::num_params(&model);
-        let loader_opts = LoaderOptions::new(opts.batch_size, opts.seed);
+        // as `stoke train`: batches made on a background thread when there is a second thread
+        let loader_opts = LoaderOptions::new(opts.batch_size, opts.seed)
+            .with_background(rayon::current_num_threads() > 1);
         let total = opts.warmup + opts.iterations;
         let (mut loss_sum, mut done, mut epoch, mut rows) = (0.0, 0usize, 0usize, 0usize);
         let mut start = Instant::now();

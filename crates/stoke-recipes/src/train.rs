@@ -287,9 +287,12 @@ pub fn train(spec: &RunSpec, data: &Prepared, opts: &TrainOptions) -> Result<Tra
 
     let mut status = RunStatus::Completed;
     'epochs: for epoch in start_epoch + 1..=s.epochs {
+        // With a second thread, the next batches are made while this one trains (the same
+        // batches in the same order); with one, on this thread, so that a 1-thread run uses one.
+        let background = rayon::current_num_threads() > 1;
         let loader = epoch_loader(
             data.train.clone(),
-            &LoaderOptions::new(batch_size, spec.seed),
+            &LoaderOptions::new(batch_size, spec.seed).with_background(background),
             epoch - 1,
             &train_device,
         );

@@ -39,7 +39,9 @@ use crate::tokenizer::Tokenizer;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TextItem {
     /// Feature ids from [`Tokenizer::encode_grouped`](crate::tokenizer::Tokenizer::encode_grouped):
-    /// word features, then character n-grams.
+    /// word features, then character n-grams ([`encode_all`] sorts each part ascending: a bag
+    /// has no order, and the batcher, which counts each part's ids by sorting them, then finds
+    /// them sorted).
     pub ids: Vec<u32>,
     /// How many of `ids` (the first) are word features; the rest are character n-grams.
     pub words: usize,
@@ -132,14 +134,14 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
         }
         // Every used column as (id, column), sorted: the batch's distinct ids come out
         // ascending, and each column's place among them on the way (no search per column).
-        let mut keyed: Vec<u64> = tokens
+        let keyed: Vec<u64> = tokens
             .iter()
             .zip(&mask)
             .enumerate()
             .filter(|(_, (_, m))| **m > 0.0)
             .map(|(c, (&id, _))| ((id as u64) << 32) | c as u64)
             .collect();
-        keyed.sort_unstable();
+        let keyed = sort_by_id(keyed);
         let mut rows: Vec<u32> = Vec::with_capacity(keyed.len());
         let mut local = vec![0u32; b * len];
         for key in keyed {
@@ -171,6 +173,38 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
     }
 }
 
+/// Bits of an id sorted per pass of [`sort_by_id`].
+const RADIX_BITS: u32 = 11;
+
+/// `(id << 32) | column` keys, written in ascending column order, sorted by `(id, column)`: a
+/// stable least-significant-digit radix sort on the id's 11-bit digits (two passes for ids below
+/// 2²², the tokenizer's 2²⁰ buckets and more), so each id's columns keep their ascending order.
+/// The same order as `sort_unstable` on the keys, in `O(n)` instead of `O(n log n)` (langid's
+/// batches of 32 texts hold some 9,000 used columns).
+fn sort_by_id(mut keys: Vec<u64>) -> Vec<u64> {
+    let top = keys.iter().map(|k| k >> 32).max().unwrap_or(0);
+    let digits = (u64::BITS - top.leading_zeros()).div_ceil(RADIX_BITS);
+    let mut out = vec![0u64; keys.len()];
+    for digit in 0..digits {
+        let shift = 32 + digit * RADIX_BITS;
+        let bucket = |k: u64| ((k >> shift) & ((1 << RADIX_BITS) - 1)) as usize;
+        // starts[d]: where keys of digit d begin in this pass's output
+        let mut starts = vec![0usize; 1 << RADIX_BITS];
+        keys.iter().for_each(|&k| starts[bucket(k)] += 1);
+        let mut at = 0;
+        for s in &mut starts {
+            (*s, at) = (at, at + *s);
+        }
+        for &k in &keys {
+            let d = bucket(k);
+            out[starts[d]] = k;
+            starts[d] += 1;
+        }
+        std::mem::swap(&mut keys, &mut out);
+    }
+    keys
+}
+
 /// The distinct ids of `ids`, ascending, each with how often it occurs.
 fn bag(ids: &[u32]) -> Vec<(u32, u32)> {
     let mut sorted = ids.to_vec();
@@ -185,7 +219,8 @@ fn bag(ids: &[u32]) -> Vec<(u32, u32)> {
     bag
 }
 
-/// Encodes every example (on up to 2 threads; the result is the same as sequentially).
+/// Encodes every example (on up to 2 threads; the result is the same as sequentially), each
+/// text's word features and character n-grams each sorted ascending.
 pub fn encode_all(tokenizer: &Tokenizer, texts: &LabelledTexts) -> Vec<TextItem> {
     let strs: Vec<&str> = texts.examples.iter().map(|e| e.text.as_str()).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
@@ -193,10 +228,16 @@ pub fn encode_all(tokenizer: &Tokenizer, texts: &LabelledTexts) -> Vec<TextItem>
         .encode_many(&strs, threads)
         .into_iter()
         .zip(&texts.examples)
-        .map(|(encoded, e)| TextItem {
-            ids: encoded.ids,
-            words: encoded.words,
-            label: e.label,
+        .map(|(mut encoded, e)| {
+            let split = encoded.words.min(encoded.ids.len());
+            let (words, chars) = encoded.ids.split_at_mut(split);
+            words.sort_unstable();
+            chars.sort_unstable();
+            TextItem {
+                ids: encoded.ids,
+                words: encoded.words,
+                label: e.label,
+            }
         })
         .collect()
 }
@@ -282,6 +323,10 @@ pub struct LoaderOptions {
     pub shuffle: bool,
     /// Drop the last, partial batch.
     pub drop_last: bool,
+    /// Make the batches on one background thread (Burn's `num_workers(1)`), which builds the
+    /// next batches while the caller trains on this one; otherwise on the calling thread. The
+    /// batches and their order are the same either way (one worker, one queue).
+    pub background: bool,
 }
 
 impl LoaderOptions {
@@ -292,6 +337,7 @@ impl LoaderOptions {
             seed,
             shuffle: true,
             drop_last: false,
+            background: false,
         }
     }
 
@@ -302,6 +348,7 @@ impl LoaderOptions {
             seed: 0,
             shuffle: false,
             drop_last: false,
+            background: false,
         }
     }
 
@@ -310,11 +357,18 @@ impl LoaderOptions {
         self.drop_last = drop_last;
         self
     }
+
+    /// Sets `background`.
+    pub fn with_background(mut self, background: bool) -> Self {
+        self.background = background;
+        self
+    }
 }
 
 /// Burn's data loader for epoch `epoch`: items in [`epoch_order`] (or in order), the last
 /// partial batch dropped if asked, batched by [`TextBatcher`] on `device`. It yields
-/// [`iterations_per_epoch`] batches. A `batch_size` of 0 is treated as 1.
+/// [`iterations_per_epoch`] batches, made on a background thread if `opts.background`. A
+/// `batch_size` of 0 is treated as 1.
 pub fn epoch_loader(
     items: Arc<Vec<TextItem>>,
     opts: &LoaderOptions,
@@ -335,6 +389,7 @@ pub fn epoch_loader(
     );
     DataLoaderBuilder::new(TextBatcher)
         .batch_size(bs)
+        .num_workers(usize::from(opts.background))
         .set_device(device.clone())
         .build(TextDataset::with_order(items, order))
 }
@@ -378,4 +433,43 @@ pub fn sequential_loader(
         .batch_size(batch_size.max(1))
         .set_device(device.clone())
         .build(TextDataset::new(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{below, rng};
+    use rand_core::RngCore;
+
+    /// `sort_by_id` orders keys as the standard library's sort does, for ids of one, two and
+    /// three radix digits (below 2¹¹, 2²², 2³²), repeated ids included (their columns ascending
+    /// on input, as the batcher writes them).
+    #[test]
+    fn sort_by_id_is_the_sort_of_the_keys() {
+        let mut r = rng(3, 0);
+        for (n, top) in [
+            (0, 1u64),
+            (1, 5),
+            (9_000, 1 << 11),
+            (9_000, 1 << 20),
+            (2_000, 1 << 32),
+        ] {
+            let keys: Vec<u64> = (0..n as u64)
+                .map(|column| ((r.next_u64() % top) << 32) | column)
+                .collect();
+            let mut want = keys.clone();
+            want.sort_unstable();
+            assert!(sort_by_id(keys) == want, "n = {n}, ids below {top}");
+        }
+        // few distinct ids: long runs of one id across the batch
+        let ids = below(&mut r, 5_000, 0.5);
+        let keys: Vec<u64> = ids
+            .iter()
+            .enumerate()
+            .map(|(c, &b)| (u64::from(b) << 32) | c as u64)
+            .collect();
+        let mut want = keys.clone();
+        want.sort_unstable();
+        assert!(sort_by_id(keys) == want, "two ids");
+    }
 }

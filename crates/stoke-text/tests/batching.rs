@@ -95,6 +95,17 @@ fn every_row_once_per_epoch_in_a_seeded_order_that_changes_per_epoch() {
     );
 }
 
+/// Batches made on a background thread are the calling thread's, in the same order: epoch 3
+/// of 3,000 texts in batches of 2 is `epoch_order(3000, 5, 3)` cut every 2 — 1,500 batches,
+/// far more than the 100 Burn's loader queues, so a second worker would interleave its half.
+#[test]
+fn background_batches_are_the_same_batches_in_the_same_order() {
+    let opts = LoaderOptions::new(2, 5).with_background(true);
+    let (sizes, labels) = run_epoch(3000, &opts, 3);
+    assert!(labels == epoch_order(3000, 5, 3), "the order differs");
+    assert_eq!(sizes, vec![2; 1500]);
+}
+
 /// Evaluation batches stay within 2²⁴ embedding elements: 512 texts of sentiment-uci's longest
 /// (926 features) at embedding 128 would be 512·926·128·4 B = 242 MB, which lavapipe refused to
 /// allocate; 2²⁴ / (926·128) = 141.5, so 141 texts. Short texts keep 512.
