@@ -167,7 +167,8 @@ pub struct TrainBenchReport {
     pub results: Vec<TrainBenchResult>,
 }
 
-/// xorshift64*, for synthetic ids.
+/// xorshift64*, for synthetic ids; each text's ids sorted, as [`encode_all`](stoke_text::batch::encode_all)
+/// leaves a real text's.
 fn synthetic(
     texts: usize,
     tokens: usize,
@@ -184,9 +185,10 @@ fn synthetic(
     };
     (0..texts)
         .map(|_| {
-            let ids = (0..tokens)
+            let mut ids: Vec<u32> = (0..tokens)
                 .map(|_| (next() >> (64 - bucket_bits)) as u32)
                 .collect();
+            ids.sort_unstable();
             TextItem {
                 words: tokens,
                 ids,

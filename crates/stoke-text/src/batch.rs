@@ -82,6 +82,12 @@ pub struct HostColumns {
     pub is_char: Vec<bool>,
     /// Each column's position in [`TextBatch::rows`] (0 for padding).
     pub local: Vec<u32>,
+    /// The used columns (count > 0) grouped by row: row `r`'s columns, ascending, are
+    /// `by_row[row_starts[r]..row_starts[r + 1]]` (`row_starts` has one entry more than
+    /// [`TextBatch::rows`]).
+    pub by_row: Vec<u32>,
+    /// Where each row's columns begin in `by_row`, then `by_row.len()`.
+    pub row_starts: Vec<u32>,
 }
 
 impl TextBatch {
@@ -143,22 +149,29 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
             .collect();
         let keyed = sort_by_id(keyed);
         let mut rows: Vec<u32> = Vec::with_capacity(keyed.len());
+        let mut row_starts: Vec<u32> = Vec::with_capacity(keyed.len() + 1);
         let mut local = vec![0u32; b * len];
-        for key in keyed {
+        let by_row: Vec<u32> = keyed.iter().map(|&key| key as u32).collect();
+        for (at, key) in keyed.into_iter().enumerate() {
             let id = (key >> 32) as u32;
             if rows.last() != Some(&id) {
                 rows.push(id);
+                row_starts.push(at as u32);
             }
             local[key as u32 as usize] = rows.len() as u32 - 1;
         }
         if rows.is_empty() {
             rows.push(0); // the masked padding column still looks one row up
+            row_starts.push(0);
         }
+        row_starts.push(by_row.len() as u32);
         let host = HostColumns {
             width: len,
             counts: mask.clone(),
             is_char: char_ngram.iter().map(|&c| c > 0.0).collect(),
             local: local.clone(),
+            by_row,
+            row_starts,
         };
         let local: Vec<i64> = local.into_iter().map(i64::from).collect();
         TextBatch {
