@@ -124,7 +124,8 @@ def synthetic_task(path, texts, tokens, bucket_bits, classes, seed=1):
 
 
 # stoke's optimizer flags in the fastText pairing, per task: SGD with a cosine decay, the rate
-# chosen on the validation split (seed 1, 5 epochs, at ee1b01b; valid accuracy of the last epoch):
+# chosen on the validation split (seed 1, 5 epochs, at ee1b01b; the last epoch's valid accuracy
+# record in OUT/result.json of run_stoke_train's `stoke train` command with these flags):
 #   synthetic  η 2.5 / 3 / 4 / 5 / 8  → 0.8257 / 0.8308 / 0.8233 / 0.8163 / 0.7817
 #              (constant η 3: 0.8121; batch 8 / 16 / 64 at η 2 and 5: 0.7846 / 0.7520,
 #              0.8223 / 0.7698, 0.3608 / 0.8258; Adam at stoke train's default η: 0.777 test)

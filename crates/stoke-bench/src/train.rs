@@ -167,8 +167,8 @@ pub struct TrainBenchReport {
     pub results: Vec<TrainBenchResult>,
 }
 
-/// xorshift64*, for synthetic ids; each text's ids sorted, as [`encode_all`](stoke_text::batch::encode_all)
-/// leaves a real text's.
+/// xorshift64*, for synthetic ids; each text's ids sorted, as
+/// [`encode_all`](stoke_text::batch::encode_all) leaves a real text's.
 fn synthetic(
     texts: usize,
     tokens: usize,

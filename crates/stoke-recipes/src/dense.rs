@@ -9,8 +9,8 @@
 //!
 //! This is the gradient Burn's autodiff gives the table through an embedding lookup and `β Σ E²`
 //! (`tests/bag.rs` checks it step after step, with and without L2), without what it allocates on
-//! the way: a `[B, L, D]` gradient of the looked-up rows, a zeroed table for the lookup's
-//! backward and table-sized intermediates for the penalty's. On a CPU backend each step writes into the last
+//! the way: a `[B, L, D]` gradient of the looked-up rows, a zeroed table for the lookup's backward
+//! and table-sized intermediates for the penalty's. On a CPU backend each step writes into the last
 //! step's buffer, once the optimizer has read it: without L2 only the last batch's rows are zeroed
 //! again; with L2 one pass over `E` gives both `β Σ E²` and `2β·E`
 //! ([`stoke_optim::scaled_with_sum_squares`]). A fresh table-sized buffer every step cost a dense

@@ -71,7 +71,8 @@ pub struct TextBatch {
 }
 
 /// A batch's columns on the host, row-major `[batch, width]`: the values of
-/// [`TextBatch::mask`], [`TextBatch::char_ngram`] and [`TextBatch::local`].
+/// [`TextBatch::mask`] and [`TextBatch::char_ngram`], and the used columns grouped by their
+/// row of [`TextBatch::rows`] (what [`TextBatch::local`] holds, read the other way).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostColumns {
     /// Columns per text (`max_len`).
@@ -80,8 +81,6 @@ pub struct HostColumns {
     pub counts: Vec<f32>,
     /// Whether each column is a character n-gram.
     pub is_char: Vec<bool>,
-    /// Each column's position in [`TextBatch::rows`] (0 for padding).
-    pub local: Vec<u32>,
     /// The used columns (count > 0) grouped by row: row `r`'s columns, ascending, are
     /// `by_row[row_starts[r]..row_starts[r + 1]]` (`row_starts` has one entry more than
     /// [`TextBatch::rows`]).
@@ -169,7 +168,6 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
             width: len,
             counts: mask.clone(),
             is_char: char_ngram.iter().map(|&c| c > 0.0).collect(),
-            local: local.clone(),
             by_row,
             row_starts,
         };
@@ -190,8 +188,8 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
 const RADIX_BITS: u32 = 11;
 
 /// `(id << 32) | column` keys, written in ascending column order, sorted by `(id, column)`: a
-/// stable least-significant-digit radix sort on the id's 11-bit digits (two passes for ids below
-/// 2²², the tokenizer's 2²⁰ buckets and more), so each id's columns keep their ascending order.
+/// stable least-significant-digit radix sort on the id's 11-bit digits (two passes for ids
+/// below 2²², the tokenizer's 2²⁰ buckets and more), so each id's columns keep their order.
 /// The same order as `sort_unstable` on the keys, in `O(n)` instead of `O(n log n)` (langid's
 /// batches of 32 texts hold some 9,000 used columns).
 fn sort_by_id(mut keys: Vec<u64>) -> Vec<u64> {
