@@ -43,6 +43,21 @@ def read_jsonl(path):
     return texts, labels
 
 
+def write_json(path, obj):
+    """`obj` as JSON at `path`, atomically (a temporary file, then renamed)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def split_parts(stoke, data, columns, out):
+    """`stoke split` of `data` into `out`; its (train, valid, test) parts as (texts, labels)."""
+    subprocess.run([stoke, "split", "--data", data, *columns, "--out", out], check=True,
+                   stdout=subprocess.DEVNULL)
+    return tuple(read_jsonl(os.path.join(out, f"{p}.jsonl")) for p in ("train", "valid", "test"))
+
+
 def ece(y, proba, bins=15):
     """Σ_b |B_b|/n · |acc(B_b) − conf(B_b)| over equal-width confidence bins (b−1)/M < c ≤ b/M."""
     conf = proba.max(1)
@@ -171,10 +186,7 @@ def run(args):
     for data in args.data:
         columns = ["--text-col", args.text_col, "--label-col", args.label_col]
         parts = tempfile.mkdtemp(prefix="stoke-split-")
-        subprocess.run([args.stoke, "split", "--data", data, *columns, "--out", parts],
-                       check=True, stdout=subprocess.DEVNULL)
-        train, valid, test = (read_jsonl(os.path.join(parts, f"{p}.jsonl"))
-                              for p in ("train", "valid", "test"))
+        train, valid, test = split_parts(args.stoke, data, columns, parts)
         classes = sorted(set(train[1]))
         name = name_of(data)
         row = results.get(name, {})
@@ -197,10 +209,7 @@ def run(args):
                 args.stoke, data, columns, parts, ["--autotune", str(args.autotune)])
             print(f"  stoke tuned {row['stoke_autotune']}", file=sys.stderr)
         results[name] = row
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(results, f, indent=2)
-        os.replace(tmp, args.out)
+        write_json(args.out, results)
 
 
 def resplit(args):
@@ -214,11 +223,7 @@ def resplit(args):
         columns = ["--text-col", args.text_col, "--label-col", args.label_col]
         name = name_of(data)
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([args.stoke, "split", "--data", data, *columns, "--out", tmp],
-                           check=True, stdout=subprocess.DEVNULL)
-            rows = []
-            for part in ("train", "valid", "test"):
-                rows += list(zip(*read_jsonl(os.path.join(tmp, f"{part}.jsonl"))))
+            rows = [r for part in split_parts(args.stoke, data, columns, tmp) for r in zip(*part)]
         row = results.get(name, {"permutations": {}})
         for p in args.permutations:
             order = np.random.default_rng(p).permutation(len(rows))
@@ -229,10 +234,7 @@ def resplit(args):
                         t, l = rows[i]
                         f.write(json.dumps({"text": t, "label": l}, ensure_ascii=False) + "\n")
                 parts = os.path.join(tmp, "parts")
-                subprocess.run([args.stoke, "split", "--data", path, "--out", parts],
-                               check=True, stdout=subprocess.DEVNULL)
-                train, valid, test = (read_jsonl(os.path.join(parts, f"{q}.jsonl"))
-                                      for q in ("train", "valid", "test"))
+                train, valid, test = split_parts(args.stoke, path, [], parts)
                 classes = sorted(set(train[1]))
                 solver = args.solver or ("lbfgs" if len(classes) <= 10 else "saga")
                 lr = tfidf_lr(train, valid, test, classes, args.c_grid, solver)
@@ -242,10 +244,7 @@ def resplit(args):
             print(f"{name} permutation {p}: LR {lr['accuracy']:.4f} (ECE {lr['ece']:.3f}), "
                   f"stoke {st['accuracy']:.4f} (ECE {st['ece']:.3f})", file=sys.stderr)
             results[name] = row
-            tmp_out = args.out + ".tmp"
-            with open(tmp_out, "w") as f:
-                json.dump(results, f, indent=2)
-            os.replace(tmp_out, args.out)
+            write_json(args.out, results)
 
 
 def resplit_table(path):
