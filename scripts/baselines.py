@@ -251,9 +251,10 @@ def resplit_table(path):
     """Mean over the permutations of each side's test accuracy and ECE, and of stoke − LR with
     its standard error (sample standard deviation / √n)."""
     results = {k: v for k, v in json.load(open(path)).items() if not k.startswith("_")}
-    print("| data set | splits | tf-idf + LR: accuracy (ECE) | stoke defaults: accuracy (ECE) | "
-          "stoke − LR (± s.e.) | splits with stoke ≥ LR − 0.5 pt | splits with stoke ECE ≤ 0.05 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| data set | splits | tf-idf + LR: accuracy (ECE) | LR's C | stoke defaults: accuracy "
+          "(ECE) | stoke − LR (± s.e.) | splits with stoke ≥ LR − 0.5 pt | splits with stoke "
+          "ECE ≤ 0.05 |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         runs = list(r["permutations"].values())
         n = len(runs)
@@ -263,8 +264,9 @@ def resplit_table(path):
         st_ece = np.array([x["stoke"]["ece"] for x in runs])
         d = 100 * (st - lr)
         se = d.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
+        cs = ", ".join(f"{c:g}" for c in sorted({x["tfidf_lr"]["C"] for x in runs}))
         print(f"| {name} | {n} (permutations {', '.join(r['permutations'])}) | "
-              f"{lr.mean():.4f} ({lr_ece.mean():.3f}) | {st.mean():.4f} ({st_ece.mean():.3f}) | "
+              f"{lr.mean():.4f} ({lr_ece.mean():.3f}) | {cs} | {st.mean():.4f} ({st_ece.mean():.3f}) | "
               f"{d.mean():+.1f} pt (± {se:.1f}) | {(d >= -0.5).sum()} of {n} | "
               f"{(st_ece <= 0.05).sum()} of {n} |")
 
